@@ -1,0 +1,284 @@
+"""The app factory: one aiohttp application serving every registered vendor at its real
+paths, the control plane under ``/_emulator``, and one middleware that turns errors,
+unknown routes and crashes into each vendor's own answer and journals every request."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from aiohttp import web
+
+from . import __version__
+from .clock import Clock
+from .config import Config
+from .errors import ApiError, make_response
+from .fixtures import FixtureError, read_document_file, validate_document
+from .journal import Journal, clip
+from .options import Options
+from .ratelimit import SlidingWindowLimiter
+from .storage import Component, Store, clear_tables, vendor_tables
+from .vendor import Route, Vendor
+from .vendors import REGISTRY
+
+log = logging.getLogger("emulator")
+
+CONTEXT: web.AppKey["Context"] = web.AppKey("emulator_context")
+CONTROL_ROOT = "_emulator"
+
+
+@dataclass
+class Context:
+    """Everything a request handler may need, built once per app."""
+
+    config: Config
+    store: Store
+    clock: Clock
+    limiter: SlidingWindowLimiter
+    journal: Journal
+    options: Options
+    vendors: dict[str, Vendor] = field(default_factory=dict)
+    #: first path segment -> vendor, for error shapes and journal attribution
+    roots: dict[str, Vendor] = field(default_factory=dict)
+    #: (vendor name or None for the control plane, route) in registration order
+    routes: list[tuple[str | None, Route]] = field(default_factory=list)
+    startup_documents: list[dict[str, Any]] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+
+    # -- lookups ----------------------------------------------------------------------------
+    def vendor_for_path(self, path: str) -> Vendor | None:
+        return self.roots.get(path.lstrip("/").split("/", 1)[0])
+
+    # -- state operations shared by the control plane, the CLI and the pytest plugin ---------
+    def validate(self, doc: Any) -> dict[str, Any]:
+        return validate_document(doc, self.vendors)
+
+    def _load(self, conn, doc: dict[str, Any], only: str | None = None) -> None:
+        for name, part in doc.items():
+            if only is None or name == only:
+                self.vendors[name].load_fixture(conn, part)
+
+    def _clear(self, conn, only: str | None = None) -> None:
+        for name in self.vendors:
+            if only is None or name == only:
+                clear_tables(conn, vendor_tables(conn, name))
+
+    def load_startup_sync(self) -> None:
+        def load(conn):
+            for doc in self.startup_documents:
+                self._load(conn, doc)
+        self.store.write_now(load)
+
+    async def merge(self, doc: Any) -> None:
+        """Validate (raises FixtureError) and merge a fixture document."""
+        doc = self.validate(doc)
+        await self.store.write(self._load, doc)
+
+    async def replace(self, doc: Any) -> None:
+        """Validate, then replace the whole state in one transaction."""
+        doc = self.validate(doc)
+
+        def replace(conn):
+            self._clear(conn)
+            self._load(conn, doc)
+
+        await self.store.write(replace)
+        for vendor in self.vendors.values():
+            vendor.on_reset()
+
+    async def reset(self, vendor: str | None = None) -> None:
+        """Empty the state (one vendor or all) and reload the start-up fixtures, in one
+        transaction; forget rate windows, journal entries, options set at run time."""
+
+        def reset(conn):
+            self._clear(conn, vendor)
+            for doc in self.startup_documents:
+                self._load(conn, doc, vendor)
+
+        await self.store.write(reset)
+        self.limiter.reset(vendor)
+        self.journal.clear(vendor)
+        self.options.reset(vendor)
+        if vendor is None:
+            self.clock.reset()
+        for name, v in self.vendors.items():
+            if vendor is None or name == vendor:
+                v.on_reset()
+
+    def export(self, vendor: str | None = None) -> dict[str, Any]:
+        def export(conn):
+            return {
+                name: v.export_state(conn)
+                for name, v in self.vendors.items()
+                if vendor is None or name == vendor
+            }
+        return self.store.read(export)
+
+
+def build_context(config: Config, vendor_classes: Iterable[type[Vendor]] | None = None) -> Context:
+    """Open the database, migrate, validate start-up fixtures and load them if the database
+    is new. Raises FixtureError (nothing loaded) or ValueError (bad option)."""
+    classes = list(REGISTRY if vendor_classes is None else vendor_classes)
+    clock = Clock()
+    options = Options({cls.name: cls for cls in classes})
+    ctx = Context(
+        config=config,
+        store=Store(config.db),
+        clock=clock,
+        limiter=SlidingWindowLimiter(clock),
+        journal=Journal(config.journal_size),
+        options=options,
+    )
+    for cls in classes:
+        vendor = cls(ctx)
+        if cls.name in ctx.vendors:
+            raise ValueError(f"vendor {cls.name!r} registered twice")
+        ctx.vendors[cls.name] = vendor
+        for root in cls.path_roots:
+            if root in ctx.roots or root == CONTROL_ROOT:
+                raise ValueError(f"path root /{root} claimed twice")
+            ctx.roots[root] = vendor
+
+    startup: dict[str, Any] = {"auth": config.auth}
+    for vendor_name, profile in config.profiles.items():
+        startup.setdefault(vendor_name, {})["profile"] = profile
+    for vendor_name, values in config.options.items():
+        startup.setdefault(vendor_name, {}).update(values)
+    options.set_startup(startup)
+
+    docs = []
+    for file in config.fixtures:
+        try:
+            docs.append(validate_document(read_document_file(file), ctx.vendors))
+        except FixtureError as exc:
+            exc.file = file  # type: ignore[attr-defined]
+            raise
+    ctx.startup_documents = docs
+
+    ctx.store.open(Component(cls.name, cls.migrations) for cls in classes)
+    if ctx.store.is_new:
+        ctx.load_startup_sync()
+    return ctx
+
+
+def create_app(config: Config | None = None, *, context: Context | None = None) -> web.Application:
+    """The public app factory. ``create_app(Config(db=":memory:"))`` is enough for
+    pytest-aiohttp's ``aiohttp_client``."""
+    from .control import control_routes  # late: control imports app for CONTEXT
+
+    ctx = context or build_context(config or Config())
+    app = web.Application(
+        middlewares=[emulator_middleware],
+        client_max_size=ctx.config.max_body_bytes,
+    )
+    app[CONTEXT] = ctx
+    for route in control_routes(ctx):
+        ctx.routes.append((None, route))
+    for name, vendor in ctx.vendors.items():
+        for route in vendor.routes():
+            ctx.routes.append((name, route))
+    for _, route in ctx.routes:
+        app.router.add_route(route.method, route.pattern or route.path, route.handler)
+    app.on_response_prepare.append(_stamp_version)
+    app.on_startup.append(_start_store)
+    app.on_cleanup.append(_close_store)
+    return app
+
+
+async def _start_store(app: web.Application) -> None:
+    app[CONTEXT].store.start(asyncio.get_running_loop())
+
+
+async def _close_store(app: web.Application) -> None:
+    app[CONTEXT].store.close()
+
+
+async def _stamp_version(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["X-Device-Emulator"] = __version__
+
+
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
+def _cors_preflight(request: web.Request) -> web.Response:
+    resp = web.Response(status=204)
+    resp.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+    resp.headers["Access-Control-Allow-Headers"] = request.headers.get(
+        "Access-Control-Request-Headers", "Content-Type, Authorization"
+    )
+    resp.headers["Access-Control-Max-Age"] = "86400"
+    return resp
+
+
+def _not_found(request: web.Request, status: int) -> web.Response:
+    what = "route" if status == 404 else "method"
+    return make_response(
+        status,
+        {"error": f"no such {what}", "method": request.method, "path": request.path,
+         "hint": "vendor routes are listed at /_emulator/openapi.json; see the README"},
+    )
+
+
+@web.middleware
+async def emulator_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Errors to vendor shapes, CORS for browser SDKs, and the request journal."""
+    ctx: Context = request.app[CONTEXT]
+    started = time.perf_counter()
+    vendor = ctx.vendor_for_path(request.path)
+    control = vendor is None and request.path.startswith("/_emulator")
+    try:
+        if vendor is not None and vendor.cors and request.method == "OPTIONS" \
+                and "Access-Control-Request-Method" in request.headers:
+            response = _cors_preflight(request)
+        else:
+            response = await handler(request)
+    except ApiError as exc:
+        response = exc.response()
+    except web.HTTPException as exc:
+        unmatched = request.match_info.http_exception is not None
+        if vendor is None:
+            response = _not_found(request, exc.status) if unmatched and exc.status in (404, 405) \
+                else make_response(exc.status, {"error": exc.reason})
+        elif unmatched and exc.status in (404, 405):
+            response = vendor.unknown_route(request, exc.status)
+        else:
+            response = vendor.error_response(request, exc.status)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        response = (vendor.error_response(request, 500) if vendor is not None
+                    else make_response(500, {"error": "internal error in the emulator"}))
+    if vendor is not None and vendor.cors:
+        response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
+        response.headers["Vary"] = "Origin"
+    if not control:
+        await _journal(ctx, request, response, vendor, started)
+    return response
+
+
+async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse,
+                   vendor: Vendor | None, started: float) -> None:
+    if ctx.journal.size <= 0:
+        return
+    body: bytes | None = None
+    if request.body_exists:
+        try:
+            body = await request.read()
+        except Exception:  # the body was refused (too large) or the peer went away
+            body = None
+    resp_body = getattr(response, "body", None)
+    ctx.journal.record({
+        "time": ctx.clock.iso(),
+        "vendor": vendor.name if vendor is not None else None,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string,
+        "status": response.status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "request_headers": dict(request.headers),
+        "request_body": clip(body),
+        "response_body": clip(resp_body if isinstance(resp_body, (bytes, str)) else None),
+    })

@@ -1,0 +1,80 @@
+"""Configuration: one dataclass, filled from CLI flags over env vars over defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .fixtures import DEFAULT_FIXTURES
+
+AUTH_MODES = ("strict", "open")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8780
+    db: str = "./device-emulator.db"
+    #: fixture files loaded at start (when the database is new) and on reset
+    fixtures: list[str] = field(default_factory=lambda: [str(DEFAULT_FIXTURES)])
+    auth: str = "strict"
+    #: vendor -> profile name (``capgo=live``)
+    profiles: dict[str, str] = field(default_factory=dict)
+    #: vendor -> option -> raw value (``--option jpush.rate_limit=on``)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    log_level: str = "info"
+    journal_size: int = 1000
+    #: the largest request body the server reads at all; vendors enforce their own caps below it
+    max_body_bytes: int = 16 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        """Defaults overridden by ``DEVICE_EMULATOR_*`` variables."""
+        env = os.environ if env is None else env
+        cfg = cls()
+        if "DEVICE_EMULATOR_HOST" in env:
+            cfg.host = env["DEVICE_EMULATOR_HOST"]
+        if "DEVICE_EMULATOR_PORT" in env:
+            cfg.port = int(env["DEVICE_EMULATOR_PORT"])
+        if "DEVICE_EMULATOR_DB" in env:
+            cfg.db = env["DEVICE_EMULATOR_DB"]
+        if env.get("DEVICE_EMULATOR_FIXTURES"):
+            cfg.fixtures = [p for p in env["DEVICE_EMULATOR_FIXTURES"].split(":") if p]
+        if "DEVICE_EMULATOR_AUTH" in env:
+            cfg.auth = env["DEVICE_EMULATOR_AUTH"]
+        if env.get("DEVICE_EMULATOR_PROFILE"):
+            cfg.profiles.update(parse_profiles(env["DEVICE_EMULATOR_PROFILE"].replace(",", " ").split()))
+        if env.get("DEVICE_EMULATOR_OPTIONS"):
+            merge_options(cfg.options, parse_options(env["DEVICE_EMULATOR_OPTIONS"].replace(",", " ").split()))
+        if "DEVICE_EMULATOR_LOG_LEVEL" in env:
+            cfg.log_level = env["DEVICE_EMULATOR_LOG_LEVEL"]
+        if "DEVICE_EMULATOR_JOURNAL_SIZE" in env:
+            cfg.journal_size = int(env["DEVICE_EMULATOR_JOURNAL_SIZE"])
+        return cfg
+
+
+def parse_profiles(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        vendor, sep, profile = item.partition("=")
+        if not sep or not vendor or not profile:
+            raise ValueError(f"profile {item!r}: expected VENDOR=PROFILE, e.g. capgo=live")
+        out[vendor.strip()] = profile.strip()
+    return out
+
+
+def parse_options(items: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        vendor, dot, name = key.partition(".")
+        if not sep or not dot or not vendor or not name:
+            raise ValueError(f"option {item!r}: expected VENDOR.NAME=VALUE, e.g. jpush.rate_limit=on")
+        out.setdefault(vendor.strip(), {})[name.strip()] = value.strip()
+    return out
+
+
+def merge_options(into: dict[str, dict[str, Any]], new: Mapping[str, Mapping[str, Any]]) -> None:
+    for vendor, values in new.items():
+        into.setdefault(vendor, {}).update(values)

@@ -1,0 +1,166 @@
+"""The control plane under ``/_emulator``: health, reset, state, fixtures, journal,
+options and clock. Its answers are JSON; its errors are ``{"error": ..., "path"?: ...}``."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from . import __version__
+from .app import CONTEXT, Context
+from .errors import ApiError, json_response
+from .fixtures import FixtureError
+from .httputil import BodyError, read_json
+from .vendor import Route
+
+MAX_CONTROL_BODY = 1024 * 1024 * 1024  # fixture documents can be large (bulk loads)
+
+
+def _ctx(request: web.Request) -> Context:
+    return request.app[CONTEXT]
+
+
+def _bad_request(message: str, path: str | None = None) -> ApiError:
+    body: dict[str, Any] = {"error": message}
+    if path is not None:
+        body["path"] = path
+    return ApiError(400, body)
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await read_json(request, min(MAX_CONTROL_BODY, _ctx(request).config.max_body_bytes))
+    except BodyError as exc:
+        raise _bad_request(f"body must be a JSON document ({exc.kind})", "$") from None
+
+
+def _vendor_param(request: web.Request) -> str | None:
+    vendor = request.query.get("vendor")
+    if vendor is not None and vendor not in _ctx(request).vendors:
+        raise _bad_request(f"unknown vendor {vendor!r}; known: {', '.join(_ctx(request).vendors)}")
+    return vendor
+
+
+async def health(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    return json_response({
+        "status": "ok",
+        "version": __version__,
+        "vendors": list(ctx.vendors),
+        "db": ctx.store.path,
+        "auth": ctx.options.auth,
+        "profiles": {name: ctx.options.values[name]["profile"]
+                     for name in ctx.vendors if "profile" in ctx.options.values[name]},
+    })
+
+
+async def reset(request: web.Request) -> web.Response:
+    vendor = _vendor_param(request)
+    await _ctx(request).reset(vendor)
+    return json_response({"status": "ok", "reset": vendor or "all"})
+
+
+async def get_state(request: web.Request) -> web.Response:
+    vendor = _vendor_param(request)
+    return json_response(_ctx(request).export(vendor))
+
+
+async def put_state(request: web.Request) -> web.Response:
+    doc = await _json_body(request)
+    try:
+        await _ctx(request).replace(doc)
+    except FixtureError as exc:
+        raise _bad_request(exc.message, exc.path) from None
+    return json_response({"status": "ok"})
+
+
+async def post_fixtures(request: web.Request) -> web.Response:
+    doc = await _json_body(request)
+    try:
+        await _ctx(request).merge(doc)
+    except FixtureError as exc:
+        raise _bad_request(exc.message, exc.path) from None
+    return json_response({"status": "ok"})
+
+
+def _int_param(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _bad_request(f"{name} must be an integer") from None
+    if value < 0:
+        raise _bad_request(f"{name} must not be negative")
+    return value
+
+
+async def get_requests(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    entries = ctx.journal.query(
+        vendor=request.query.get("vendor") or None,
+        method=request.query.get("method") or None,
+        path=request.query.get("path") or None,
+        status=_int_param(request, "status"),
+        limit=_int_param(request, "limit"),
+    )
+    return json_response({"requests": entries, "count": len(entries), "capacity": ctx.journal.size})
+
+
+async def delete_requests(request: web.Request) -> web.Response:
+    _ctx(request).journal.clear(_vendor_param(request))
+    return json_response({"status": "ok"})
+
+
+async def get_options(request: web.Request) -> web.Response:
+    return json_response(_ctx(request).options.describe())
+
+
+async def patch_options(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    doc = await _json_body(request)
+    try:
+        ctx.options.update(doc)
+    except ValueError as exc:
+        raise _bad_request(str(exc)) from None
+    return json_response(ctx.options.describe())
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    return json_response(_ctx(request).clock.describe())
+
+
+async def post_clock(request: web.Request) -> web.Response:
+    """``{"advance": seconds}``, ``{"set": epoch_seconds}`` or ``{"reset": true}``."""
+    ctx = _ctx(request)
+    doc = await _json_body(request)
+    if not isinstance(doc, dict) or len(doc) != 1 or next(iter(doc)) not in ("advance", "set", "reset"):
+        raise _bad_request('expected exactly one of {"advance": seconds}, {"set": epoch_seconds}, {"reset": true}')
+    (key, value), = doc.items()
+    if key == "reset":
+        ctx.clock.reset()
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad_request(f"{key} must be a number of seconds")
+    elif key == "advance":
+        ctx.clock.advance(float(value))
+    else:
+        ctx.clock.set(float(value))
+    return json_response(ctx.clock.describe())
+
+
+def control_routes(ctx: Context) -> list[Route]:
+    p = "/_emulator"
+    return [
+        Route("GET", f"{p}/health", health, "Liveness, version, vendors, database"),
+        Route("POST", f"{p}/reset", reset, "Wipe state and reload the start-up fixtures (?vendor=)"),
+        Route("GET", f"{p}/state", get_state, "The whole state as a fixture document (?vendor=)"),
+        Route("PUT", f"{p}/state", put_state, "Replace the whole state, atomically"),
+        Route("POST", f"{p}/fixtures", post_fixtures, "Merge a fixture document into the state"),
+        Route("GET", f"{p}/requests", get_requests, "Request journal, newest first"),
+        Route("DELETE", f"{p}/requests", delete_requests, "Clear the request journal (?vendor=)"),
+        Route("GET", f"{p}/options", get_options, "Current options, with defaults and choices"),
+        Route("PATCH", f"{p}/options", patch_options, "Change options at run time (reset restores them)"),
+        Route("GET", f"{p}/clock", get_clock, "The emulator clock"),
+        Route("POST", f"{p}/clock", post_clock, "Move the emulator clock"),
+    ]

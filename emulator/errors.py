@@ -1,0 +1,77 @@
+"""One error type for every vendor: raise it anywhere, the middleware answers with it.
+
+Vendors subclass nothing here; they build an :class:`ApiError` with their own body shape
+(usually through a small helper in their package) and the core middleware turns it into
+the response. A write function raising it inside a transaction rolls that request back.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+
+class ApiError(Exception):
+    """A complete error answer: status, body and headers, in some vendor's shape."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Any,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        trailing_newline: bool = False,
+    ) -> None:
+        super().__init__(f"{status}: {body!r}")
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = headers or {}
+        self.trailing_newline = trailing_newline
+
+    def response(self) -> web.Response:
+        return make_response(
+            self.status,
+            self.body,
+            content_type=self.content_type,
+            headers=self.headers,
+            trailing_newline=self.trailing_newline,
+        )
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def make_response(
+    status: int,
+    body: Any,
+    *,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+    trailing_newline: bool = False,
+) -> web.Response:
+    """Serialise ``body`` (str/bytes as is, anything else as JSON) into a response.
+
+    ``content_type`` may carry parameters (``application/json; charset=utf-8``); it is
+    sent verbatim so each vendor's exact header survives.
+    """
+    if body is None:
+        data = b""
+    elif isinstance(body, bytes):
+        data = body
+    elif isinstance(body, str):
+        data = body.encode()
+    else:
+        data = dumps(body).encode()
+    if trailing_newline:
+        data += b"\n"
+    resp = web.Response(status=status, body=data, headers=headers)
+    resp.headers["Content-Type"] = content_type
+    return resp
+
+
+def json_response(body: Any, status: int = 200, **kwargs: Any) -> web.Response:
+    return make_response(status, body, **kwargs)

@@ -1,0 +1,108 @@
+"""Request parsing every vendor needs, with neutral exceptions each vendor maps to its
+own error body: bodies with a size cap, JSON, content types, Basic and Bearer headers."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aiohttp import web
+
+
+class BodyError(Exception):
+    """Why a body could not be used. ``kind`` is one of: ``too_large``, ``empty``,
+    ``not_utf8``, ``invalid_json``, ``not_object``."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes (by Content-Length, then by count)."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise BodyError("too_large", f"{declared} bytes > {limit}")
+    try:
+        data = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyError("too_large", f"more than the server maximum") from None
+    if len(data) > limit:
+        raise BodyError("too_large", f"{len(data)} bytes > {limit}")
+    return data
+
+
+def parse_json(data: bytes, *, require_object: bool = False) -> Any:
+    """Decode UTF-8 JSON; raise BodyError with a precise kind."""
+    if not data.strip():
+        raise BodyError("empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError("not_utf8", str(exc)) from None
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise BodyError("invalid_json", str(exc)) from None
+    if require_object and not isinstance(value, dict):
+        raise BodyError("not_object", type(value).__name__)
+    return value
+
+
+async def read_json(request: web.Request, limit: int, *, require_object: bool = False) -> Any:
+    return parse_json(await read_body(request, limit), require_object=require_object)
+
+
+def media_type(request: web.Request) -> str | None:
+    """The Content-Type's media type, lower-cased, without parameters; None if absent."""
+    raw = request.headers.get("Content-Type")
+    if raw is None:
+        return None
+    return raw.split(";", 1)[0].strip().lower()
+
+
+def is_json_content_type(request: web.Request) -> bool:
+    return media_type(request) == "application/json"
+
+
+class AuthHeaderError(Exception):
+    """``kind``: ``missing``, ``wrong_scheme``, ``empty``, ``bad_base64``, ``no_colon``."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def parse_basic(header: str | None) -> tuple[str, str]:
+    """``Basic base64(user:password)`` -> (user, password)."""
+    if header is None or not header.strip():
+        raise AuthHeaderError("missing")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise AuthHeaderError("wrong_scheme")
+    token = token.strip()
+    if not token:
+        raise AuthHeaderError("empty")
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise AuthHeaderError("bad_base64") from None
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        raise AuthHeaderError("no_colon")
+    return user, password
+
+
+def parse_bearer(header: str | None) -> str:
+    """``Bearer <token>`` -> token."""
+    if header is None or not header.strip():
+        raise AuthHeaderError("missing")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthHeaderError("wrong_scheme")
+    token = token.strip()
+    if not token:
+        raise AuthHeaderError("empty")
+    return token

@@ -1,0 +1,136 @@
+"""pytest plugin (entry point ``pytest11``): the ``device_emulator`` fixture.
+
+One server per test session (per xdist worker), in a background thread on a free port with a
+temporary SQLite file, reset to its fixtures before every test. With
+``--device-emulator-url`` the tests use an already running emulator (e.g. the container)
+instead, and reset it the same way.
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Iterator
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("device-api-emulator")
+    group.addoption("--device-emulator-url", default=None, metavar="URL",
+                    help="use an already running device-api-emulator instead of starting one")
+    group.addoption("--device-emulator-fixtures", action="append", default=None, metavar="PATH",
+                    help="fixture document(s) for the plugin's server (default: the shipped defaults)")
+
+
+class EmulatorError(RuntimeError):
+    """A control-plane call was refused; ``status`` and ``body`` say why."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"device-api-emulator answered {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class DeviceEmulator:
+    """What a test gets: the base URL and the control plane as plain methods."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
+        url = f"{self.url}/_emulator/{path}"
+        if query:
+            clean = {k: v for k, v in query.items() if v is not None}
+            if clean:
+                url += "?" + urllib.parse.urlencode(clean)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = raw.decode("utf-8", "replace")
+            raise EmulatorError(exc.code, parsed) from None
+        return json.loads(raw) if raw else None
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "health")
+
+    def reset(self, vendor: str | None = None) -> None:
+        """Back to the start-up fixtures (all vendors, or one)."""
+        self._call("POST", "reset", query={"vendor": vendor})
+
+    def load(self, doc: dict[str, Any]) -> None:
+        """Merge a fixture document into the state."""
+        self._call("POST", "fixtures", doc)
+
+    def replace_state(self, doc: dict[str, Any]) -> None:
+        """Replace the whole state with ``doc`` (atomic)."""
+        self._call("PUT", "state", doc)
+
+    def state(self, vendor: str | None = None) -> dict[str, Any]:
+        """The state as a fixture document; with ``vendor``, that vendor's part only."""
+        doc = self._call("GET", "state", query={"vendor": vendor})
+        return doc[vendor] if vendor is not None else doc
+
+    def requests(self, vendor: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Journal entries, newest first (filters: method, path, status, limit)."""
+        return self._call("GET", "requests", query={"vendor": vendor, **filters})["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    def set_options(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """e.g. ``{"capgo": {"profile": "live"}, "auth": "open"}``; reset restores them."""
+        return self._call("PATCH", "options", doc)["values"]
+
+    def options(self) -> dict[str, Any]:
+        return self._call("GET", "options")["values"]
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock forward (rate-limit windows, token expiry)."""
+        return self._call("POST", "clock", {"advance": seconds})["now"]
+
+    def fault(self, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule (see the README); returns it with its ``id``."""
+        return self._call("POST", "faults", rule)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+
+@pytest.fixture(scope="session")
+def device_emulator_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeviceEmulator]:
+    """The session's emulator (started once per worker, or attached by URL)."""
+    url = request.config.getoption("--device-emulator-url")
+    if url:
+        yield DeviceEmulator(url)
+        return
+    from .config import Config
+    from .fixtures import DEFAULT_FIXTURES
+    from .server import BackgroundServer
+
+    fixtures = request.config.getoption("--device-emulator-fixtures") or [str(DEFAULT_FIXTURES)]
+    db = tmp_path_factory.mktemp("device-emulator") / "emulator.db"
+    server = BackgroundServer(Config(host="127.0.0.1", port=0, db=str(db), fixtures=list(fixtures),
+                                     log_level="warning"))
+    server.start()
+    try:
+        yield DeviceEmulator(server.url)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def device_emulator(device_emulator_server: DeviceEmulator) -> DeviceEmulator:
+    """The emulator, reset to its start-up fixtures before this test."""
+    device_emulator_server.reset()
+    return device_emulator_server

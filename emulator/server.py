@@ -1,0 +1,121 @@
+"""Running the app: in the foreground for the CLI, or in a background thread for the
+pytest plugin. Both bind (port 0 allowed), report the real URL, and shut down cleanly."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import threading
+from typing import Any
+
+from aiohttp import web
+
+from .app import CONTEXT, build_context, create_app
+from .config import Config
+
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+
+
+async def start_site(app: web.Application, host: str, port: int, *, access_log: bool) -> tuple[web.AppRunner, int]:
+    kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
+    runner = web.AppRunner(app, handle_signals=False, **kwargs)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
+    await site.start()
+    server = site._server  # aiohttp exposes the bound sockets only here
+    bound = port
+    if server is not None and getattr(server, "sockets", None):
+        bound = server.sockets[0].getsockname()[1]
+    return runner, bound
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+async def serve_forever(config: Config, *, ready_stream=None) -> None:
+    """Serve until SIGTERM/SIGINT; print the one-line ready message once listening."""
+    ctx = build_context(config)
+    app = create_app(context=ctx)
+    runner, port = await start_site(app, config.host, config.port,
+                                    access_log=config.log_level in ("debug", "info"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+            pass
+    stream = ready_stream or sys.stdout
+    n = len(ctx.vendors)
+    print(
+        f"device-api-emulator ready on {url_for(config.host, port)} "
+        f"(db {config.db}, {n} vendor{'s' if n != 1 else ''})",
+        file=stream,
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # stops accepting, finishes in-flight requests, closes the store
+
+
+class BackgroundServer:
+    """The emulator in a daemon thread with its own event loop (pytest plugin, scripts)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.url: str = ""
+        self.port: int = 0
+        self.context: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self, timeout: float = 30.0) -> "BackgroundServer":
+        self._thread = threading.Thread(target=self._main, name="device-api-emulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("device-api-emulator did not start in time")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            self.context = build_context(self.config)
+            app = create_app(context=self.context)
+            self._runner, self.port = loop.run_until_complete(
+                start_site(app, self.config.host, self.config.port, access_log=False))
+            self.url = url_for(self.config.host, self.port)
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._runner.cleanup())
+        loop.close()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+__all__ = ["BackgroundServer", "serve_forever", "start_site", "url_for", "CONTEXT"]
