@@ -95,6 +95,8 @@ class Vendor:
     options: ClassVar[dict[str, Option]] = {}
     #: answer CORS preflights and add CORS headers (browser SDKs).
     cors: ClassVar[bool] = False
+    #: JSON Schema of this vendor's error body (OpenAPI document, fuzzing checks).
+    error_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     def __init__(self, ctx: "Context") -> None:
         self.ctx = ctx
