@@ -66,8 +66,9 @@ async def serve_forever(config: Config, *, ready_stream=None) -> None:
 class BackgroundServer:
     """The emulator in a daemon thread with its own event loop (pytest plugin, scripts)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, vendor_classes: list | None = None) -> None:
         self.config = config
+        self.vendor_classes = vendor_classes
         self.url: str = ""
         self.port: int = 0
         self.context: Any = None
@@ -91,7 +92,7 @@ class BackgroundServer:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self.context = build_context(self.config)
+            self.context = build_context(self.config, self.vendor_classes)
             app = create_app(context=self.context)
             self._runner, self.port = loop.run_until_complete(
                 start_site(app, self.config.host, self.config.port, access_log=False))

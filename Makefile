@@ -1,0 +1,27 @@
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: install serve test bench docker clean
+
+install: $(BIN)/device-api-emulator
+
+$(BIN)/device-api-emulator: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+serve: install
+	$(BIN)/device-api-emulator serve
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench
+
+docker:
+	bash ../shared/tools/container-check.sh .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info device-emulator.db*

@@ -1,0 +1,143 @@
+"""A minimal vendor used to test the core machinery on its own."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+
+from emulator.config import Config
+from emulator.pytest_plugin import DeviceEmulator
+from emulator.server import BackgroundServer
+
+from emulator.errors import ApiError, json_response, make_response
+from emulator.fixtures import expect_int, expect_keys, expect_list, expect_object, expect_str, expect_unique
+from emulator.httputil import BodyError, read_json
+from emulator.vendor import Option, Route, Vendor
+
+
+def toy_error(status: int, message: str) -> ApiError:
+    return ApiError(status, {"toy_error": message, "status": status})
+
+
+class Toy(Vendor):
+    name = "toy"
+    title = "Toy"
+    path_roots = frozenset({"toy"})
+    migrations = (
+        "CREATE TABLE toy_items (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+        "CREATE TABLE toy_tags (item TEXT NOT NULL REFERENCES toy_items(name), tag TEXT NOT NULL,"
+        " PRIMARY KEY (item, tag));",
+    )
+    options = {
+        "profile": Option("plain", "toy profile", choices=("plain", "fancy")),
+        "loud": Option(False, "shout", kind=bool),
+    }
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("POST", "/toy/items", self.create, "create or add to an item"),
+            Route("GET", "/toy/items/{name}", self.get, "read one item"),
+            Route("POST", "/toy/items/{name}/fail", self.write_then_refuse, "write, then refuse"),
+            Route("GET", "/toy/boom", self.boom, "crash"),
+            Route("GET", "/toy/profile", self.profile, "current profile"),
+        ]
+
+    async def create(self, request: web.Request) -> web.Response:
+        try:
+            body = await read_json(request, 1024, require_object=True)
+        except BodyError as exc:
+            raise toy_error(413 if exc.kind == "too_large" else 400, exc.kind) from None
+        name, add = body.get("name"), body.get("add", 1)
+        if not isinstance(name, str) or not isinstance(add, int):
+            raise toy_error(400, "bad fields")
+
+        def write(conn):
+            conn.execute("INSERT INTO toy_items(name, value) VALUES (?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (name, add))
+            return conn.execute("SELECT value FROM toy_items WHERE name = ?", (name,)).fetchone()[0]
+
+        value = await self.ctx.store.write(write)
+        return json_response({"name": name, "value": value}, 201)
+
+    async def get(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        row = self.ctx.store.read(lambda c: c.execute("SELECT value FROM toy_items WHERE name = ?",
+                                                       (name,)).fetchone())
+        if row is None:
+            raise toy_error(404, "no such item")
+        return json_response({"name": name, "value": row[0]})
+
+    async def write_then_refuse(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+
+        def write(conn):
+            conn.execute("UPDATE toy_items SET value = value + 1000 WHERE name = ?", (name,))
+            raise toy_error(409, "refused after writing")
+
+        await self.ctx.store.write(write)
+        return json_response({})  # never reached
+
+    async def boom(self, request: web.Request) -> web.Response:
+        raise RuntimeError("a bug in a handler")
+
+    async def profile(self, request: web.Request) -> web.Response:
+        return json_response({"profile": self.option("profile"), "loud": self.option("loud"),
+                              "auth": self.ctx.options.auth})
+
+    # fixtures
+    def validate_fixture(self, doc, path):
+        expect_keys(doc, path, optional=("items",))
+        items = expect_list(doc.get("items", []), f"{path}.items")
+        for i, item in enumerate(items):
+            p = f"{path}.items[{i}]"
+            expect_object(item, p)
+            expect_keys(item, p, required=("name", "value"), optional=("tags",))
+            expect_str(item["name"], f"{p}.name", pattern=r"[a-z0-9-]{1,40}")
+            expect_int(item["value"], f"{p}.value")
+            for j, tag in enumerate(expect_list(item.get("tags", []), f"{p}.tags")):
+                expect_str(tag, f"{p}.tags[{j}]")
+        expect_unique(((f"{path}.items[{i}].name", it["name"]) for i, it in enumerate(items)), "item name")
+
+    def load_fixture(self, conn, doc):
+        for item in doc.get("items", []):
+            conn.execute("INSERT INTO toy_items(name, value) VALUES (?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (item["name"], item["value"]))
+            if "tags" in item:
+                conn.execute("DELETE FROM toy_tags WHERE item = ?", (item["name"],))
+                conn.executemany("INSERT INTO toy_tags(item, tag) VALUES (?, ?)",
+                                 [(item["name"], t) for t in item["tags"]])
+
+    def export_state(self, conn):
+        items = []
+        for name, value in conn.execute("SELECT name, value FROM toy_items ORDER BY name"):
+            tags = [r[0] for r in conn.execute("SELECT tag FROM toy_tags WHERE item = ? ORDER BY tag", (name,))]
+            items.append({"name": name, "value": value, "tags": tags})
+        return {"items": items}
+
+    def error_response(self, request, status):
+        return make_response(status, {"toy_error": "generic", "status": status})
+
+    def unknown_route(self, request, status):
+        return make_response(status, f"toy has no {request.method} {request.path}\n",
+                             content_type="text/plain; charset=utf-8")
+
+
+TOY_FIXTURE = {"toy": {"items": [{"name": "alpha", "value": 1, "tags": ["x"]}, {"name": "beta", "value": 2}]}}
+
+
+class ToyServer(DeviceEmulator):
+    def __init__(self, server: BackgroundServer) -> None:
+        super().__init__(server.url)
+        self.server = server
+        self.context = server.context
+
+
+def start_toy(tmp_path: Path, **overrides) -> BackgroundServer:
+    fixture = tmp_path / "toy.json"
+    fixture.write_text(json.dumps(TOY_FIXTURE))
+    cfg = Config(host="127.0.0.1", port=0, db=str(tmp_path / "toy.db"), fixtures=[str(fixture)],
+                 log_level="warning")
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return BackgroundServer(cfg, vendor_classes=[Toy]).start()
