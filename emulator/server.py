@@ -36,9 +36,9 @@ def url_for(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-async def serve_forever(config: Config, *, ready_stream=None) -> None:
+async def serve_forever(config: Config, *, vendor_classes: list | None = None, ready_stream=None) -> None:
     """Serve until SIGTERM/SIGINT; print the one-line ready message once listening."""
-    ctx = build_context(config)
+    ctx = build_context(config, vendor_classes)
     app = create_app(context=ctx)
     runner, port = await start_site(app, config.host, config.port,
                                     access_log=config.log_level in ("debug", "info"))

@@ -6,22 +6,28 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import requests
 
+ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"ready on (http://\S+) ")
 
 
 class ServerProcess:
     """``python -m emulator serve --port 0`` with the given flags; waits for the ready line."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
-        self.args = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "warning", *args]
+    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 20.0,
+                 module: str = "emulator") -> None:
+        serve = ["serve"] if module == "emulator" else []
+        self.args = [sys.executable, "-m", module, *serve, "--port", "0", "--log-level", "warning", *args]
         full_env = {**os.environ, **(env or {})}
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=full_env)
+        # stderr goes to a file: a pipe nobody reads could fill up and stall the server
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     text=True, env=full_env, cwd=ROOT)
         self.ready_line = ""
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
@@ -35,8 +41,13 @@ class ServerProcess:
                 self.url = match.group(1)
                 return
         self.proc.kill()
-        out, err = self.proc.communicate()
-        raise RuntimeError(f"emulator did not become ready: rc={self.proc.returncode} stderr={err}")
+        self.proc.wait()
+        raise RuntimeError(f"emulator did not become ready: rc={self.proc.returncode} "
+                           f"stderr={self.stderr_text()}")
+
+    def stderr_text(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read()
 
     def get(self, path: str, **kw):
         return requests.get(self.url + path, timeout=10, **kw)
@@ -58,9 +69,8 @@ class ServerProcess:
         return self.terminate(signal.SIGKILL)
 
     def close_pipes(self) -> None:
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
     def __enter__(self) -> "ServerProcess":
         return self
@@ -73,7 +83,4 @@ class ServerProcess:
 def run_cli(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:
     """Run the CLI to completion (for start-up failures)."""
     return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-ROOT = Path(__file__).resolve().parent.parent
+                          timeout=timeout, cwd=ROOT)
