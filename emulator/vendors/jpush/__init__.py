@@ -1,10 +1,59 @@
-"""JPush: wired into the core, routes still to come."""
+"""JPush Device API v3 (``https://device.jpush.cn``): devices, aliases, tags, online status."""
 from __future__ import annotations
 
-from ...vendor import Vendor
+import sqlite3
+from typing import Any
+
+from aiohttp import web
+
+from ...vendor import Option, Route, Vendor
+from . import errors, fixtures, storage
+from .routes import JPushApi
 
 
 class JPush(Vendor):
     name = "jpush"
     title = "JPush"
     path_roots = frozenset({"v3"})
+    migrations = storage.MIGRATIONS
+    error_schema = errors.ERROR_SCHEMA
+    options = {
+        "success_body": Option(
+            "json",
+            "body of a successful write (device update, tag/alias update and delete): "
+            "json = {} (the Node 4.2 client hangs and the Ruby client raises on an empty body), "
+            "empty = no body (what the docs show)",
+            choices=("json", "empty"),
+        ),
+        "deleted_alias": Option(
+            "null",
+            "how GET /v3/devices/{rid} shows a deleted alias: null (docs, Java tests) or "
+            "empty = \"\" (Ruby tests)",
+            choices=("null", "empty"),
+        ),
+        "rate_limit": Option(
+            False,
+            "enforce the per-app-key quota (429/2002) and send X-Rate-Limit-* headers",
+            kind=bool,
+        ),
+        "rate_limit_per_minute": Option(600, "calls per minute per app key when rate_limit is on", kind=int),
+    }
+
+    def routes(self) -> list[Route]:
+        return JPushApi(self).routes()
+
+    def validate_fixture(self, doc: Any, path: str) -> None:
+        fixtures.validate(doc, path)
+
+    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+        fixtures.load(conn, doc)
+
+    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        return fixtures.export(conn)
+
+    def error_response(self, request: web.Request, status: int) -> web.Response:
+        return errors.generic_response(status)
+
+    def unknown_route(self, request: web.Request, status: int) -> web.Response:
+        """The real service answers 404/7010 for any method+path it does not serve."""
+        return errors.jpush_error(errors.NO_SUCH_API).response()

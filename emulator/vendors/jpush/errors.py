@@ -1,0 +1,93 @@
+"""JPush's error bodies: always ``{"error":{"code":N,"message":"..."}}`` with
+``Content-Type: application/json; charset=utf-8`` (the Node client crashes without a
+Content-Type, the Python client raises TypeError on a non-JSON error body)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import ApiError, make_response
+
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+# code -> (HTTP status, message). Only 7002's rid message and 7010/2002 are the real
+# service's words (notes §6); the others are the emulator's wording of the documented meaning.
+INTERNAL = 7000
+AUTH_EMPTY = 7001
+ILLEGAL_PARAMS = 7002
+AUTH_FAILED = 7004
+APPKEY_UNKNOWN = 7008
+NO_SUCH_API = 7010
+ALIAS_FULL = 7015
+BUSY = 7030
+RATE_LIMITED = 2002
+
+CODES: dict[int, tuple[int, str]] = {
+    INTERNAL: (500, "Server internal error"),
+    AUTH_EMPTY: (401, "Authorization information is empty"),
+    ILLEGAL_PARAMS: (400, "Illegal request parameters"),
+    AUTH_FAILED: (401, "Basic authentication failed"),
+    APPKEY_UNKNOWN: (400, "Appkey does not exist"),
+    NO_SUCH_API: (404, "request api doesn't exist"),
+    ALIAS_FULL: (400, "The alias has been bound to 10 devices, no more devices can be bound"),
+    BUSY: (503, "System busy, please try again later"),
+    RATE_LIMITED: (429, "Rate limit exceeded"),
+}
+
+RID_NOT_IN_APP = "The registration_id does not belong to this appkey!"
+
+# A generic HTTP status (faults, crashes, oversized bodies) -> the JPush code that says it.
+STATUS_CODES: dict[int, int] = {
+    400: ILLEGAL_PARAMS,
+    401: AUTH_FAILED,
+    403: AUTH_FAILED,
+    404: NO_SUCH_API,
+    405: NO_SUCH_API,
+    409: ILLEGAL_PARAMS,
+    413: ILLEGAL_PARAMS,
+    415: ILLEGAL_PARAMS,
+    429: RATE_LIMITED,
+    500: INTERNAL,
+    502: BUSY,
+    503: BUSY,
+}
+
+
+def body(code: int, message: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message or CODES[code][1]}}
+
+
+def jpush_error(code: int, message: str | None = None, *, status: int | None = None,
+                headers: dict[str, str] | None = None) -> ApiError:
+    """The ApiError for a JPush business code (status from the code table unless given)."""
+    return ApiError(status or CODES[code][0], body(code, message), content_type=CONTENT_TYPE,
+                    headers=headers)
+
+
+def illegal(message: str) -> ApiError:
+    """400/7002 with a message saying which parameter is wrong."""
+    return jpush_error(ILLEGAL_PARAMS, message)
+
+
+def rid_not_in_app() -> ApiError:
+    return jpush_error(ILLEGAL_PARAMS, RID_NOT_IN_APP)
+
+
+def generic_response(status: int):
+    """JPush's body for any HTTP status (used for faults and crashes)."""
+    code = STATUS_CODES.get(status, INTERNAL if status >= 500 else ILLEGAL_PARAMS)
+    return make_response(status, body(code), content_type=CONTENT_TYPE)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+        }
+    },
+}
