@@ -1,10 +1,74 @@
-"""MoEngage: wired into the core, routes still to come."""
+"""MoEngage Data API: Track User, Track Device, Track Event and Bulk Import, with MoEngage's
+Basic auth, error envelope, payload caps and per-workspace rate limits."""
 from __future__ import annotations
 
-from ...vendor import Vendor
+import sqlite3
+from typing import Any
+
+from aiohttp import web
+
+from ...errors import make_response
+from ...vendor import Option, Route, Vendor
+from . import fixtures, storage
+from .errors import FAMILIES, generic_body
+from .routes import Router
+from .tracking import Rules
 
 
 class MoEngage(Vendor):
     name = "moengage"
     title = "MoEngage"
     path_roots = frozenset({"v1"})
+    migrations = storage.MIGRATIONS
+    options = {
+        "rate_limit": Option(True, "enforce the per-workspace per-minute limits (429) and send x-ratelimit-*",
+                             kind=bool),
+        "device_rate_limit": Option(10_000, "device updates per minute per workspace (/v1/device)", kind=int),
+        "customer_rate_limit": Option(10_000, "user updates per minute per workspace (/v1/customer)", kind=int),
+        "event_rate_limit": Option(30_000, "events (actions) per minute per workspace (/v1/event)", kind=int),
+        "bulk_user_rate_limit": Option(60_000, "customer+device elements per minute per workspace (/v1/transition)",
+                                       kind=int),
+        "bulk_event_rate_limit": Option(60_000, "event actions per minute per workspace (/v1/transition)", kind=int),
+        "strict_customer": Option(False, "a device for an unknown customer answers 400 Not Found instead of "
+                                         "200 + recorded as dropped", kind=bool),
+        "device_id_fallback": Option(False, "a device without device_id is keyed by its customer_id instead of "
+                                            "400 MissingAttributeError", kind=bool),
+        "strict_platform_case": Option(False, "platform must be spelled exactly ANDROID/iOS/web/TV (default: "
+                                              "any case, stored canonical)", kind=bool),
+        "success_request_id": Option(False, "add request_id to success bodies (as the Data-API overview shows)",
+                                     kind=bool),
+        "max_body_bytes": Option(131_072, "body cap of /v1/device, /v1/customer, /v1/event (413 above)", kind=int),
+        "max_bulk_body_bytes": Option(102_400, "body cap of /v1/transition (413 above)", kind=int),
+    }
+    error_schema = {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"const": "fail"},
+            "message": {"type": "string"},
+            "error": {"type": "object", "required": ["message", "type", "request_id"],
+                      "properties": {"attribute": {"type": "string"}, "message": {"type": "string"},
+                                     "type": {"type": "string"}, "request_id": {"type": "string"}}},
+        },
+    }
+
+    def routes(self) -> list[Route]:
+        return Router(self).routes()
+
+    def rules(self) -> Rules:
+        return Rules(device_id_fallback=self.option("device_id_fallback"),
+                     strict_platform_case=self.option("strict_platform_case"))
+
+    def validate_fixture(self, doc: Any, path: str) -> None:
+        fixtures.validate(doc, path)
+
+    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+        fixtures.load(conn, doc)
+
+    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        return fixtures.export(conn)
+
+    def error_response(self, request: web.Request, status: int) -> web.Response:
+        parts = request.path.strip("/").split("/")
+        family = FAMILIES.get(parts[1] if len(parts) > 1 else "", FAMILIES["device"])
+        return make_response(status, generic_body(status, family))

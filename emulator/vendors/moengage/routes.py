@@ -1,0 +1,269 @@
+"""The four Data API routes and the checks they share, in MoEngage's order (proposal M5):
+auth header -> app_id present -> username known -> app_id known -> app_id == username ->
+MOE-APPKEY -> password -> account state -> Content-Type -> size -> JSON -> rate limit ->
+fields -> write -> 200."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from aiohttp import web
+
+from ...errors import ApiError, json_response
+from ...httputil import AuthHeaderError, BodyError, media_type, parse_basic, parse_json, read_body
+from ...ratelimit import Decision
+from ...vendor import Route
+from . import storage, tracking
+from .errors import (ACCOUNT_STATES, APP_ID_INVALID, APP_ID_REQUIRED, APP_KEY_MISMATCH, EMPTY_BODY,
+                     FAMILIES, MALFORMED_JSON, MISSING_CONTENT_TYPE, NOT_JSON_DOCUMENT, SECRET_NOT_SET,
+                     SUCCESS_MESSAGE, Family, Invalid, auth_error, fail, request_id)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import MoEngage
+
+WINDOW_SECONDS = 60
+
+#: rate-limit bucket -> the option holding its per-minute limit
+BUCKET_OPTIONS = {
+    "device": "device_rate_limit",
+    "customer": "customer_rate_limit",
+    "event": "event_rate_limit",
+    "bulk_users": "bulk_user_rate_limit",
+    "bulk_events": "bulk_event_rate_limit",
+}
+
+
+@dataclass
+class Call:
+    """What one request has established so far (for its rate-limit headers)."""
+
+    family: Family
+    app_id: str | None = None  # set once the workspace is known to exist
+    decisions: list[Decision] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    family: Family
+    #: body -> [(bucket, cost)]
+    costs: Callable[[Any], list[tuple[str, int]]]
+    #: (vendor, app_id, body, receipt) -> write function arguments for Store.write
+    prepare: Callable[["MoEngage", str, dict, tracking.Receipt], tuple]
+    body_limit_option: str = "max_body_bytes"
+
+
+def _prepare_device(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+    update = tracking.parse_device(body, FAMILIES["device"], vendor.rules())
+    return (tracking.apply_device, app_id, update, receipt, vendor.option("strict_customer"))
+
+
+def _prepare_customer(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+    return (tracking.apply_customer, app_id, tracking.parse_customer(body, FAMILIES["customer"]), receipt)
+
+
+def _prepare_event(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+    return (tracking.apply_events, app_id, tracking.parse_event(body, FAMILIES["event"]), receipt)
+
+
+def _prepare_bulk(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+    return (tracking.apply_bulk, app_id, tracking.parse_bulk(body), vendor.rules(), receipt)
+
+
+def _bulk_costs(body: Any) -> list[tuple[str, int]]:
+    users, events = tracking.bulk_costs(body)
+    return [("bulk_users", users), ("bulk_events", events)]
+
+
+ENDPOINTS = {
+    "device": Endpoint(FAMILIES["device"], lambda body: [("device", 1)], _prepare_device),
+    "customer": Endpoint(FAMILIES["customer"], lambda body: [("customer", 1)], _prepare_customer),
+    "event": Endpoint(FAMILIES["event"], lambda body: [("event", tracking.event_count(body))], _prepare_event),
+    "transition": Endpoint(FAMILIES["transition"], _bulk_costs, _prepare_bulk, "max_bulk_body_bytes"),
+}
+
+_BODY_DOC = {
+    "device": {"type": "object", "required": ["type", "customer_id", "device_id", "attributes"],
+               "properties": {"type": {"const": "device"}, "customer_id": {"type": "string"},
+                              "device_id": {"type": "string"},
+                              "attributes": {"type": "object", "required": ["platform", "push_id"]}}},
+    "customer": {"type": "object", "required": ["type", "customer_id"],
+                 "properties": {"type": {"const": "customer"}, "customer_id": {"type": "string"},
+                                "attributes": {"type": "object"}, "update_existing_only": {"type": "boolean"}}},
+    "event": {"type": "object", "required": ["type", "customer_id", "actions"],
+              "properties": {"type": {"const": "event"}, "customer_id": {"type": "string"},
+                             "actions": {"type": "array", "minItems": 1}}},
+    "transition": {"type": "object", "required": ["type", "elements"],
+                   "properties": {"type": {"const": "transition"}, "elements": {"type": "array", "minItems": 1}}},
+}
+
+_SUMMARIES = {
+    "device": "Track Device: create or update a device of an existing customer",
+    "customer": "Track User: create or update a customer",
+    "event": "Track Event: record a customer's actions",
+    "transition": "Bulk Import: customer, device and event elements applied in order",
+}
+
+
+class Router:
+    """The handlers, bound to the vendor (options, context)."""
+
+    def __init__(self, vendor: "MoEngage") -> None:
+        self.vendor = vendor
+        self.ctx = vendor.ctx
+
+    def routes(self) -> list[Route]:
+        out = []
+        for name, endpoint in ENDPOINTS.items():
+            out.append(Route(
+                "POST", f"/v1/{name}/{{app_id}}", self._handler(endpoint), _SUMMARIES[name],
+                # also /v1/<name> and /v1/<name>/ (app_id then only in the query, or missing)
+                pattern=f"/v1/{name}{{app_id:(/[^/]*)?}}",
+                doc={"parameters": [
+                    {"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "app_id", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "MOE-APPKEY", "in": "header", "required": False, "schema": {"type": "string"}}],
+                    "requestBody": _BODY_DOC[name],
+                    "responses": {"200": "accepted (stored)", "400": "invalid request", "401": "auth",
+                                  "403": "account state", "409": "app_id mismatch", "413": "too large",
+                                  "415": "not JSON", "429": "rate limited"}},
+            ))
+        return out
+
+    def _handler(self, endpoint: Endpoint):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            call = Call(endpoint.family)
+            try:
+                response = await self._serve(request, endpoint, call)
+            except ApiError as exc:
+                exc.headers.update(self._rate_headers(call))
+                raise
+            response.headers.update(self._rate_headers(call))
+            return response
+        return handle
+
+    # -- the pipeline -------------------------------------------------------------------------
+    async def _serve(self, request: web.Request, endpoint: Endpoint, call: Call) -> web.StreamResponse:
+        user, password = self._credentials(request)
+        app_ids = self._app_ids(request)
+        store = self.ctx.store
+        if store.read(storage.get_workspace, user) is None:
+            if not self.ctx.options.auth_open:
+                raise auth_error("unknown_user")
+            await store.write(storage.ensure_workspace, user, password)
+        for app_id in app_ids:
+            if store.read(storage.get_workspace, app_id) is None:
+                raise fail(400, *APP_ID_INVALID)
+        if any(app_id != user for app_id in app_ids):
+            raise fail(409, *APP_KEY_MISMATCH)
+        app_id = user
+        call.app_id = app_id
+        moe_appkey = request.headers.get("MOE-APPKEY")
+        if moe_appkey is not None and moe_appkey != user:
+            raise auth_error("moe_appkey")
+        api_key, status = store.read(storage.get_workspace, app_id)
+        if api_key is None:
+            raise fail(409, *SECRET_NOT_SET)
+        if password != api_key:
+            raise auth_error("wrong_password")
+        refusal = ACCOUNT_STATES.get(status)
+        if refusal is not None:
+            raise fail(*refusal)
+
+        body = await self._json_body(request, endpoint)
+        self._rate_limit(call, app_id, endpoint.costs(body))
+        receipt = tracking.Receipt(request_id(), self.ctx.clock.iso())
+        try:
+            fn, *args = endpoint.prepare(self.vendor, app_id, body, receipt)
+        except Invalid as problem:
+            raise problem.api_error() from None
+        await store.write(fn, *args)
+        answer: dict[str, str] = {"status": "success", "message": SUCCESS_MESSAGE}
+        if self.vendor.option("success_request_id"):
+            answer["request_id"] = receipt.request_id
+        return json_response(answer)
+
+    def _credentials(self, request: web.Request) -> tuple[str, str]:
+        header = request.headers.get("Authorization")
+        if header is None:
+            raise auth_error("missing")
+        try:
+            user, password = parse_basic(header)
+        except AuthHeaderError as exc:
+            raise auth_error({"missing": "empty", "empty": "empty", "wrong_scheme": "wrong_scheme"}
+                             .get(exc.kind, "undecodable")) from None
+        if not user:
+            raise auth_error("no_user")
+        if not password:
+            raise auth_error("no_password")
+        return user, password
+
+    @staticmethod
+    def _app_ids(request: web.Request) -> list[str]:
+        """Every app_id the request names (path, then ``?app_id=``); at least one."""
+        path_value = request.match_info.get("app_id", "").lstrip("/")
+        given = [v for v in (path_value, request.query.get("app_id", "")) if v]
+        if not given:
+            raise fail(400, *APP_ID_REQUIRED)
+        return given
+
+    async def _json_body(self, request: web.Request, endpoint: Endpoint) -> dict:
+        family = endpoint.family
+        kind = media_type(request)
+        if kind is None or kind == "":
+            raise fail(400, *MISSING_CONTENT_TYPE)
+        if kind != "application/json":
+            raise fail(415, *family.media_type)
+        try:
+            data = await read_body(request, self.vendor.option(endpoint.body_limit_option))
+            return parse_json(data, require_object=True)
+        except BodyError as exc:
+            if exc.kind == "too_large":
+                raise fail(413, *family.too_large) from None
+            if exc.kind == "empty":
+                raise fail(400, *EMPTY_BODY) from None
+            if exc.kind == "not_object":
+                raise fail(400, *NOT_JSON_DOCUMENT) from None
+            raise fail(400, *MALFORMED_JSON) from None
+
+    # -- rate limits --------------------------------------------------------------------------
+    def _limit(self, bucket: str) -> int:
+        return self.vendor.option(BUCKET_OPTIONS[bucket])
+
+    def _rate_limit(self, call: Call, app_id: str, costs: list[tuple[str, int]]) -> None:
+        """Count every bucket or none: all are checked before any is charged."""
+        if not self.vendor.option("rate_limit"):
+            return
+        limiter = self.ctx.limiter
+        keys = [((self.vendor.name, app_id, bucket), self._limit(bucket), cost) for bucket, cost in costs]
+        peeks = [limiter.peek(key, limit, WINDOW_SECONDS) for key, limit, _ in keys]
+        if any(cost > peek.remaining for (_, _, cost), peek in zip(keys, peeks)):
+            call.decisions = peeks
+            raise fail(429, *call.family.rate_limited)
+        call.decisions = [limiter.hit(key, limit, WINDOW_SECONDS, cost) for key, limit, cost in keys]
+
+    def _rate_headers(self, call: Call) -> dict[str, str]:
+        """``x-ratelimit-*`` of the tightest bucket this request counts against."""
+        if not self.vendor.option("rate_limit"):
+            return {}
+        decisions = call.decisions
+        if not decisions:
+            buckets = [bucket for bucket, _ in ENDPOINT_BUCKETS[call.family.name]]
+            if call.app_id is not None:
+                decisions = [self.ctx.limiter.peek((self.vendor.name, call.app_id, b), self._limit(b),
+                                                   WINDOW_SECONDS) for b in buckets]
+            else:
+                limit = self._limit(buckets[0])
+                return _headers(limit, limit, WINDOW_SECONDS)
+        tightest = min(decisions, key=lambda d: d.remaining)
+        reset = max(0, math.ceil(tightest.reset_at - self.ctx.clock.now()))
+        return _headers(tightest.limit, tightest.remaining, reset)
+
+
+#: the buckets each endpoint counts against (cost-free form, for headers)
+ENDPOINT_BUCKETS = {name: endpoint.costs({}) for name, endpoint in ENDPOINTS.items()}
+
+
+def _headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-reset": str(reset)}

@@ -1,0 +1,52 @@
+"""Shared helpers for the MoEngage tests: a small client that speaks the Data API the way
+real integrations do (Basic auth = workspace id : Data API key, JSON bodies)."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import requests
+
+APP_ID = "EMULATORWORKSPACE0000001"
+API_KEY = "moengage-emulator-data-api-key"
+CUSTOMER = "emulator-user-1"
+SUCCESS = {"status": "success", "message": "Your request has been accepted and will be processed soon."}
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def device_body(customer_id: str = CUSTOMER, device_id: str = "device-1", **attributes: Any) -> dict:
+    attrs = {"platform": "ANDROID", "push_id": "fcm-token-1", **attributes}
+    return {"type": "device", "customer_id": customer_id, "device_id": device_id, "attributes": attrs}
+
+
+def error_of(resp: requests.Response) -> dict:
+    """The error object without its random request_id (checked separately for shape)."""
+    body = resp.json()
+    assert body["status"] == "fail", body
+    error = dict(body["error"])
+    rid = error.pop("request_id")
+    assert isinstance(rid, str) and len(rid) == 8 and rid.isalpha(), rid
+    assert list(body) == ["status", "error"], body
+    return error
+
+
+class DataApi:
+    """POSTs to one emulator; ``kind`` is device/customer/event/transition."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+
+    def post(self, kind: str, body: Any = None, *, app_id: str | None = APP_ID, user: str = APP_ID,
+             password: str = API_KEY, headers: dict[str, str] | None = None, data: bytes | str | None = None,
+             query: str = "") -> requests.Response:
+        path = f"/v1/{kind}" + (f"/{app_id}" if app_id is not None else "") + query
+        all_headers = {"Authorization": basic(user, password), "Content-Type": "application/json"}
+        all_headers.update(headers or {})
+        all_headers = {k: v for k, v in all_headers.items() if v is not None}
+        payload = data if data is not None else (json.dumps(body).encode() if body is not None else b"")
+        return self.session.post(self.url + path, data=payload, headers=all_headers, timeout=30)
