@@ -15,6 +15,7 @@ from . import __version__
 from .clock import Clock
 from .config import Config
 from .errors import ApiError, make_response
+from .faults import FaultRule, FaultRules
 from .fixtures import FixtureError, read_document_file, validate_document
 from .journal import Journal, clip
 from .options import Options
@@ -39,6 +40,7 @@ class Context:
     limiter: SlidingWindowLimiter
     journal: Journal
     options: Options
+    faults: FaultRules = field(default_factory=FaultRules)
     vendors: dict[str, Vendor] = field(default_factory=dict)
     #: first path segment -> vendor, for error shapes and journal attribution
     roots: dict[str, Vendor] = field(default_factory=dict)
@@ -99,6 +101,7 @@ class Context:
 
         await self.store.write(reset)
         self.limiter.reset(vendor)
+        self.faults.clear(vendor)
         self.journal.clear(vendor)
         self.options.reset(vendor)
         if vendor is None:
@@ -223,13 +226,26 @@ def _not_found(request: web.Request, status: int) -> web.Response:
 
 @web.middleware
 async def emulator_middleware(request: web.Request, handler) -> web.StreamResponse:
-    """Errors to vendor shapes, CORS for browser SDKs, and the request journal."""
+    """Faults, errors to vendor shapes, CORS for browser SDKs, and the request journal."""
     ctx: Context = request.app[CONTEXT]
     started = time.perf_counter()
     vendor = ctx.vendor_for_path(request.path)
     control = vendor is None and request.path.startswith("/_emulator")
+    fault: FaultRule | None = None
+    if ctx.faults.rules and not control:
+        fault = ctx.faults.pick(vendor.name if vendor else None, request.method, request.path)
     try:
-        if vendor is not None and vendor.cors and request.method == "OPTIONS" \
+        if fault is not None and fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault is not None and fault.drop:
+            if request.transport is not None:
+                request.transport.abort()
+            await _journal(ctx, request, None, vendor, started, fault)
+            return web.Response()  # never reaches the peer: the connection is gone
+        if fault is not None and fault.status is not None:
+            response = (vendor.error_response(request, fault.status) if vendor is not None
+                        else make_response(fault.status, {"error": "injected fault", "status": fault.status}))
+        elif vendor is not None and vendor.cors and request.method == "OPTIONS" \
                 and "Access-Control-Request-Method" in request.headers:
             response = _cors_preflight(request)
         else:
@@ -254,31 +270,40 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
     if vendor is not None and vendor.cors:
         response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
         response.headers["Vary"] = "Origin"
-    if not control:
-        await _journal(ctx, request, response, vendor, started)
+    if not control and ctx.journal.size > 0:
+        await _journal(ctx, request, response, vendor, started, fault)
     return response
 
 
-async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse,
-                   vendor: Vendor | None, started: float) -> None:
-    if ctx.journal.size <= 0:
-        return
-    body: bytes | None = None
-    if request.body_exists:
+JOURNAL_READ_LIMIT = 64 * 1024
+
+
+async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse | None,
+                   vendor: Vendor | None, started: float, fault: FaultRule | None) -> None:
+    """One ring-buffer append. The request body is the one the handler read (aiohttp caches
+    it); a small body the handler refused unread is read here so the journal shows it."""
+    body = getattr(request, "_read_bytes", None)
+    if body is None and response is not None and request.body_exists \
+            and (request.content_length or 0) <= JOURNAL_READ_LIMIT:
         try:
             body = await request.read()
-        except Exception:  # the body was refused (too large) or the peer went away
+        except Exception:  # the peer went away or sent a broken body
             body = None
-    resp_body = getattr(response, "body", None)
-    ctx.journal.record({
+    resp_body = getattr(response, "body", None) if response is not None else None
+    entry = {
         "time": ctx.clock.iso(),
         "vendor": vendor.name if vendor is not None else None,
         "method": request.method,
         "path": request.path,
         "query": request.query_string,
-        "status": response.status,
+        "status": response.status if response is not None else None,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "request_headers": dict(request.headers),
         "request_body": clip(body),
         "response_body": clip(resp_body if isinstance(resp_body, (bytes, str)) else None),
-    })
+    }
+    if fault is not None:
+        entry["fault"] = fault.id
+        if response is None:
+            entry["dropped"] = True
+    ctx.journal.record(entry)

@@ -9,6 +9,7 @@ from aiohttp import web
 from . import __version__
 from .app import CONTEXT, Context
 from .errors import ApiError, json_response
+from .faults import FaultError
 from .fixtures import FixtureError
 from .httputil import BodyError, read_json
 from .vendor import Route
@@ -149,6 +150,42 @@ async def post_clock(request: web.Request) -> web.Response:
     return json_response(ctx.clock.describe())
 
 
+async def post_fault(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    doc = await _json_body(request)
+    try:
+        rule = ctx.faults.add(doc, ctx.vendors)
+    except FaultError as exc:
+        raise _bad_request(str(exc)) from None
+    return json_response(rule.describe(), 201)
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    rules = [r.describe() for r in _ctx(request).faults.rules]
+    return json_response({"faults": rules, "count": len(rules)})
+
+
+async def delete_faults(request: web.Request) -> web.Response:
+    _ctx(request).faults.clear(_vendor_param(request))
+    return json_response({"status": "ok"})
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not _ctx(request).faults.remove(int(raw)):
+        raise ApiError(404, {"error": f"no fault rule {raw}"})
+    return json_response({"status": "ok"})
+
+
+async def seed_faults(request: web.Request) -> web.Response:
+    doc = await _json_body(request)
+    seed = doc.get("seed") if isinstance(doc, dict) else None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise _bad_request('expected {"seed": <integer>}')
+    _ctx(request).faults.seed(seed)
+    return json_response({"status": "ok", "seed": seed})
+
+
 def control_routes(ctx: Context) -> list[Route]:
     p = "/_emulator"
     return [
@@ -163,4 +200,9 @@ def control_routes(ctx: Context) -> list[Route]:
         Route("PATCH", f"{p}/options", patch_options, "Change options at run time (reset restores them)"),
         Route("GET", f"{p}/clock", get_clock, "The emulator clock"),
         Route("POST", f"{p}/clock", post_clock, "Move the emulator clock"),
+        Route("POST", f"{p}/faults", post_fault, "Add a fault rule"),
+        Route("GET", f"{p}/faults", get_faults, "List fault rules with how often each fired"),
+        Route("DELETE", f"{p}/faults", delete_faults, "Remove every fault rule (?vendor=)"),
+        Route("DELETE", f"{p}/faults/{{id}}", delete_fault, "Remove one fault rule"),
+        Route("POST", f"{p}/faults/seed", seed_faults, "Seed the probability draws"),
     ]

@@ -100,11 +100,19 @@ class DeviceEmulator:
         return self._call("POST", "clock", {"advance": seconds})["now"]
 
     def fault(self, **rule: Any) -> dict[str, Any]:
-        """Add a fault rule (see the README); returns it with its ``id``."""
+        """Add a fault rule, e.g. ``fault(vendor="beams", path="/device_api/*", status=500, times=1)``;
+        returns it with its ``id``. Reset removes every rule."""
         return self._call("POST", "faults", rule)
 
-    def clear_faults(self) -> None:
-        self._call("DELETE", "faults")
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "faults")["faults"]
+
+    def clear_faults(self, rule_id: int | None = None) -> None:
+        self._call("DELETE", "faults" if rule_id is None else f"faults/{rule_id}")
+
+    def seed_faults(self, seed: int) -> None:
+        """Make ``probability`` draws repeatable."""
+        self._call("POST", "faults/seed", {"seed": seed})
 
 
 @pytest.fixture(scope="session")
