@@ -1,0 +1,302 @@
+"""Capgo's part of the fixture document: validate (with JSON paths), merge, export.
+
+Shape (the contract's §4, extended)::
+
+    {"api_keys": [{"key", "mode": "all|write|read|upload", "app_ids"?: [...]}],
+     "apps": [{"app_id",
+               "versions": ["1.0.0" | {"name", "id"?, "url"?, "checksum"?, "session_key"?}],
+               "channels": [{"name", "public", "ios"?, "android"?, "electron"?,
+                             "allow_device_self_set"?, "allow_emulator"?, "allow_dev"?,
+                             "allow_prod"?, "version"?: <bundle name> | null}],
+               "devices": [{"device_id", "platform"?, "version_name"?, ...}],
+               "overrides": [{"device_id", "channel"?: <name> | null, "version"?: <name> | null}]}]}
+
+A version may be a plain name (the contract's form) or an object; export always writes
+objects with the ``id`` so a PUT of the export keeps the ids GET answers with.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any
+
+from ...clock import iso_utc
+from ...fixtures import (FixtureError, expect_bool, expect_int, expect_keys, expect_list,
+                         expect_object, expect_str, expect_unique)
+from . import storage
+
+KEY_MODES = ("all", "write", "read", "upload")
+PLATFORMS = ("ios", "android", "electron")
+CHANNEL_DEFAULTS = {"ios": True, "android": True, "electron": True, "allow_device_self_set": False,
+                    "allow_emulator": True, "allow_dev": True, "allow_prod": True}
+VERSION_EXTRAS = ("url", "checksum", "session_key")
+DEVICE_STRINGS = {  # field -> max length (None: unbounded), as the real columns
+    "custom_id": 36, "version_name": None, "plugin_version": 20, "os_version": 20,
+    "version_build": 70, "install_source": 64, "key_id": 20, "country_code": 2, "default_channel": 255,
+}
+NOT_NULL_STRINGS = ("custom_id", "version_name", "plugin_version", "version_build")
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
+
+
+def normalise_timestamp(text: str) -> str | None:
+    """ISO 8601 (``Z``, offset or naive = UTC) -> ``YYYY-MM-DDTHH:MM:SS.mmmZ``; None if invalid."""
+    if not TIMESTAMP.fullmatch(text):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return iso_utc(parsed.timestamp())
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+def validate(doc: dict[str, Any], path: str) -> None:
+    expect_keys(doc, path, optional=("api_keys", "apps"))
+    keys = expect_list(doc.get("api_keys", []), f"{path}.api_keys")
+    for i, item in enumerate(keys):
+        p = f"{path}.api_keys[{i}]"
+        expect_object(item, p)
+        expect_keys(item, p, required=("key", "mode"), optional=("app_ids",))
+        expect_str(item["key"], f"{p}.key", pattern=r"\S+")
+        expect_str(item["mode"], f"{p}.mode", choices=KEY_MODES)
+        if item.get("app_ids") is not None:
+            for j, app_id in enumerate(expect_list(item["app_ids"], f"{p}.app_ids")):
+                expect_str(app_id, f"{p}.app_ids[{j}]", pattern=r"\S+")
+    expect_unique(((f"{path}.api_keys[{i}].key", k["key"]) for i, k in enumerate(keys)), "key")
+    apps = expect_list(doc.get("apps", []), f"{path}.apps")
+    for i, app in enumerate(apps):
+        _validate_app(app, f"{path}.apps[{i}]")
+    expect_unique(((f"{path}.apps[{i}].app_id", a["app_id"]) for i, a in enumerate(apps)), "app_id")
+    ids = [(f"{path}.apps[{i}].versions[{j}].id", v["id"])
+           for i, a in enumerate(apps) for j, v in enumerate(a.get("versions", []))
+           if isinstance(v, dict) and "id" in v]
+    expect_unique(ids, "version id")
+
+
+def _validate_app(app: Any, p: str) -> None:
+    expect_object(app, p)
+    expect_keys(app, p, required=("app_id",), optional=("versions", "channels", "devices", "overrides"))
+    expect_str(app["app_id"], f"{p}.app_id", pattern=r"\S+", max_len=50)
+    versions = expect_list(app.get("versions", []), f"{p}.versions")
+    names = []
+    for j, version in enumerate(versions):
+        vp = f"{p}.versions[{j}]"
+        if isinstance(version, str):
+            expect_str(version, vp, pattern=r"\S.*")
+            names.append((vp, version))
+            continue
+        expect_object(version, vp)
+        expect_keys(version, vp, required=("name",), optional=("id", *VERSION_EXTRAS))
+        expect_str(version["name"], f"{vp}.name", pattern=r"\S.*")
+        if "id" in version:
+            expect_int(version["id"], f"{vp}.id", minimum=1)
+        for extra in VERSION_EXTRAS:
+            expect_str(version.get(extra), f"{vp}.{extra}", nullable=True)
+        names.append((f"{vp}.name", version["name"]))
+    expect_unique(names, "version name")
+    known_versions = {name for _, name in names}
+    channels = expect_list(app.get("channels", []), f"{p}.channels")
+    for j, channel in enumerate(channels):
+        cp = f"{p}.channels[{j}]"
+        expect_object(channel, cp)
+        expect_keys(channel, cp, required=("name", "public"), optional=(*CHANNEL_DEFAULTS, "version"))
+        expect_str(channel["name"], f"{cp}.name", pattern=r"\S.*")
+        for flag in ("public", *CHANNEL_DEFAULTS):
+            if flag in channel:
+                expect_bool(channel[flag], f"{cp}.{flag}")
+        _expect_reference(channel.get("version"), f"{cp}.version", known_versions, "version")
+    expect_unique(((f"{p}.channels[{j}].name", c["name"]) for j, c in enumerate(channels)), "channel name")
+    known_channels = {c["name"] for c in channels}
+    devices = expect_list(app.get("devices", []), f"{p}.devices")
+    for j, device in enumerate(devices):
+        _validate_device(device, f"{p}.devices[{j}]")
+    expect_unique(((f"{p}.devices[{j}].device_id", d["device_id"]) for j, d in enumerate(devices)), "device_id")
+    overrides = expect_list(app.get("overrides", []), f"{p}.overrides")
+    for j, override in enumerate(overrides):
+        op = f"{p}.overrides[{j}]"
+        expect_object(override, op)
+        expect_keys(override, op, required=("device_id",), optional=("channel", "version"))
+        expect_str(override["device_id"], f"{op}.device_id", pattern=r"\S+")
+        _expect_reference(override.get("channel"), f"{op}.channel", known_channels, "channel")
+        _expect_reference(override.get("version"), f"{op}.version", known_versions, "version")
+    expect_unique(((f"{p}.overrides[{j}].device_id", o["device_id"]) for j, o in enumerate(overrides)),
+                  "override device_id")
+
+
+def _expect_reference(value: Any, path: str, known: set[str], what: str) -> None:
+    """A name of a version/channel declared in the same app (merging adds no cross-document refs)."""
+    if expect_str(value, path, nullable=True) is not None and value not in known:
+        raise FixtureError(path, f"unknown {what} {value!r} (declare it in this app's {what}s)")
+
+
+def _validate_device(device: Any, p: str) -> None:
+    expect_object(device, p)
+    expect_keys(device, p, required=("device_id",), optional=storage.DEVICE_FIELDS)
+    expect_str(device["device_id"], f"{p}.device_id", pattern=r"\S+")
+    for field, max_len in DEVICE_STRINGS.items():
+        if field in device:
+            expect_str(device[field], f"{p}.{field}", nullable=field not in NOT_NULL_STRINGS, max_len=max_len)
+    expect_str(device.get("platform"), f"{p}.platform", nullable=True, choices=PLATFORMS)
+    for flag in storage.BOOL_DEVICE_FIELDS:
+        if flag in device:
+            expect_bool(device[flag], f"{p}.{flag}")
+    for stamp in ("created_at", "updated_at"):
+        if stamp in device:
+            expect_str(device[stamp], f"{p}.{stamp}")
+            if normalise_timestamp(device[stamp]) is None:
+                raise FixtureError(f"{p}.{stamp}", f"not an ISO 8601 timestamp: {device[stamp]!r}")
+
+
+# -- load (merge) -------------------------------------------------------------------------------
+
+def load(conn: sqlite3.Connection, doc: dict[str, Any], now: str, path: str = "$.capgo") -> None:
+    for item in doc.get("api_keys", []):
+        app_ids = item.get("app_ids")
+        conn.execute(
+            "INSERT INTO capgo_api_keys (key, mode, app_ids) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET mode = excluded.mode, app_ids = excluded.app_ids",
+            (item["key"], item["mode"], None if app_ids is None else json.dumps(app_ids)))
+    for i, app in enumerate(doc.get("apps", [])):
+        _load_app(conn, app, now, f"{path}.apps[{i}]")
+
+
+def _load_app(conn: sqlite3.Connection, app: dict[str, Any], now: str, p: str) -> None:
+    app_id = app["app_id"]
+    storage.create_app(conn, app_id)
+    for j, version in enumerate(app.get("versions", [])):
+        _load_version(conn, app_id, version if isinstance(version, dict) else {"name": version},
+                      f"{p}.versions[{j}].id")
+    for channel in app.get("channels", []):
+        _load_channel(conn, app_id, channel)
+    for device in app.get("devices", []):
+        _load_device(conn, app_id, device, now)
+    for override in app.get("overrides", []):
+        _load_override(conn, app_id, override)
+
+
+def _load_version(conn: sqlite3.Connection, app_id: str, version: dict[str, Any], id_path: str) -> None:
+    existing = storage.version_by_name(conn, app_id, version["name"])
+    wanted_id = version.get("id")
+    if wanted_id is not None:
+        holder = storage.version_by_id(conn, wanted_id)
+        if holder is not None and (holder["app_id"], holder["name"]) != (app_id, version["name"]):
+            raise FixtureError(id_path, f"version id {wanted_id} already belongs to "
+                                        f"{holder['app_id']} {holder['name']!r}")
+    extras = {k: version[k] for k in VERSION_EXTRAS if k in version}
+    if existing is None:
+        cols = {"app_id": app_id, "name": version["name"], **extras}
+        if wanted_id is not None:
+            cols["id"] = wanted_id
+        conn.execute(f"INSERT INTO capgo_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                     tuple(cols.values()))
+        return
+    updates = dict(extras)
+    if wanted_id is not None:
+        updates["id"] = wanted_id
+    if updates:
+        conn.execute(f"UPDATE capgo_versions SET {', '.join(f'{k} = ?' for k in updates)} WHERE id = ?",
+                     (*updates.values(), existing["id"]))
+
+
+def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any]) -> None:
+    fields: dict[str, Any] = {k: int(channel[k]) for k in ("public", *CHANNEL_DEFAULTS) if k in channel}
+    if "version" in channel:
+        fields["version_id"] = None if channel["version"] is None else \
+            storage.version_by_name(conn, app_id, channel["version"])["id"]
+    existing = storage.channel_by_name(conn, app_id, channel["name"])
+    if existing is None:
+        cols = {"app_id": app_id, "name": channel["name"],
+                **{k: int(v) for k, v in CHANNEL_DEFAULTS.items()}, **fields}
+        conn.execute(f"INSERT INTO capgo_channels ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                     tuple(cols.values()))
+    else:
+        conn.execute(f"UPDATE capgo_channels SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+                     (*fields.values(), existing["id"]))
+
+
+def _load_device(conn: sqlite3.Connection, app_id: str, device: dict[str, Any], now: str) -> None:
+    fields = {k: device[k] for k in storage.DEVICE_FIELDS if k in device}
+    for stamp in ("created_at", "updated_at"):
+        if stamp in fields:
+            fields[stamp] = normalise_timestamp(fields[stamp])
+    for flag in storage.BOOL_DEVICE_FIELDS:
+        if flag in fields:
+            fields[flag] = int(fields[flag])
+    if not storage.device_exists(conn, app_id, device["device_id"]):
+        fields.setdefault("created_at", now)
+        fields.setdefault("updated_at", fields["created_at"])
+        cols = {"app_id": app_id, "device_id": device["device_id"], **fields}
+        conn.execute(f"INSERT INTO capgo_devices ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                     tuple(cols.values()))
+    elif fields:
+        conn.execute(
+            f"UPDATE capgo_devices SET {', '.join(f'{k} = ?' for k in fields)} WHERE app_id = ? AND device_id = ?",
+            (*fields.values(), app_id, device["device_id"]))
+
+
+def _load_override(conn: sqlite3.Connection, app_id: str, override: dict[str, Any]) -> None:
+    device_id = override["device_id"]
+    if "channel" in override:
+        if override["channel"] is None:
+            conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+        else:
+            storage.set_channel_link(conn, app_id, device_id,
+                                     storage.channel_by_name(conn, app_id, override["channel"])["id"])
+    if "version" in override:
+        if override["version"] is None:
+            conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+        else:
+            storage.set_version_pin(conn, app_id, device_id,
+                                    storage.version_by_name(conn, app_id, override["version"])["id"])
+
+
+# -- export -------------------------------------------------------------------------------------
+
+def export(conn: sqlite3.Connection) -> dict[str, Any]:
+    keys = []
+    for row in storage.iter_rows(conn, "SELECT key, mode, app_ids FROM capgo_api_keys ORDER BY rowid"):
+        item = {"key": row["key"], "mode": row["mode"]}
+        if row["app_ids"] is not None:
+            item["app_ids"] = json.loads(row["app_ids"])
+        keys.append(item)
+    apps = [_export_app(conn, row["app_id"])
+            for row in storage.iter_rows(conn, "SELECT app_id FROM capgo_apps ORDER BY rowid")]
+    return {"api_keys": keys, "apps": apps}
+
+
+def _export_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any]:
+    versions = []
+    for row in storage.iter_rows(conn, "SELECT * FROM capgo_versions WHERE app_id = ? ORDER BY id", (app_id,)):
+        item = {"name": row["name"], "id": row["id"]}
+        item.update({k: row[k] for k in VERSION_EXTRAS if row[k] is not None})
+        versions.append(item)
+    channels = []
+    for row in storage.iter_rows(
+            conn, "SELECT c.*, v.name AS version_name FROM capgo_channels c "
+                  "LEFT JOIN capgo_versions v ON v.id = c.version_id WHERE c.app_id = ? ORDER BY c.id", (app_id,)):
+        item = {"name": row["name"], **{flag: bool(row[flag]) for flag in ("public", *CHANNEL_DEFAULTS)},
+                "version": row["version_name"]}
+        channels.append(item)
+    devices = []
+    for row in storage.iter_rows(conn, "SELECT * FROM capgo_devices WHERE app_id = ? ORDER BY device_id", (app_id,)):
+        item = {"device_id": row["device_id"]}
+        for field in storage.DEVICE_FIELDS:
+            value = row[field]
+            item[field] = bool(value) if field in storage.BOOL_DEVICE_FIELDS else value
+        devices.append(item)
+    overrides: dict[str, dict[str, Any]] = {}
+    for row in storage.iter_rows(
+            conn, "SELECT cd.device_id, c.name FROM capgo_channel_devices cd "
+                  "JOIN capgo_channels c ON c.id = cd.channel_id WHERE cd.app_id = ? ORDER BY cd.device_id", (app_id,)):
+        overrides.setdefault(row["device_id"], {"device_id": row["device_id"]})["channel"] = row["name"]
+    for row in storage.iter_rows(
+            conn, "SELECT vp.device_id, v.name FROM capgo_version_pins vp "
+                  "JOIN capgo_versions v ON v.id = vp.version_id WHERE vp.app_id = ? ORDER BY vp.device_id", (app_id,)):
+        overrides.setdefault(row["device_id"], {"device_id": row["device_id"]})["version"] = row["name"]
+    return {"app_id": app_id, "versions": versions, "channels": channels, "devices": devices,
+            "overrides": [overrides[k] for k in sorted(overrides)]}

@@ -1,0 +1,282 @@
+"""Capgo's tables and the SQL the routes run.
+
+One app owns versions (bundles), channels, devices and two kinds of per-device override:
+a channel link (``channel_devices`` in the real service, one per device and app) and a
+version pin (the pre-2025 ``devices_override``, documented profile only). Overrides are kept
+apart from device records because the live service accepts a link for a device that has
+never checked in.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Iterable
+
+SCHEMA_V1 = """
+CREATE TABLE capgo_api_keys (
+    key     TEXT PRIMARY KEY,
+    mode    TEXT NOT NULL,
+    app_ids TEXT            -- JSON array of app ids; NULL = every app
+);
+CREATE TABLE capgo_apps (
+    app_id TEXT PRIMARY KEY
+);
+CREATE TABLE capgo_versions (
+    id          INTEGER PRIMARY KEY,
+    app_id      TEXT NOT NULL REFERENCES capgo_apps(app_id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    url         TEXT,
+    checksum    TEXT,
+    session_key TEXT,
+    UNIQUE (app_id, name)
+);
+CREATE TABLE capgo_channels (
+    id                    INTEGER PRIMARY KEY,
+    app_id                TEXT NOT NULL REFERENCES capgo_apps(app_id) ON DELETE CASCADE,
+    name                  TEXT NOT NULL,
+    public                INTEGER NOT NULL,
+    ios                   INTEGER NOT NULL,
+    android               INTEGER NOT NULL,
+    electron              INTEGER NOT NULL,
+    allow_device_self_set INTEGER NOT NULL,
+    allow_emulator        INTEGER NOT NULL,
+    allow_dev             INTEGER NOT NULL,
+    allow_prod            INTEGER NOT NULL,
+    version_id            INTEGER REFERENCES capgo_versions(id) ON DELETE SET NULL ON UPDATE CASCADE,
+    UNIQUE (app_id, name)
+);
+CREATE TABLE capgo_devices (
+    app_id          TEXT NOT NULL REFERENCES capgo_apps(app_id) ON DELETE CASCADE,
+    device_id       TEXT NOT NULL,
+    custom_id       TEXT NOT NULL DEFAULT '',
+    version_name    TEXT NOT NULL DEFAULT 'unknown',
+    platform        TEXT,
+    plugin_version  TEXT NOT NULL DEFAULT '2.3.3',
+    os_version      TEXT,
+    version_build   TEXT NOT NULL DEFAULT 'builtin',
+    is_prod         INTEGER NOT NULL DEFAULT 1,
+    is_emulator     INTEGER NOT NULL DEFAULT 0,
+    install_source  TEXT,
+    key_id          TEXT,
+    country_code    TEXT,
+    default_channel TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (app_id, device_id)
+);
+CREATE INDEX capgo_devices_by_time ON capgo_devices (app_id, updated_at, device_id);
+CREATE TABLE capgo_channel_devices (
+    app_id     TEXT NOT NULL REFERENCES capgo_apps(app_id) ON DELETE CASCADE,
+    device_id  TEXT NOT NULL,
+    channel_id INTEGER NOT NULL REFERENCES capgo_channels(id) ON DELETE CASCADE,
+    PRIMARY KEY (app_id, device_id)
+);
+CREATE TABLE capgo_version_pins (
+    app_id     TEXT NOT NULL REFERENCES capgo_apps(app_id) ON DELETE CASCADE,
+    device_id  TEXT NOT NULL,
+    version_id INTEGER NOT NULL REFERENCES capgo_versions(id) ON DELETE CASCADE ON UPDATE CASCADE,
+    PRIMARY KEY (app_id, device_id)
+);
+"""
+
+MIGRATIONS = (SCHEMA_V1,)
+
+#: device fields as stored (and as named in fixtures), in fixture order
+DEVICE_FIELDS = (
+    "custom_id", "version_name", "platform", "plugin_version", "os_version", "version_build",
+    "is_prod", "is_emulator", "install_source", "key_id", "country_code", "default_channel",
+    "created_at", "updated_at",
+)
+BOOL_DEVICE_FIELDS = ("is_prod", "is_emulator")
+CHANNEL_FLAGS = ("public", "ios", "android", "electron", "allow_device_self_set",
+                 "allow_emulator", "allow_dev", "allow_prod")
+
+DEVICE_SELECT = """
+SELECT d.*, v.id AS bundle_id, c.name AS channel_name, pv.name AS pinned_name
+FROM capgo_devices d
+LEFT JOIN capgo_versions v ON v.app_id = d.app_id AND v.name = d.version_name
+LEFT JOIN capgo_channel_devices cd ON cd.app_id = d.app_id AND cd.device_id = d.device_id
+LEFT JOIN capgo_channels c ON c.id = cd.channel_id
+LEFT JOIN capgo_version_pins vp ON vp.app_id = d.app_id AND vp.device_id = d.device_id
+LEFT JOIN capgo_versions pv ON pv.id = vp.version_id
+"""
+
+
+def dict_rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def one(cur: sqlite3.Cursor) -> dict[str, Any] | None:
+    rows = dict_rows(cur)
+    return rows[0] if rows else None
+
+
+# -- keys and apps ----------------------------------------------------------------------------
+
+def find_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT mode, app_ids FROM capgo_api_keys WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return None
+    return {"key": key, "mode": row[0], "app_ids": None if row[1] is None else json.loads(row[1])}
+
+
+def create_key(conn: sqlite3.Connection, key: str, mode: str) -> dict[str, Any]:
+    conn.execute("INSERT OR IGNORE INTO capgo_api_keys (key, mode) VALUES (?, ?)", (key, mode))
+    found = find_key(conn, key)
+    assert found is not None
+    return found
+
+
+def app_exists(conn: sqlite3.Connection, app_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM capgo_apps WHERE app_id = ?", (app_id,)).fetchone() is not None
+
+
+def create_app(conn: sqlite3.Connection, app_id: str) -> None:
+    conn.execute("INSERT OR IGNORE INTO capgo_apps (app_id) VALUES (?)", (app_id,))
+
+
+# -- devices ----------------------------------------------------------------------------------
+
+def get_device(conn: sqlite3.Connection, app_id: str, device_id: str) -> dict[str, Any] | None:
+    return one(conn.execute(DEVICE_SELECT + " WHERE d.app_id = ? AND d.device_id = ?", (app_id, device_id)))
+
+
+def device_exists(conn: sqlite3.Connection, app_id: str, device_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM capgo_devices WHERE app_id = ? AND device_id = ?",
+                        (app_id, device_id)).fetchone() is not None
+
+
+def list_devices_by_page(conn: sqlite3.Connection, app_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Documented profile: ``device_id`` order, ``page`` * 50 offset."""
+    return dict_rows(conn.execute(
+        DEVICE_SELECT + " WHERE d.app_id = ? ORDER BY d.device_id LIMIT ? OFFSET ?",
+        (app_id, limit, offset)))
+
+
+def list_devices_by_cursor(
+    conn: sqlite3.Connection,
+    app_id: str,
+    *,
+    limit: int,
+    order: str | None,
+    cursor: tuple[str, str] | None,
+    updated_after: str | None,
+    custom_id_only: bool,
+) -> list[dict[str, Any]]:
+    """Live profile (``readDevicesSB``): ``limit + 1`` rows so the caller can tell ``hasMore``.
+
+    Without ``order`` the sort is ``device_id`` and the cursor's time part is ignored; with
+    ``asc``/``desc`` the sort is ``updated_at`` then ``device_id``.
+    """
+    where = ["d.app_id = ?"]
+    args: list[Any] = [app_id]
+    if updated_after is not None:
+        where.append("d.updated_at > ?")
+        args.append(updated_after)
+    if custom_id_only:
+        where.append("d.custom_id <> ''")
+    if order is None:
+        if cursor is not None:
+            where.append("d.device_id > ?")
+            args.append(cursor[1])
+        sort = "d.device_id"
+    else:
+        if cursor is not None:
+            cmp = ">" if order == "asc" else "<"
+            where.append(f"(d.updated_at {cmp} ? OR (d.updated_at = ? AND d.device_id > ?))")
+            args += [cursor[0], cursor[0], cursor[1]]
+        sort = f"d.updated_at {order.upper()}, d.device_id"
+    sql = f"{DEVICE_SELECT} WHERE {' AND '.join(where)} ORDER BY {sort} LIMIT ?"
+    args.append(limit + 1)
+    return dict_rows(conn.execute(sql, args))
+
+
+def upsert_device(conn: sqlite3.Connection, app_id: str, device_id: str, report: dict[str, Any], now: str) -> None:
+    """A plugin check-in: create the device, or update it. As in ``trackDevicesSB``,
+    ``updated_at`` moves only when a reported field changes; an empty ``custom_id`` keeps
+    the stored one."""
+    existing = one(conn.execute("SELECT * FROM capgo_devices WHERE app_id = ? AND device_id = ?",
+                                (app_id, device_id)))
+    fields = {k: v for k, v in report.items() if k in DEVICE_FIELDS and v is not None}
+    if fields.get("custom_id") == "":
+        fields.pop("custom_id")
+    for key in BOOL_DEVICE_FIELDS:
+        if key in fields:
+            fields[key] = int(bool(fields[key]))
+    if existing is None:
+        fields.update(created_at=now, updated_at=now)
+        cols = ["app_id", "device_id", *fields]
+        conn.execute(
+            f"INSERT INTO capgo_devices ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            (app_id, device_id, *fields.values()))
+        return
+    changed = {k: v for k, v in fields.items() if existing.get(k) != v}
+    if not changed:
+        return
+    changed["updated_at"] = now
+    conn.execute(
+        f"UPDATE capgo_devices SET {', '.join(f'{k} = ?' for k in changed)} WHERE app_id = ? AND device_id = ?",
+        (*changed.values(), app_id, device_id))
+
+
+# -- versions, channels, overrides --------------------------------------------------------------
+
+def version_by_name(conn: sqlite3.Connection, app_id: str, name: str) -> dict[str, Any] | None:
+    return one(conn.execute("SELECT * FROM capgo_versions WHERE app_id = ? AND name = ?", (app_id, name)))
+
+
+def version_by_id(conn: sqlite3.Connection, version_id: int) -> dict[str, Any] | None:
+    return one(conn.execute("SELECT * FROM capgo_versions WHERE id = ?", (version_id,)))
+
+
+def channel_by_name(conn: sqlite3.Connection, app_id: str, name: str) -> dict[str, Any] | None:
+    return one(conn.execute("SELECT * FROM capgo_channels WHERE app_id = ? AND name = ?", (app_id, name)))
+
+
+def set_channel_link(conn: sqlite3.Connection, app_id: str, device_id: str, channel_id: int) -> None:
+    """One link per (app, device): a new channel replaces the old one."""
+    conn.execute(
+        "INSERT INTO capgo_channel_devices (app_id, device_id, channel_id) VALUES (?, ?, ?) "
+        "ON CONFLICT (app_id, device_id) DO UPDATE SET channel_id = excluded.channel_id",
+        (app_id, device_id, channel_id))
+
+
+def set_version_pin(conn: sqlite3.Connection, app_id: str, device_id: str, version_id: int) -> None:
+    conn.execute(
+        "INSERT INTO capgo_version_pins (app_id, device_id, version_id) VALUES (?, ?, ?) "
+        "ON CONFLICT (app_id, device_id) DO UPDATE SET version_id = excluded.version_id",
+        (app_id, device_id, version_id))
+
+
+def clear_overrides(conn: sqlite3.Connection, app_id: str, device_id: str, *, pins: bool = True) -> None:
+    conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+    if pins:
+        conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+
+
+def overrides_of(conn: sqlite3.Connection, app_id: str, device_id: str) -> dict[str, Any]:
+    """The device's linked channel row and pinned version row (either may be None)."""
+    channel = one(conn.execute(
+        "SELECT c.* FROM capgo_channel_devices cd JOIN capgo_channels c ON c.id = cd.channel_id "
+        "WHERE cd.app_id = ? AND cd.device_id = ?", (app_id, device_id)))
+    pin = one(conn.execute(
+        "SELECT v.* FROM capgo_version_pins vp JOIN capgo_versions v ON v.id = vp.version_id "
+        "WHERE vp.app_id = ? AND vp.device_id = ?", (app_id, device_id)))
+    return {"channel": channel, "pin": pin}
+
+
+def default_channel_for(conn: sqlite3.Connection, app_id: str, platform: str,
+                        default_channel: str | None) -> dict[str, Any] | None:
+    """The plugin's ``defaultChannel`` by name, else the app's public channel for the platform."""
+    if default_channel:
+        return channel_by_name(conn, app_id, default_channel)
+    if platform not in ("ios", "android", "electron"):
+        return None
+    return one(conn.execute(
+        f"SELECT * FROM capgo_channels WHERE app_id = ? AND public = 1 AND {platform} = 1 ORDER BY id LIMIT 1",
+        (app_id,)))
+
+
+def iter_rows(conn: sqlite3.Connection, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    return dict_rows(conn.execute(sql, tuple(args)))
