@@ -216,7 +216,10 @@ class Router:
             raise fail(415, *family.media_type)
         try:
             data = await read_body(request, self.vendor.option(endpoint.body_limit_option))
-            return parse_json(data, require_object=True)
+            body = parse_json(data, require_object=True)
+            if not _finite(body):
+                raise BodyError("invalid_json", "NaN or an out-of-range number")
+            return body
         except BodyError as exc:
             if exc.kind == "too_large":
                 raise fail(413, *family.too_large) from None
@@ -262,6 +265,21 @@ class Router:
 
 #: the buckets each endpoint counts against (cost-free form, for headers)
 ENDPOINT_BUCKETS = {name: endpoint.costs({}) for name, endpoint in ENDPOINTS.items()}
+
+
+def _finite(value: Any) -> bool:
+    """False if a NaN/Infinity (or a number too large for a double) hides in the JSON: it
+    could not be stored and exported as standard JSON."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def _headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
