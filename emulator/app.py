@@ -47,6 +47,7 @@ class Context:
     #: (vendor name or None for the control plane, route) in registration order
     routes: list[tuple[str | None, Route]] = field(default_factory=list)
     startup_documents: list[dict[str, Any]] = field(default_factory=list)
+    openapi: dict[str, Any] | None = None
     started_at: float = field(default_factory=time.time)
 
     # -- lookups ----------------------------------------------------------------------------

@@ -186,6 +186,15 @@ async def seed_faults(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "seed": seed})
 
 
+async def openapi_document(request: web.Request) -> web.Response:
+    from .openapi import build_openapi
+
+    ctx = _ctx(request)
+    if ctx.openapi is None:  # the route table is fixed once the app is built
+        ctx.openapi = build_openapi(ctx)
+    return json_response(ctx.openapi)
+
+
 def control_routes(ctx: Context) -> list[Route]:
     p = "/_emulator"
     return [
@@ -205,4 +214,5 @@ def control_routes(ctx: Context) -> list[Route]:
         Route("DELETE", f"{p}/faults", delete_faults, "Remove every fault rule (?vendor=)"),
         Route("DELETE", f"{p}/faults/{{id}}", delete_fault, "Remove one fault rule"),
         Route("POST", f"{p}/faults/seed", seed_faults, "Seed the probability draws"),
+        Route("GET", f"{p}/openapi.json", openapi_document, "This document"),
     ]
