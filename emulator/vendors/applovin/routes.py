@@ -15,7 +15,7 @@ from ...errors import ApiError, json_response, make_response
 from ...httputil import BodyError, read_body
 from ...vendor import Route
 from . import errors, storage
-from .rules import MAX_DEVICE_CHARS, is_valid_name, parse_device_lines
+from .rules import MAX_DEVICE_CHARS, DeviceLines, is_valid_name, parse_device_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import AppLovin
@@ -87,7 +87,7 @@ class Commands:
         self.table = {c.name: c for c in (
             Command("create", "GET", ("name", "description"), self.create,
                     "Create an empty device list (name, description)"),
-            Command("list", "GET", ("device_list_id",), self.list,
+            Command("list", "GET", ("device_list_id",), self.list_,
                     "All active lists, or one list's devices with device_list_id"),
             Command("append", "POST", ("device_list_id",), self.append,
                     "Add newline-separated device models to a list"),
@@ -164,7 +164,7 @@ class Commands:
         list_id = await self.store.write(storage.create_list, account, name, description)
         return json_response({"device_list_id": list_id})
 
-    async def list(self, request: web.Request, query: Query, account: int) -> web.StreamResponse:
+    async def list_(self, request: web.Request, query: Query, account: int) -> web.StreamResponse:
         list_id = query.get("device_list_id")
         if list_id is None:
             lists = self.store.read(storage.active_lists, account)
@@ -186,7 +186,7 @@ class Commands:
         removed = await self.store.write(storage.delete_devices, account, list_id, lines.valid)
         return _devices_result(list_id, removed, lines.total - removed)
 
-    async def _device_body(self, request: web.Request, query: Query, account: int):
+    async def _device_body(self, request: web.Request, query: Query, account: int) -> tuple[str, DeviceLines]:
         """``append``/``deleteDevices``: the list id (checked to exist, 404 before any body
         problem) and the parsed device lines; 400 for a GET, an oversized or blank body."""
         list_id = self._required_list_id(query)
