@@ -1,10 +1,50 @@
-"""Pusher Beams: wired into the core, routes still to come."""
+"""Pusher Beams: the Device API its Android, iOS and web SDKs call, the web VAPID key, and
+the server-side publish, user-deletion and reporting routes (recorded in the state)."""
 from __future__ import annotations
 
-from ...vendor import Vendor
+import sqlite3
+from typing import Any
+
+from aiohttp import web
+
+from ...vendor import Option, Route, Vendor
+from . import errors, fixtures, storage
+from .routes import BeamsRoutes
 
 
 class Beams(Vendor):
     name = "beams"
     title = "Pusher Beams"
     path_roots = frozenset({"device_api", "instances", "publish_api", "customer_api", "user_api", "reporting_api"})
+    migrations = storage.MIGRATIONS
+    options = {
+        "rate_limit": Option(False, "refuse more than 100 requests per second per instance on the publish "
+                                    "and user APIs with 429 Rate Limited (off: iOS/Android SDKs retry 429 forever)",
+                             kind=bool),
+    }
+    cors = True
+    error_schema = {
+        "type": "object",
+        "required": ["error", "description"],
+        "properties": {"error": {"type": "string"}, "description": {"type": "string"}},
+        "additionalProperties": False,
+    }
+
+    def routes(self) -> list[Route]:
+        return BeamsRoutes(self).routes()
+
+    def validate_fixture(self, doc: Any, path: str) -> None:
+        fixtures.validate(doc, path)
+
+    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+        fixtures.load(conn, doc)
+
+    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        return fixtures.export(conn)
+
+    def error_response(self, request: web.Request, status: int) -> web.Response:
+        return errors.generic_error(status)
+
+    def unknown_route(self, request: web.Request, status: int) -> web.Response:
+        """Go's net/http answers, in plain text."""
+        return (errors.go_not_found() if status == 404 else errors.go_method_not_allowed()).response()

@@ -1,0 +1,459 @@
+"""Pusher Beams routes: the device API (apns, fcm, web) under ``/device_api/v1`` and bare
+``/instances`` (Android's host override drops the prefix), the web VAPID key, and the
+server-side publish, user-deletion and reporting routes, which are recorded in the state.
+
+Each handler checks in the same order: content type, path parameters, instance, body,
+then whatever needs the stored state (inside the write, so nothing races).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ...errors import json_response, make_response
+from ...httputil import BodyError, media_type, read_json
+from ...vendor import Route
+from . import errors, storage
+from .jwtcheck import MAX_USER_ID, user_id_from_header
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import Beams
+
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+INTEREST_RE = re.compile(r"[a-zA-Z0-9_\-=@,.;]{1,164}")
+PUBLISH_INTEREST_PATTERN = r"^[a-zA-Z0-9_\-=@,.;]+$"
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_\-.:=@]{1,200}")
+APNS_TOKEN_RE = re.compile(r"(?:[0-9a-fA-F]{2})+")
+FCM_TOKEN_RE = re.compile(r"[A-Za-z0-9_\-:.]{1,4096}")
+
+PLATFORMS = ("apns", "fcm", "web")
+METADATA_FIELDS = {
+    "apns": ("sdkVersion", "iosVersion", "macosVersion"),
+    "fcm": ("sdkVersion", "androidVersion"),
+    "web": ("sdkVersion",),
+}
+KIB = 1024
+DEVICE_BODY_LIMIT = (64 * KIB, "64KiB")
+INTERESTS_BODY_LIMIT = (1024 * KIB, "1MiB")
+REPORTING_BODY_LIMIT = (16 * KIB, "16KiB")
+PUBLISH_LIMITS = {  # target -> (max targets, max body bytes, text)
+    "interests": (100, 10 * KIB, "10KiB"),
+    "users": (1000, 200 * KIB, "200KiB"),
+}
+MAX_INTERESTS_PAGE = 100
+SERVER_RATE = 100  # requests per second per instance (publish and user API)
+JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+                   float: "number", type(None): "null"}
+
+
+# -- request parsing shared by handlers -----------------------------------------------------
+def check_content_type(request: web.Request, *, has_body: bool) -> None:
+    """Body routes need application/json (parameters allowed). Bodyless routes accept no
+    Content-Type (the web SDK sends none) or application/json (the iOS SDK always sends it)."""
+    kind = media_type(request)
+    if (has_body or kind is not None) and kind != "application/json":
+        raise errors.invalid_content_type()
+
+
+def instance_param(request: web.Request, invalid=errors.invalid_instance_id) -> str:
+    instance_id = request.match_info["instance"]
+    if not instance_id:
+        raise errors.missing_instance_id()
+    if not UUID_RE.fullmatch(instance_id):
+        raise invalid()
+    return instance_id
+
+
+def device_param(request: web.Request) -> str:
+    device_id = request.match_info["device_id"]
+    if not device_id:
+        raise errors.missing_device_id()
+    return device_id
+
+
+async def json_object(request: web.Request, limit: tuple[int, str]) -> dict[str, Any]:
+    try:
+        return await read_json(request, limit[0], require_object=True)
+    except BodyError as exc:
+        if exc.kind == "too_large":
+            raise errors.body_too_large(limit[1]) from None
+        raise errors.bad_body() from None
+
+
+def optional_str(body: dict[str, Any], key: str) -> str | None:
+    """A string field or None; another JSON type cannot decode into the Go struct."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise errors.bad_body()
+    return value
+
+
+def clean_metadata(platform: str, raw: Any) -> dict[str, str]:
+    """Only the platform's metadata fields survive (the server decodes into a struct)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise errors.bad_body()
+    out = {}
+    for key in METADATA_FIELDS[platform]:
+        value = optional_str(raw, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def token_is_valid(platform: str, token: str) -> bool:
+    """Stand-in for the real check against APNs / FCM / the web push service: the token has
+    the shape the platform's SDK produces."""
+    if platform == "apns":
+        return APNS_TOKEN_RE.fullmatch(token) is not None
+    if platform == "fcm":
+        return FCM_TOKEN_RE.fullmatch(token) is not None
+    try:
+        subscription = json.loads(base64.b64decode(token, validate=True).decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(subscription, dict):
+        return False
+    endpoint, keys = subscription.get("endpoint"), subscription.get("keys")
+    return (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://"))
+            and isinstance(keys, dict) and isinstance(keys.get("p256dh"), str) and isinstance(keys.get("auth"), str))
+
+
+def encode_cursor(last: str) -> str:
+    return storage.b64url(f"i:{last}".encode())
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        text = storage.b64url_decode(cursor).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise errors.bad_cursor() from None
+    if not text.startswith("i:") or not INTEREST_RE.fullmatch(text[2:]):
+        raise errors.bad_cursor()
+    return text[2:]
+
+
+def page_limit(raw: str | None) -> int:
+    """Default and maximum 100; larger values are clamped, non-positive or non-numeric refused."""
+    if not raw:
+        return MAX_INTERESTS_PAGE
+    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+        raise errors.bad_limit()
+    return min(int(raw), MAX_INTERESTS_PAGE)
+
+
+def json_type(value: Any) -> str:
+    return JSON_TYPE_NAMES.get(type(value), "unknown")
+
+
+def validate_targets(body: dict[str, Any], target: str) -> list[str]:
+    """The publish body's ``interests`` / ``users``, checked like the server's JSON schema."""
+    max_items = PUBLISH_LIMITS[target][0]
+    names = body.get(target)
+    if target not in body:
+        raise errors.schema_error(target, f"{target} is required")
+    if not isinstance(names, list):
+        raise errors.schema_error(target, f"Invalid type. Expected: array, given: {json_type(names)}")
+    if not names:
+        raise errors.schema_error(target, "Array must have at least 1 items")
+    if len(names) > max_items:
+        raise errors.schema_error(target, f"Array must have at most {max_items} items")
+    for index, name in enumerate(names):
+        field = f"{target}.{index}"
+        if not isinstance(name, str):
+            raise errors.schema_error(field, f"Invalid type. Expected: string, given: {json_type(name)}")
+        if target == "interests" and not re.fullmatch(PUBLISH_INTEREST_PATTERN, name):
+            raise errors.schema_error(field, f"Does not match pattern '{PUBLISH_INTEREST_PATTERN}'")
+        if not name:
+            raise errors.schema_error(field, "String length must be greater than or equal to 1")
+        if len(name) > MAX_USER_ID:
+            raise errors.schema_error(field, f"String length must be less than or equal to {MAX_USER_ID}")
+    return list(dict.fromkeys(names))
+
+
+def payload_platforms(body: dict[str, Any]) -> list[str]:
+    platforms = [p for p in PLATFORMS if p in body]
+    if not platforms:
+        raise errors.schema_error("(root)", "Must validate at least one schema (anyOf)")
+    for platform in platforms:
+        if not isinstance(body[platform], dict):
+            raise errors.schema_error(platform, f"Invalid type. Expected: object, given: {json_type(body[platform])}")
+    if "webhookUrl" in body and not isinstance(body["webhookUrl"], str):
+        raise errors.schema_error("webhookUrl", f"Invalid type. Expected: string, given: {json_type(body['webhookUrl'])}")
+    return platforms
+
+
+def empty_ok() -> web.Response:
+    """Go's ``WriteHeader(200)`` with no body: no Content-Type, nothing to parse."""
+    return web.Response(status=200)
+
+
+class BeamsRoutes:
+    """The handlers; they need the vendor for its context (store, clock, options)."""
+
+    def __init__(self, vendor: "Beams") -> None:
+        self.vendor = vendor
+        self.ctx = vendor.ctx
+
+    # -- instances ------------------------------------------------------------------------
+    async def instance(self, instance_id: str, *, period: bool = True, secret: str | None = None) -> tuple[str, str]:
+        """(secret_key, vapid_private_key) of a known instance; in open auth mode an unknown
+        one is created (with ``secret`` as its key when the caller presented one)."""
+        row = self.ctx.store.read(storage.get_instance, instance_id)
+        if row is None:
+            if not self.ctx.options.auth_open:
+                raise errors.instance_not_found(period=period)
+            row = await self.ctx.store.write(storage.ensure_instance, instance_id, secret)
+        return row
+
+    async def device_call(self, request: web.Request, *, has_body: bool = False) -> tuple[str, str, str]:
+        """Common prefix of the per-device routes: (instance, platform, device id)."""
+        check_content_type(request, has_body=has_body)
+        instance_id = instance_param(request)
+        device_id = device_param(request)
+        await self.instance(instance_id)
+        return instance_id, request.match_info["platform"], device_id
+
+    # -- device API -----------------------------------------------------------------------
+    async def register(self, request: web.Request) -> web.Response:
+        check_content_type(request, has_body=True)
+        instance_id = instance_param(request)
+        platform = request.match_info["platform"]
+        await self.instance(instance_id)
+        body = await json_object(request, DEVICE_BODY_LIMIT)
+        token = optional_str(body, "token")
+        bundle = optional_str(body, "bundleIdentifier")
+        metadata = clean_metadata(platform, body.get("metadata"))
+        previous = body.get("knownPreviousClientIds")
+        if previous is not None and not (isinstance(previous, list) and all(isinstance(p, str) for p in previous)):
+            raise errors.bad_body()
+        if not token:
+            raise errors.missing_token(platform)
+        if platform == "apns" and not bundle:
+            raise errors.missing_bundle_identifier()
+        if not token_is_valid(platform, token):
+            raise errors.incorrect_token(platform)
+        device_id = await self.ctx.store.write(storage.register_device, instance_id, platform, token, bundle,
+                                               metadata, self.ctx.clock.now())
+        return json_response({"id": device_id, "initialInterestSet": []}, trailing_newline=True)
+
+    async def get_device(self, request: web.Request) -> web.Response:
+        instance_id, platform, device_id = await self.device_call(request)
+        device = self.ctx.store.read(storage.get_device, instance_id, platform, device_id)
+        return json_response(device, trailing_newline=True)
+
+    async def delete_device(self, request: web.Request) -> web.Response:
+        instance_id, platform, device_id = await self.device_call(request)
+        await self.ctx.store.write(storage.delete_device, instance_id, platform, device_id)
+        return empty_ok()
+
+    async def put_metadata(self, request: web.Request) -> web.Response:
+        instance_id, platform, device_id = await self.device_call(request, has_body=True)
+        metadata = clean_metadata(platform, await json_object(request, DEVICE_BODY_LIMIT))
+        await self.ctx.store.write(storage.update_device_field, instance_id, platform, device_id,
+                                   "metadata", storage.canonical(metadata))
+        return empty_ok()
+
+    async def put_token(self, request: web.Request) -> web.Response:
+        instance_id, platform, device_id = await self.device_call(request, has_body=True)
+        token = optional_str(await json_object(request, DEVICE_BODY_LIMIT), "token")
+        if not token:
+            raise errors.missing_fcm_token_field()
+        await self.ctx.store.write(storage.update_device_field, instance_id, platform, device_id, "token", token)
+        return empty_ok()
+
+    async def put_user(self, request: web.Request) -> web.Response:
+        check_content_type(request, has_body=False)
+        instance_id = instance_param(request)
+        device_id = device_param(request)
+        if not DEVICE_ID_RE.fullmatch(device_id):
+            raise errors.invalid_device_id()
+        secret_key, _ = await self.instance(instance_id)
+        user_id = user_id_from_header(request.headers.get("Authorization"), instance_id, secret_key,
+                                      self.ctx.clock.now())
+        await self.ctx.store.write(storage.set_user, instance_id, request.match_info["platform"], device_id, user_id)
+        return empty_ok()
+
+    async def get_interests(self, request: web.Request) -> web.Response:
+        instance_id, platform, device_id = await self.device_call(request)
+        limit = page_limit(request.query.get("limit"))
+        cursor = request.query.get("cursor")
+        after = decode_cursor(cursor) if cursor else None
+        names, more = self.ctx.store.read(storage.interests_page, instance_id, platform, device_id, after, limit)
+        meta = {"nextCursor": encode_cursor(names[-1])} if more else {}
+        return json_response({"interests": names, "responseMetadata": meta}, trailing_newline=True)
+
+    async def put_interests(self, request: web.Request) -> web.Response:
+        instance_id, platform, device_id = await self.device_call(request, has_body=True)
+        body = await json_object(request, INTERESTS_BODY_LIMIT)
+        names = body.get("interests")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise errors.bad_body()
+        if not all(INTEREST_RE.fullmatch(n) for n in names):
+            raise errors.invalid_interest_name()
+        unique = list(dict.fromkeys(names))
+        if len(unique) > errors.MAX_INTERESTS:
+            raise errors.interest_set_too_large()
+        await self.ctx.store.write(storage.set_interests, instance_id, platform, device_id, unique)
+        return empty_ok()
+
+    async def interest_call(self, request: web.Request, title: str) -> tuple[str, str, str, str]:
+        """Common checks of add/remove one interest (the two routes title errors differently)."""
+        check_content_type(request, has_body=False)
+        instance_id = instance_param(request)
+        device_id = device_param(request)
+        if not DEVICE_ID_RE.fullmatch(device_id):
+            raise errors.device_id_not_valid(title)
+        interest = request.match_info["interest"]
+        if not interest:
+            raise errors.missing_interest_name()
+        if not INTEREST_RE.fullmatch(interest):
+            raise errors.invalid_interest_name()
+        await self.instance(instance_id)
+        return instance_id, request.match_info["platform"], device_id, interest
+
+    async def add_interest(self, request: web.Request) -> web.Response:
+        args = await self.interest_call(request, "Bad Request")
+        await self.ctx.store.write(storage.add_interest, *args)
+        return empty_ok()
+
+    async def remove_interest(self, request: web.Request) -> web.Response:
+        args = await self.interest_call(request, "Incomplete Request")
+        await self.ctx.store.write(storage.remove_interest, *args)
+        return empty_ok()
+
+    async def vapid_key(self, request: web.Request) -> web.Response:
+        check_content_type(request, has_body=False)
+        _, private_key = await self.instance(instance_param(request))
+        return json_response({"vapidPublicKey": storage.vapid_public_key(private_key)}, trailing_newline=True)
+
+    # -- server side ------------------------------------------------------------------------
+    async def server_call(self, request: web.Request, *, has_body: bool) -> str:
+        """Content type, instance, ``Authorization: Bearer <secret key>`` and the optional
+        rate limit shared by the publish and user APIs. Returns the instance id."""
+        if has_body:
+            check_content_type(request, has_body=True)
+        instance_id = request.match_info["instance"]
+        if not instance_id:
+            raise errors.missing_instance_id()
+        header = request.headers.get("Authorization", "").strip()
+        if not header:
+            raise errors.authorization_missing()
+        scheme, _, presented = header.partition(" ")
+        presented = presented.strip() if scheme == "Bearer" else ""
+        if not UUID_RE.fullmatch(instance_id):
+            raise errors.instance_not_found(period=False)
+        secret_key, _ = await self.instance(instance_id, period=False, secret=presented or None)
+        if not presented or presented != secret_key:
+            raise errors.incorrect_secret_key()
+        if self.vendor.option("rate_limit"):
+            decision = self.ctx.limiter.hit((self.vendor.name, instance_id, "server"), SERVER_RATE, 1.0)
+            if not decision.allowed:
+                raise errors.rate_limited(max(1, int(decision.reset_after + 0.999)))
+        return instance_id
+
+    async def publish(self, request: web.Request, target: str) -> web.Response:
+        instance_id = await self.server_call(request, has_body=True)
+        _, max_bytes, max_text = PUBLISH_LIMITS[target]
+        body = await json_object(request, (max_bytes, max_text))
+        names = validate_targets(body, target)
+        platforms = payload_platforms(body)
+        publish_id = await self.ctx.store.write(storage.record_publish, instance_id, target, names, body,
+                                                platforms, self.ctx.clock.now())
+        # The real answer is json.Marshal written without a Content-Type (Go sniffs text/plain).
+        return make_response(200, {"publishId": publish_id}, content_type=errors.GO_TEXT)
+
+    async def publish_interests(self, request: web.Request) -> web.Response:
+        return await self.publish(request, "interests")
+
+    async def publish_users(self, request: web.Request) -> web.Response:
+        return await self.publish(request, "users")
+
+    async def delete_user(self, request: web.Request) -> web.Response:
+        instance_id = await self.server_call(request, has_body=False)
+        user_id = request.match_info["user_id"]
+        if len(user_id) > MAX_USER_ID:
+            raise errors.user_id_too_long(MAX_USER_ID)
+        await self.ctx.store.write(storage.delete_user, instance_id, user_id, self.ctx.clock.now())
+        return empty_ok()
+
+    async def report_event(self, request: web.Request) -> web.Response:
+        check_content_type(request, has_body=True)
+        instance_id = instance_param(request, invalid=errors.reporting_invalid_instance)
+        await self.instance(instance_id)
+        body = await json_object(request, REPORTING_BODY_LIMIT)
+        for key in ("event", "publishId", "deviceId"):
+            value = optional_str(body, key)
+            if not value:
+                raise errors.reporting_missing(key)
+        stamp = body.get("timestampSecs")
+        if stamp is None:
+            raise errors.reporting_missing("timestampSecs")
+        if isinstance(stamp, bool) or not isinstance(stamp, int):
+            raise errors.bad_body()
+        optional_str(body, "userId")
+        optional_str(body, "instanceId")
+        for flag in ("appInBackground", "hasDisplayableContent", "hasData"):
+            if body.get(flag) is not None and not isinstance(body[flag], bool):
+                raise errors.bad_body()
+        if body["event"].lower() not in ("delivery", "open"):
+            raise errors.reporting_bad_event()
+        await self.ctx.store.write(storage.insert_record, "beams_events", instance_id,
+                                   {"body": body, "time": self.ctx.clock.now()})
+        return empty_ok()
+
+    # -- the table ----------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        out: list[Route] = []
+        inst = "{instance:[^/]*}"
+        dev = "{device_id:[^/]*}"
+        plat = "{platform:apns|fcm|web}"
+        device_table = [
+            ("POST", "/devices/{platform}", f"/devices/{plat}", self.register, "Register a device"),
+            ("GET", "/devices/{platform}/{device_id}", f"/devices/{plat}/{dev}", self.get_device, "Get a device"),
+            ("DELETE", "/devices/{platform}/{device_id}", f"/devices/{plat}/{dev}", self.delete_device,
+             "Delete a device"),
+            ("PUT", "/devices/{platform}/{device_id}/metadata", f"/devices/{plat}/{dev}/metadata",
+             self.put_metadata, "Replace a device's metadata"),
+            ("PUT", "/devices/fcm/{device_id}/token", f"/devices/{{platform:fcm}}/{dev}/token", self.put_token,
+             "Update an FCM device's token"),
+            ("PUT", "/devices/{platform}/{device_id}/user", f"/devices/{plat}/{dev}/user", self.put_user,
+             "Set a device's user id (Bearer JWT)"),
+            ("GET", "/devices/{platform}/{device_id}/interests", f"/devices/{plat}/{dev}/interests",
+             self.get_interests, "List a device's interests (limit, cursor)"),
+            ("PUT", "/devices/{platform}/{device_id}/interests", f"/devices/{plat}/{dev}/interests",
+             self.put_interests, "Replace a device's interests"),
+            ("POST", "/devices/{platform}/{device_id}/interests/{interest}",
+             f"/devices/{plat}/{dev}/interests/{{interest:[^/]*}}", self.add_interest, "Subscribe to an interest"),
+            ("DELETE", "/devices/{platform}/{device_id}/interests/{interest}",
+             f"/devices/{plat}/{dev}/interests/{{interest:[^/]*}}", self.remove_interest,
+             "Unsubscribe from an interest"),
+            ("GET", "/web-vapid-public-key", "/web-vapid-public-key", self.vapid_key, "The instance's VAPID public key"),
+        ]
+        for prefix in ("/device_api/v1/instances", "/instances"):
+            for method, path, pattern, handler, summary in device_table:
+                out.append(Route(method, f"{prefix}/{{instance}}{path}", handler, summary,
+                                 pattern=f"{prefix}/{inst}{pattern}"))
+        server_table = [
+            ("POST", "/publish_api/v1/instances/{instance}/publishes/interests", self.publish_interests,
+             "Publish to interests (recorded)"),
+            ("POST", "/publish_api/v1/instances/{instance}/publishes", self.publish_interests,
+             "Publish to interests, older path (recorded)"),
+            ("POST", "/publish_api/v1/instances/{instance}/publishes/users", self.publish_users,
+             "Publish to users (recorded)"),
+            ("DELETE", "/customer_api/v1/instances/{instance}/users/{user_id}", self.delete_user,
+             "Delete a user and their devices (recorded)"),
+            ("DELETE", "/user_api/v1/instances/{instance}/users/{user_id}", self.delete_user,
+             "Delete a user and their devices, Node SDK path (recorded)"),
+            ("POST", "/reporting_api/v2/instances/{instance}/events", self.report_event,
+             "Report a delivery/open event (recorded)"),
+        ]
+        for method, path, handler, summary in server_table:
+            out.append(Route(method, path, handler, summary, pattern=path.replace("{instance}", inst)))
+        return out
