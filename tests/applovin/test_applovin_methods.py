@@ -43,3 +43,13 @@ def test_head_is_not_served(applovin, expect_error):
     resp = applovin.call("list", "HEAD")
     assert resp.status_code == 405
     assert resp.headers["Allow"] == "GET, POST"
+
+
+def test_cli_option_sets_strict_methods(tmp_path):
+    from tests.support import ServerProcess
+
+    key = "applovin-emulator-management-key"
+    with ServerProcess("--db", str(tmp_path / "strict.db"), "--option", "applovin.methods=strict") as server:
+        resp = server.post(f"/devices/list?api_key={key}")
+        assert (resp.status_code, resp.headers["Allow"]) == (405, "GET")
+        assert server.get(f"/devices/list?api_key={key}").json()["count"] == 1
