@@ -39,7 +39,8 @@ def error_body(title: str, description: str) -> bytes:
 
 
 def assert_error(resp: requests.Response, status: int, title: str, description: str) -> None:
-    assert (resp.status_code, resp.content) == (status, error_body(title, description))
+    assert resp.status_code == status, resp.content
+    assert resp.content == error_body(title, description)
     assert resp.headers["Content-Type"] == "application/json"
 
 
