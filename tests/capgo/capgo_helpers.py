@@ -59,7 +59,8 @@ class CapgoClient:
         return requests.request(method, f"{self.url}{path}", data=data, headers=all_headers, timeout=30, **kw)
 
     def stats(self, device_id: str, **fields: Any) -> requests.Response:
-        body = check_in(device_id, version_os="14", action="ping", **fields)
+        body = {**check_in(device_id, version_os="14", action="ping"), **fields}
+        body = {k: v for k, v in body.items() if v is not ...}
         return requests.post(f"{self.url}/stats", json=body, timeout=30)
 
     def updates(self, device_id: str, **fields: Any) -> requests.Response:

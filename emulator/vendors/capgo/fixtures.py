@@ -99,7 +99,6 @@ def _validate_app(app: Any, p: str) -> None:
             expect_str(version.get(extra), f"{vp}.{extra}", nullable=True)
         names.append((f"{vp}.name", version["name"]))
     expect_unique(names, "version name")
-    known_versions = {name for _, name in names}
     channels = expect_list(app.get("channels", []), f"{p}.channels")
     for j, channel in enumerate(channels):
         cp = f"{p}.channels[{j}]"
@@ -109,9 +108,8 @@ def _validate_app(app: Any, p: str) -> None:
         for flag in ("public", *CHANNEL_DEFAULTS):
             if flag in channel:
                 expect_bool(channel[flag], f"{cp}.{flag}")
-        _expect_reference(channel.get("version"), f"{cp}.version", known_versions, "version")
+        expect_str(channel.get("version"), f"{cp}.version", nullable=True)
     expect_unique(((f"{p}.channels[{j}].name", c["name"]) for j, c in enumerate(channels)), "channel name")
-    known_channels = {c["name"] for c in channels}
     devices = expect_list(app.get("devices", []), f"{p}.devices")
     for j, device in enumerate(devices):
         _validate_device(device, f"{p}.devices[{j}]")
@@ -122,16 +120,10 @@ def _validate_app(app: Any, p: str) -> None:
         expect_object(override, op)
         expect_keys(override, op, required=("device_id",), optional=("channel", "version"))
         expect_str(override["device_id"], f"{op}.device_id", pattern=r"\S+")
-        _expect_reference(override.get("channel"), f"{op}.channel", known_channels, "channel")
-        _expect_reference(override.get("version"), f"{op}.version", known_versions, "version")
+        expect_str(override.get("channel"), f"{op}.channel", nullable=True)
+        expect_str(override.get("version"), f"{op}.version", nullable=True)
     expect_unique(((f"{p}.overrides[{j}].device_id", o["device_id"]) for j, o in enumerate(overrides)),
                   "override device_id")
-
-
-def _expect_reference(value: Any, path: str, known: set[str], what: str) -> None:
-    """A name of a version/channel declared in the same app (merging adds no cross-document refs)."""
-    if expect_str(value, path, nullable=True) is not None and value not in known:
-        raise FixtureError(path, f"unknown {what} {value!r} (declare it in this app's {what}s)")
 
 
 def _validate_device(device: Any, p: str) -> None:
@@ -171,12 +163,20 @@ def _load_app(conn: sqlite3.Connection, app: dict[str, Any], now: str, p: str) -
     for j, version in enumerate(app.get("versions", [])):
         _load_version(conn, app_id, version if isinstance(version, dict) else {"name": version},
                       f"{p}.versions[{j}].id")
-    for channel in app.get("channels", []):
-        _load_channel(conn, app_id, channel)
+    for j, channel in enumerate(app.get("channels", [])):
+        _load_channel(conn, app_id, channel, f"{p}.channels[{j}]")
     for device in app.get("devices", []):
         _load_device(conn, app_id, device, now)
-    for override in app.get("overrides", []):
-        _load_override(conn, app_id, override)
+    for j, override in enumerate(app.get("overrides", [])):
+        _load_override(conn, app_id, override, f"{p}.overrides[{j}]")
+
+
+def _referenced_id(conn: sqlite3.Connection, app_id: str, what: str, name: str, path: str) -> int:
+    """The id of a version/channel named in the fixture, from this document or the state."""
+    row = (storage.version_by_name if what == "version" else storage.channel_by_name)(conn, app_id, name)
+    if row is None:
+        raise FixtureError(path, f"unknown {what} {name!r} in app {app_id!r}")
+    return row["id"]
 
 
 def _load_version(conn: sqlite3.Connection, app_id: str, version: dict[str, Any], id_path: str) -> None:
@@ -203,11 +203,11 @@ def _load_version(conn: sqlite3.Connection, app_id: str, version: dict[str, Any]
                      (*updates.values(), existing["id"]))
 
 
-def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any]) -> None:
+def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any], p: str) -> None:
     fields: dict[str, Any] = {k: int(channel[k]) for k in ("public", *CHANNEL_DEFAULTS) if k in channel}
     if "version" in channel:
         fields["version_id"] = None if channel["version"] is None else \
-            storage.version_by_name(conn, app_id, channel["version"])["id"]
+            _referenced_id(conn, app_id, "version", channel["version"], f"{p}.version")
     existing = storage.channel_by_name(conn, app_id, channel["name"])
     if existing is None:
         cols = {"app_id": app_id, "name": channel["name"],
@@ -239,20 +239,20 @@ def _load_device(conn: sqlite3.Connection, app_id: str, device: dict[str, Any], 
             (*fields.values(), app_id, device["device_id"]))
 
 
-def _load_override(conn: sqlite3.Connection, app_id: str, override: dict[str, Any]) -> None:
+def _load_override(conn: sqlite3.Connection, app_id: str, override: dict[str, Any], p: str) -> None:
     device_id = override["device_id"]
     if "channel" in override:
         if override["channel"] is None:
             conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
         else:
             storage.set_channel_link(conn, app_id, device_id,
-                                     storage.channel_by_name(conn, app_id, override["channel"])["id"])
+                                     _referenced_id(conn, app_id, "channel", override["channel"], f"{p}.channel"))
     if "version" in override:
         if override["version"] is None:
             conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
         else:
             storage.set_version_pin(conn, app_id, device_id,
-                                    storage.version_by_name(conn, app_id, override["version"])["id"])
+                                    _referenced_id(conn, app_id, "version", override["version"], f"{p}.version"))
 
 
 # -- export -------------------------------------------------------------------------------------
