@@ -3,6 +3,7 @@ checks, query decoding decisions, unknown commands and the ``error_body`` switch
 from __future__ import annotations
 
 import pytest
+import requests
 
 from emulator.app import build_context
 from emulator.config import Config
@@ -139,7 +140,6 @@ def test_unknown_params_can_be_ignored(applovin, device_emulator, expect_error):
 @pytest.mark.parametrize("path", ["/devices/nope", "/devices/Create", "/devices/create/", "/devices",
                                   "/devices/", "/devices/list/extra", "/devices/deletedevices"])
 def test_unknown_command_is_404_in_applovins_shape(device_emulator, applovin, expect_error, path):
-    import requests
     resp = requests.get(f"{device_emulator.url}{path}?api_key={applovin.api_key}", timeout=10)
     expect_error(resp, 404, f"Unknown command: {path}")
 
@@ -176,3 +176,18 @@ def test_generic_statuses_use_the_seeds_wording(status, message):
     assert resp.status == status
     assert resp.content_type == "application/json"
     assert resp.body == ('{"code":%d,"message":"%s"}' % (status, message)).encode()
+
+
+def test_injected_fault_answers_in_applovins_shape_and_changes_nothing(applovin, device_emulator, expect_error):
+    device_emulator.fault(vendor="applovin", method="POST", path="/devices/append", status=500, times=1)
+    before = device_emulator.state("applovin")
+    expect_error(applovin.append(applovin.seed_list_id, "SM-NEW"), 500, "Service Unavailable.")
+    assert device_emulator.state("applovin") == before
+    assert applovin.append(applovin.seed_list_id, "SM-NEW").status_code == 200
+
+
+def test_injected_fault_respects_error_body_empty(applovin, device_emulator):
+    device_emulator.set_options({"applovin": {"error_body": "empty"}})
+    device_emulator.fault(vendor="applovin", path="/devices/*", status=503)
+    resp = applovin.lists()
+    assert (resp.status_code, resp.content) == (503, b"")

@@ -39,7 +39,7 @@ def test_strict_methods_still_serve_the_seeds_methods(applovin, device_emulator)
     assert applovin.delete(list_id).status_code == 200
 
 
-def test_head_is_not_served(applovin, expect_error):
+def test_head_is_not_served(applovin):
     resp = applovin.call("list", "HEAD")
     assert resp.status_code == 405
     assert resp.headers["Allow"] == "GET, POST"
