@@ -1,0 +1,71 @@
+"""JPush's Node client (npm ``jpush-async`` 4.2.0, the promise flavour ``JPushAsync``) against
+the emulator: update a device, list tags, query an alias, check tag membership and more.
+
+The package is installed by this test into a cache directory (reused across runs); the client
+is pointed at the emulator with the ``https.request`` wrapper of the vendor notes."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.jpush.jpush_support import APP_A, device
+
+PACKAGE = "jpush-async@4.2.0"
+SCENARIO = Path(__file__).with_name("jpush_node_scenario.js")
+RID_1 = "1a0018970a8e1b2c3d4"
+RID_2 = "0a04ad7d8b4"
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the JPush Node client")
+    prefix = Path(tempfile.gettempdir()) / "device-emulator-npm" / PACKAGE.replace("@", "-")
+    modules = prefix / "node_modules"
+    if not (modules / "jpush-async" / "package.json").exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error",
+                        PACKAGE], check=True, timeout=600, capture_output=True)
+    return modules
+
+
+def _run_scenario(node_modules: Path, url: str) -> dict:
+    done = subprocess.run(["node", str(SCENARIO), str(node_modules), url, *APP_A, RID_1, RID_2],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_node_client_device_tag_alias_scenario(node_modules, device_emulator):
+    device_emulator.load({"jpush": {"apps": [{"app_key": APP_A[0], "master_secret": APP_A[1], "devices": [
+        device(RID_1, "android", tags=["tag3"], online=True),
+        device(RID_2, "ios", alias="alias2"),
+    ]}]}})
+    out = _run_scenario(node_modules, device_emulator.url)
+    assert out["update"] == {} and out["mobile"] == {}
+    assert out["tagList"] == {"tags": ["tag1", "tag2"]}
+    assert out["alias"] == {"registration_ids": [RID_1]}
+    assert out["inTag"] == {"result": True}
+    assert out["notInTag"] == {"result": False}
+    assert out["tagAdd"] == {} and out["inTag4"] == {"result": True}
+    assert out["deleteTag"] == {} and out["deleteAlias"] == {}
+    assert out["device"] == {"tags": ["tag1", "tag2"], "alias": "alias1", "mobile": "13012345678"}
+    assert out["status"] == {"res": {RID_1: {"online": True}}}
+    assert out["error"]["name"] == "APIRequestError"
+    assert '{"code":7002,"message":"The registration_id does not belong to this appkey!"}' in out["error"]["message"]
+
+    # what the client sent: no query string (the client drops it), trailing and double slashes
+    paths = {(r["method"], r["path"]) for r in device_emulator.requests("jpush")}
+    assert ("GET", "/v3/aliases/alias1/") in paths
+    assert ("GET", f"/v3/tags//tag1/registration_ids/{RID_1}") in paths
+    assert ("DELETE", "/v3/tags//tag4/") in paths
+    assert ("POST", "/v3/devices/status/") in paths
+    state = device_emulator.state("jpush")
+    rid2 = next(d for a in state["apps"] if a["app_key"] == APP_A[0] for d in a["devices"]
+                if d["registration_id"] == RID_2)
+    assert rid2["tags"] == [] and rid2["alias"] == ""
