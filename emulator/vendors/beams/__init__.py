@@ -18,9 +18,9 @@ class Beams(Vendor):
     path_roots = frozenset({"device_api", "instances", "publish_api", "customer_api", "user_api", "reporting_api"})
     migrations = storage.MIGRATIONS
     options = {
-        "rate_limit": Option(False, "refuse more than 100 requests per second per instance on the publish "
-                                    "and user APIs with 429 Rate Limited (off: iOS/Android SDKs retry 429 forever)",
-                             kind=bool),
+        "rate_limit": Option(0, "requests per second per instance allowed on the publish and user APIs before "
+                                "429 Rate Limited (the real limit is 100); 0 = off, because the iOS and Android "
+                                "SDKs retry a 429 forever", kind=int),
     }
     cors = True
     error_schema = {

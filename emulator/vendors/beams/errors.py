@@ -162,9 +162,9 @@ def schema_error(field: str, message: str) -> ApiError:
     return beams_error(422, "Unprocessable Entity", f"`{field}`: {message}")
 
 
-def rate_limited(retry_after: int) -> ApiError:
+def rate_limited(per_second: int, retry_after: int) -> ApiError:
     return beams_error(429, "Rate Limited",
-                       "Too many requests being made in quick succession (max 100 RPS).",
+                       f"Too many requests being made in quick succession (max {per_second} RPS).",
                        headers={"Retry-After": str(retry_after)})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,6 @@ PUBLISH_LIMITS = {  # target -> (max targets, max body bytes, text)
     "users": (1000, 200 * KIB, "200KiB"),
 }
 MAX_INTERESTS_PAGE = 100
-SERVER_RATE = 100  # requests per second per instance (publish and user API)
 JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
                    float: "number", type(None): "null"}
 
@@ -352,10 +352,11 @@ class BeamsRoutes:
         secret_key, _ = await self.instance(instance_id, period=False, secret=presented or None)
         if not presented or presented != secret_key:
             raise errors.incorrect_secret_key()
-        if self.vendor.option("rate_limit"):
-            decision = self.ctx.limiter.hit((self.vendor.name, instance_id, "server"), SERVER_RATE, 1.0)
+        per_second = self.vendor.option("rate_limit")
+        if per_second:
+            decision = self.ctx.limiter.hit((self.vendor.name, instance_id, "server"), per_second, 1)
             if not decision.allowed:
-                raise errors.rate_limited(max(1, int(decision.reset_after + 0.999)))
+                raise errors.rate_limited(per_second, max(1, math.ceil(decision.reset_after)))
         return instance_id
 
     async def publish(self, request: web.Request, target: str) -> web.Response:
