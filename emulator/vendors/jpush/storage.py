@@ -184,14 +184,13 @@ def alias_devices(conn: sqlite3.Connection, app_key: str, alias: str,
                   platforms: Sequence[str] | None) -> list[tuple[str, str, bool, str | None]]:
     """(rid, platform, online, last_online_time) of the devices bound to ``alias``."""
     clause, params = _platform_clause(platforms)
-    return [
-        (r[0], r[1], bool(r[2]), r[3])
-        for r in conn.execute(
-            "SELECT registration_id, platform, online, last_online_time FROM jpush_devices "
-            f"WHERE app_key = ? AND alias = ?{clause} ORDER BY registration_id LIMIT ?",
-            (app_key, alias, *params, MAX_ALIAS_IDS),
-        )
-    ]
+    # sorted here, not by SQL: ORDER BY registration_id tempts the planner into a PK scan
+    rows = sorted(conn.execute(
+        "SELECT registration_id, platform, online, last_online_time FROM jpush_devices "
+        f"WHERE app_key = ? AND alias = ?{clause}",
+        (app_key, alias, *params),
+    ))
+    return [(r[0], r[1], bool(r[2]), r[3]) for r in rows[:MAX_ALIAS_IDS]]
 
 
 def delete_alias(conn: sqlite3.Connection, app_key: str, alias: str, platforms: Sequence[str] | None) -> None:
@@ -212,13 +211,21 @@ def unbind_alias(conn: sqlite3.Connection, app_key: str, alias: str, rids: Seque
 # -- tags ---------------------------------------------------------------------------------
 
 def tag_list(conn: sqlite3.Connection, app_key: str) -> list[str]:
-    """Tags some device holds: at most 100 per platform, merged and sorted."""
+    """Tags some device holds: at most 100 per platform, merged and sorted.
+
+    Each next distinct tag is one index seek (``MIN(tag) > previous``), so the cost does not
+    grow with the number of devices sharing a tag."""
     found: set[str] = set()
     for platform in PLATFORMS:
-        found.update(r[0] for r in conn.execute(
-            "SELECT DISTINCT tag FROM jpush_device_tags WHERE app_key = ? AND platform = ? "
-            "ORDER BY tag LIMIT ?",
-            (app_key, platform, MAX_TAGS_PER_PLATFORM)))
+        previous = ""
+        for _ in range(MAX_TAGS_PER_PLATFORM):
+            row = conn.execute(
+                "SELECT MIN(tag) FROM jpush_device_tags WHERE app_key = ? AND platform = ? AND tag > ?",
+                (app_key, platform, previous)).fetchone()
+            if row[0] is None:
+                break
+            previous = row[0]
+            found.add(previous)
     return sorted(found)
 
 
