@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OK = {"status": "ok"}
 PAGE_SIZE = 50
+#: SQLite's OFFSET is a signed 64-bit integer; any page beyond this is empty anyway
+MAX_OFFSET = 2**62
 LIVE_DEFAULT_LIMIT = 50
 #: the Cloudflare read path caps ``limit`` here (silently)
 LIVE_MAX_LIMIT = 50_000
@@ -157,7 +159,7 @@ class DeviceApi:
                 if row is None:
                     raise errors.documented(404, errors.DEVICE_NOT_FOUND)
                 return documented_device(row)
-            rows = storage.list_devices_by_page(conn, app_id, PAGE_SIZE, page * PAGE_SIZE)
+            rows = storage.list_devices_by_page(conn, app_id, PAGE_SIZE, min(page * PAGE_SIZE, MAX_OFFSET))
             return {"data": [documented_device(r) for r in rows]}
 
         return json_response(self.store.read(read))
