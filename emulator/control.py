@@ -2,6 +2,7 @@
 options and clock. Its answers are JSON; its errors are ``{"error": ..., "path"?: ...}``."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -195,6 +196,34 @@ async def openapi_document(request: web.Request) -> web.Response:
     return json_response(ctx.openapi)
 
 
+DASHBOARD_FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+}
+_dashboard_cache: dict[str, bytes] = {}
+
+
+def _dashboard_file(name: str) -> web.Response:
+    if name not in _dashboard_cache:
+        _dashboard_cache[name] = (Path(__file__).with_name("dashboard") / name).read_bytes()
+    resp = web.Response(body=_dashboard_cache[name])
+    resp.headers["Content-Type"] = DASHBOARD_FILES[name]
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    return _dashboard_file("index.html")
+
+
+async def dashboard_asset(request: web.Request) -> web.Response:
+    name = request.match_info["file"]
+    if name not in DASHBOARD_FILES:
+        raise ApiError(404, {"error": f"no dashboard file {name}"})
+    return _dashboard_file(name)
+
+
 def control_routes(ctx: Context) -> list[Route]:
     p = "/_emulator"
     return [
@@ -215,4 +244,6 @@ def control_routes(ctx: Context) -> list[Route]:
         Route("DELETE", f"{p}/faults/{{id}}", delete_fault, "Remove one fault rule"),
         Route("POST", f"{p}/faults/seed", seed_faults, "Seed the probability draws"),
         Route("GET", f"{p}/openapi.json", openapi_document, "This document"),
+        Route("GET", f"{p}/", dashboard, "The web dashboard", doc={"responses": {"200": "an HTML page"}}),
+        Route("GET", f"{p}/dashboard/{{file}}", dashboard_asset, "The dashboard's script and style"),
     ]
