@@ -162,3 +162,26 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path):
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         con.close()
         assert acknowledged - stored == set()
+
+
+# -- the same guarantees on the real product, through a vendor route -----------------------
+
+APPLOVIN_KEY = "applovin-emulator-management-key"
+
+
+def _applovin_lists(server) -> list[str]:
+    r = server.get("/devices/list", params={"api_key": APPLOVIN_KEY})
+    assert r.status_code == 200, r.text
+    return sorted(item["name"] for item in r.json()["device_lists"])
+
+
+def test_product_state_survives_restart_and_reset_restores_default_fixtures(tmp_path):
+    db = tmp_path / "product.db"
+    with ServerProcess("--db", str(db)) as server:
+        defaults = _applovin_lists(server)
+        r = server.post("/devices/create", params={"api_key": APPLOVIN_KEY, "name": "Restart Proof"})
+        assert r.status_code == 200
+    with ServerProcess("--db", str(db)) as server:
+        assert _applovin_lists(server) == sorted(defaults + ["Restart Proof"])
+        assert server.post("/_emulator/reset").status_code == 200
+        assert _applovin_lists(server) == defaults
