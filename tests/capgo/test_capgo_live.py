@@ -324,3 +324,39 @@ def test_unknown_routes(live, method, path):
 
 def test_trailing_slash_is_the_same_route(live):
     assert live.raw("GET", f"/device/?app_id={APP}").json() == live.get({"app_id": APP}).json()
+
+
+# -- optional production rate limits --------------------------------------------------------------
+
+def test_rate_limits_are_off_by_default(live):
+    codes = {live.post({"app_id": APP, "device_id": dev(1), "channel": "beta"}).status_code for _ in range(12)}
+    assert codes == {200}
+
+
+def test_identical_link_within_a_minute_is_429(live):
+    live.emulator.set_options({"capgo": {"rate_limit": True}})
+    link = {"app_id": APP, "device_id": dev(1), "channel": "beta"}
+    assert live.post(link).status_code == 200
+    r = live.post(link)
+    assert r.status_code == 429
+    body = r.json()
+    reset_at = body["moreInfo"]["rateLimitResetAt"]
+    assert body == err("too_many_requests", "Too many requests", {
+        "app_id": APP, "device_id": dev(1), "rateLimitResetAt": reset_at,
+        "retryAfterSeconds": body["moreInfo"]["retryAfterSeconds"]})
+    assert 1 <= body["moreInfo"]["retryAfterSeconds"] <= 60
+    assert r.headers["Retry-After"] == str(body["moreInfo"]["retryAfterSeconds"])
+    assert r.headers["X-RateLimit-Reset"] == str(reset_at // 1000)
+    assert live.post({**link, "device_id": dev(2)}).status_code == 200  # another device has its own window
+    live.emulator.advance_clock(61)
+    assert live.post(link).status_code == 200
+
+
+def test_more_than_five_calls_a_second_per_operation_is_429(live):
+    """30 calls span at most two clock seconds, so one second sees more than five."""
+    live.emulator.set_options({"capgo": {"rate_limit": True}})
+    one = {"app_id": APP, "device_id": dev(1)}
+    codes = [live.get(one).status_code for _ in range(30)]
+    assert 429 in codes and set(codes) == {200, 429}
+    assert live.delete(one).status_code == 200  # DELETE is counted apart from GET
+    assert live.get({"app_id": APP}).status_code == 200  # the list is not limited

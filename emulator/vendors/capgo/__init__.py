@@ -28,6 +28,13 @@ class Capgo(Vendor):
             "version pins); live: today's api.capgo.app (cursor pages, {error,message,moreInfo}, no pins)",
             choices=("documented", "live"),
         ),
+        "rate_limit": Option(
+            False,
+            "live profile only: the production (Cloudflare) limits of /device: 5 calls per second per "
+            "app+device+operation, one identical channel link per app+device per minute, 1000 calls per "
+            "minute per app+client IP; 429 too_many_requests",
+            kind=bool,
+        ),
     }
     error_schema = {
         "oneOf": [

@@ -27,6 +27,11 @@ MAX_OFFSET = 2**62
 LIVE_DEFAULT_LIMIT = 50
 #: the Cloudflare read path caps ``limit`` here (silently)
 LIVE_MAX_LIMIT = 50_000
+#: ``channelSelfRateLimit.ts``: per app+device+operation per second, identical re-POST window,
+#: per app+client IP per minute (``RATE_LIMIT_CHANNEL_SELF_IP``)
+OP_LIMIT_PER_SECOND = 5
+SAME_SET_WINDOW = 60
+IP_LIMIT_PER_MINUTE = 1000
 LIVE_UPDATED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}:\d{2})(\.\d{1,3})?Z| (\d{2}:\d{2}:\d{2}))")
 
 
@@ -217,6 +222,35 @@ class DeviceApi:
         parsed, value = try_json(data)
         return data, parsed, value
 
+    def _live_rate_limit(self, request: web.Request, op: str, params: Any) -> None:
+        """The Cloudflare-only limits, when the ``rate_limit`` option is on: the per-app IP
+        limit, then the per-operation limit (and, for a POST with a channel, one identical
+        link per minute). Runs after the body is read, before any field is checked."""
+        if not self.vendor.option("rate_limit") or not isinstance(params, dict):
+            return
+        app_id, device_id = params.get("app_id"), params.get("device_id")
+        if not js_truthy(app_id):
+            return
+        limiter, name = self.vendor.ctx.limiter, self.vendor.name
+        decision = limiter.hit((name, "ip", str(app_id), request.remote or ""), IP_LIMIT_PER_MINUTE, 60)
+        if not decision.allowed:
+            raise self._too_many(decision, {"reason": "ip_rate_limit_exceeded", "app_id": app_id})
+        if not js_truthy(device_id):
+            return
+        decision = limiter.hit((name, "op", str(app_id), str(device_id), op), OP_LIMIT_PER_SECOND, 1)
+        if decision.allowed and op == "set" and js_truthy(params.get("channel")):
+            decision = limiter.hit((name, "same_set", str(app_id), str(device_id), str(params["channel"])),
+                                   1, SAME_SET_WINDOW)
+        if not decision.allowed:
+            raise self._too_many(decision, {"app_id": app_id, "device_id": device_id})
+
+    def _too_many(self, decision, more_info: dict[str, Any]) -> errors.ApiError:
+        retry_after = decision.reset_after
+        error = errors.live(429, "too_many_requests", "Too many requests", {
+            **more_info, "rateLimitResetAt": decision.reset_at * 1000, "retryAfterSeconds": retry_after})
+        error.headers.update({"Retry-After": str(retry_after), "X-RateLimit-Reset": str(decision.reset_at)})
+        return error
+
     @staticmethod
     def _live_app_check(conn, key: dict[str, Any], app_id: str, *, manage: bool) -> None:
         """``checkPermission`` on the app: scope, role and existence all read as ``cannot_access_app``."""
@@ -251,6 +285,7 @@ class DeviceApi:
         key = await authenticate(self.vendor, request, "live")
         _, parsed, value = await self._live_body(request)
         params = self._stringify_params(value) if parsed and isinstance(value, dict) else query_dict(request)
+        self._live_rate_limit(request, "get", params)
         app_id = params.get("app_id")
         if not js_truthy(app_id):
             raise errors.live(400, "missing_app_id", "Missing app_id", {"body": params})
@@ -331,6 +366,7 @@ class DeviceApi:
         _, parsed, body = await self._live_body(request)
         if not parsed:
             raise errors.live(400, "invalid_json_parse_body", "Invalid JSON body", {"e": {}})
+        self._live_rate_limit(request, "set", body)
         if not isinstance(body, dict):
             raise self._not_a_json_object()
         app_id, device_id = body.get("app_id"), body.get("device_id")
@@ -375,6 +411,7 @@ class DeviceApi:
             params = query_dict(request)
         if not params:
             raise errors.live(400, "invalid_json_parse_body", "Invalid JSON body")
+        self._live_rate_limit(request, "delete", params)
         app_id, device_id = params.get("app_id"), params.get("device_id")
         if not js_truthy(app_id):
             raise errors.live(400, "missing_app_id", "Missing app_id", {"body": params})
