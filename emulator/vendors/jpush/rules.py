@@ -35,7 +35,11 @@ def name_problem(value: str, what: str) -> str | None:
     """A tag or alias: 1..40 bytes of UTF-8 from the documented character set."""
     if value == "":
         return f"{what} must not be empty"
-    if len(value.encode("utf-8")) > MAX_TAG_ALIAS_BYTES:
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return f"{what} contains an unpaired UTF-16 surrogate"
+    if size > MAX_TAG_ALIAS_BYTES:
         return f"{what} {value!r} is longer than {MAX_TAG_ALIAS_BYTES} bytes"
     if not NAME_RE.fullmatch(value):
         return (f"{what} {value!r} may only contain letters, digits, '_', Chinese characters "
