@@ -188,19 +188,12 @@ def _load_version(conn: sqlite3.Connection, app_id: str, version: dict[str, Any]
             raise FixtureError(id_path, f"version id {wanted_id} already belongs to "
                                         f"{holder['app_id']} {holder['name']!r}")
     extras = {k: version[k] for k in VERSION_EXTRAS if k in version}
-    if existing is None:
-        cols = {"app_id": app_id, "name": version["name"], **extras}
-        if wanted_id is not None:
-            cols["id"] = wanted_id
-        conn.execute(f"INSERT INTO capgo_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                     tuple(cols.values()))
-        return
-    updates = dict(extras)
     if wanted_id is not None:
-        updates["id"] = wanted_id
-    if updates:
-        conn.execute(f"UPDATE capgo_versions SET {', '.join(f'{k} = ?' for k in updates)} WHERE id = ?",
-                     (*updates.values(), existing["id"]))
+        extras["id"] = wanted_id
+    if existing is None:
+        storage.insert_row(conn, "capgo_versions", {"app_id": app_id, "name": version["name"], **extras})
+    else:
+        storage.update_row(conn, "capgo_versions", extras, {"id": existing["id"]})
 
 
 def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any], p: str) -> None:
@@ -210,13 +203,10 @@ def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any]
             _referenced_id(conn, app_id, "version", channel["version"], f"{p}.version")
     existing = storage.channel_by_name(conn, app_id, channel["name"])
     if existing is None:
-        cols = {"app_id": app_id, "name": channel["name"],
-                **{k: int(v) for k, v in CHANNEL_DEFAULTS.items()}, **fields}
-        conn.execute(f"INSERT INTO capgo_channels ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                     tuple(cols.values()))
+        storage.insert_row(conn, "capgo_channels", {"app_id": app_id, "name": channel["name"],
+                                                    **{k: int(v) for k, v in CHANNEL_DEFAULTS.items()}, **fields})
     else:
-        conn.execute(f"UPDATE capgo_channels SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
-                     (*fields.values(), existing["id"]))
+        storage.update_row(conn, "capgo_channels", fields, {"id": existing["id"]})
 
 
 def _load_device(conn: sqlite3.Connection, app_id: str, device: dict[str, Any], now: str) -> None:
@@ -227,16 +217,13 @@ def _load_device(conn: sqlite3.Connection, app_id: str, device: dict[str, Any], 
     for flag in storage.BOOL_DEVICE_FIELDS:
         if flag in fields:
             fields[flag] = int(fields[flag])
+    identity = {"app_id": app_id, "device_id": device["device_id"]}
     if not storage.device_exists(conn, app_id, device["device_id"]):
         fields.setdefault("created_at", now)
         fields.setdefault("updated_at", fields["created_at"])
-        cols = {"app_id": app_id, "device_id": device["device_id"], **fields}
-        conn.execute(f"INSERT INTO capgo_devices ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                     tuple(cols.values()))
-    elif fields:
-        conn.execute(
-            f"UPDATE capgo_devices SET {', '.join(f'{k} = ?' for k in fields)} WHERE app_id = ? AND device_id = ?",
-            (*fields.values(), app_id, device["device_id"]))
+        storage.insert_row(conn, "capgo_devices", {**identity, **fields})
+    else:
+        storage.update_row(conn, "capgo_devices", fields, identity)
 
 
 def _load_override(conn: sqlite3.Connection, app_id: str, override: dict[str, Any], p: str) -> None:

@@ -112,6 +112,21 @@ def one(cur: sqlite3.Cursor) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def insert_row(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> None:
+    """INSERT of validated column names (from our constants or checked fixture keys)."""
+    conn.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                 tuple(values.values()))
+
+
+def update_row(conn: sqlite3.Connection, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
+    """UPDATE ... SET values WHERE all ``where`` columns match; nothing to set is a no-op."""
+    if not values:
+        return
+    conn.execute(f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in values)} "
+                 f"WHERE {' AND '.join(f'{k} = ?' for k in where)}",
+                 (*values.values(), *where.values()))
+
+
 # -- keys and apps ----------------------------------------------------------------------------
 
 def find_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
@@ -205,19 +220,12 @@ def upsert_device(conn: sqlite3.Connection, app_id: str, device_id: str, report:
         if key in fields:
             fields[key] = int(bool(fields[key]))
     if existing is None:
-        fields.update(created_at=now, updated_at=now)
-        cols = ["app_id", "device_id", *fields]
-        conn.execute(
-            f"INSERT INTO capgo_devices ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-            (app_id, device_id, *fields.values()))
+        insert_row(conn, "capgo_devices", {"app_id": app_id, "device_id": device_id, **fields,
+                                           "created_at": now, "updated_at": now})
         return
     changed = {k: v for k, v in fields.items() if existing.get(k) != v}
-    if not changed:
-        return
-    changed["updated_at"] = now
-    conn.execute(
-        f"UPDATE capgo_devices SET {', '.join(f'{k} = ?' for k in changed)} WHERE app_id = ? AND device_id = ?",
-        (*changed.values(), app_id, device_id))
+    if changed:
+        update_row(conn, "capgo_devices", {**changed, "updated_at": now}, {"app_id": app_id, "device_id": device_id})
 
 
 # -- versions, channels, overrides --------------------------------------------------------------
@@ -234,19 +242,21 @@ def channel_by_name(conn: sqlite3.Connection, app_id: str, name: str) -> dict[st
     return one(conn.execute("SELECT * FROM capgo_channels WHERE app_id = ? AND name = ?", (app_id, name)))
 
 
-def set_channel_link(conn: sqlite3.Connection, app_id: str, device_id: str, channel_id: int) -> None:
-    """One link per (app, device): a new channel replaces the old one."""
+def _set_override(conn: sqlite3.Connection, table: str, column: str, app_id: str, device_id: str,
+                  target_id: int) -> None:
+    """One override of each kind per (app, device): a new target replaces the old one."""
     conn.execute(
-        "INSERT INTO capgo_channel_devices (app_id, device_id, channel_id) VALUES (?, ?, ?) "
-        "ON CONFLICT (app_id, device_id) DO UPDATE SET channel_id = excluded.channel_id",
-        (app_id, device_id, channel_id))
+        f"INSERT INTO {table} (app_id, device_id, {column}) VALUES (?, ?, ?) "
+        f"ON CONFLICT (app_id, device_id) DO UPDATE SET {column} = excluded.{column}",
+        (app_id, device_id, target_id))
+
+
+def set_channel_link(conn: sqlite3.Connection, app_id: str, device_id: str, channel_id: int) -> None:
+    _set_override(conn, "capgo_channel_devices", "channel_id", app_id, device_id, channel_id)
 
 
 def set_version_pin(conn: sqlite3.Connection, app_id: str, device_id: str, version_id: int) -> None:
-    conn.execute(
-        "INSERT INTO capgo_version_pins (app_id, device_id, version_id) VALUES (?, ?, ?) "
-        "ON CONFLICT (app_id, device_id) DO UPDATE SET version_id = excluded.version_id",
-        (app_id, device_id, version_id))
+    _set_override(conn, "capgo_version_pins", "version_id", app_id, device_id, version_id)
 
 
 def clear_overrides(conn: sqlite3.Connection, app_id: str, device_id: str, *, pins: bool = True) -> None:
