@@ -1,0 +1,116 @@
+"""Shared bits of the reliability suite: default credentials of every vendor, error-shape
+checks against the served OpenAPI document, and small HTTP helpers."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jsonschema
+import jwt
+import requests
+
+# -- default credentials (fixtures/default.json) -------------------------------------------
+APPLOVIN_KEY = "applovin-emulator-management-key"
+APPLOVIN_LIST = "dab2d1297d35592597b0eee016e92baa"
+BEAMS_INSTANCE = "8f2b6d1c-3e4a-4b5c-9d6e-7f8091a2b3c4"
+BEAMS_SECRET = "B1A5E5EC7E7EA0C0FFEE0DDBA11D00D5EED5CAFEBABE0FACADE0D15EA5E0CA70"
+JPUSH_KEY = "emu0jpush0appkey00000001"
+JPUSH_SECRET = "emu0jpush0master00secret"
+JPUSH_RID = "1507bfd3f7c466c355c"
+MOENGAGE_APP = "EMULATORWORKSPACE0000001"
+MOENGAGE_KEY = "moengage-emulator-data-api-key"
+CAPGO_KEY = "capgo-emulator-key-all"
+CAPGO_APP = "com.example.app"
+
+VENDORS = ("capgo", "moengage", "beams", "jpush", "applovin")
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def jpush_auth(key: str = JPUSH_KEY, secret: str = JPUSH_SECRET) -> dict[str, str]:
+    return {"Authorization": basic(key, secret)}
+
+
+def moengage_auth(app: str = MOENGAGE_APP, key: str = MOENGAGE_KEY) -> dict[str, str]:
+    return {"Authorization": basic(app, key)}
+
+
+def beams_jwt(user: str, *, instance: str = BEAMS_INSTANCE, secret: str = BEAMS_SECRET) -> str:
+    """A Beams user token as the server SDKs sign it (HS256 with the instance's secret key)."""
+    payload = {"sub": user, "iss": f"https://{instance}.pushnotifications.pusher.com",
+               "exp": int(time.time()) + 3600}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def beams_fcm_token(tag: str) -> str:
+    return "fcm-token:" + "".join(c if c.isalnum() or c in "_-:." else "_" for c in tag)
+
+
+# -- error shapes -------------------------------------------------------------------------
+#: Beams' real server is Go: a path or method no handler serves gets net/http's plain text.
+#: The Beams docs/tests document exactly these two bodies (tests/beams/beams_helpers.assert_go_404).
+GO_PLAIN = {(404, b"404 page not found\n"), (405, b"Method Not Allowed\n")}
+
+
+def vendor_of(openapi: dict[str, Any], path: str, method: str) -> str | None:
+    op = openapi["paths"].get(path, {}).get(method.lower())
+    if op is None:
+        return None
+    tag = op["tags"][0]
+    return None if tag == "control plane" else tag
+
+
+def shape_problem(openapi: dict[str, Any], vendor: str, status: int, content: bytes,
+                  headers: Any) -> str | None:
+    """None when an error answer is in ``vendor``'s shape, else what is wrong with it."""
+    if status >= 500:
+        return f"{status} (server error)"
+    text = content.decode("utf-8", "replace")
+    if "Traceback" in text or "<html" in text.lower():
+        return f"traceback or HTML page: {text[:200]!r}"
+    if vendor == "beams" and (status, content) in GO_PLAIN:
+        return None
+    if vendor == "applovin" and content == b"":  # error_body=empty (not the default)
+        return None
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return f"not JSON: {text[:200]!r}"
+    schema = {**openapi["components"]["schemas"][f"{vendor}_error"],
+              "components": openapi["components"]}
+    try:
+        jsonschema.validate(body, schema)
+    except jsonschema.ValidationError as exc:
+        return f"not in {vendor}_error shape ({exc.message}): {text[:200]!r}"
+    return None
+
+
+def assert_vendor_error(openapi, vendor: str, resp: requests.Response, what: str = "") -> None:
+    problem = shape_problem(openapi, vendor, resp.status_code, resp.content, resp.headers)
+    assert problem is None, f"{what}: {resp.request.method} {resp.request.url[:200]} -> {problem}"
+
+
+def state(url: str, vendor: str | None = None) -> dict[str, Any]:
+    params = {"vendor": vendor} if vendor else None
+    r = requests.get(f"{url}/_emulator/state", params=params, timeout=60)
+    r.raise_for_status()
+    doc = r.json()
+    return doc[vendor] if vendor else doc
+
+
+def openapi(url: str) -> dict[str, Any]:
+    r = requests.get(f"{url}/_emulator/openapi.json", timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def vm_rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
