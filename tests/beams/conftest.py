@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.beams.beams_helpers import OTHER_INSTANCE, OTHER_SECRET, PREFIXES, BeamsClient
+pytest.register_assert_rewrite("tests.beams.beams_helpers")
+
+from tests.beams.beams_helpers import OTHER_INSTANCE, OTHER_SECRET, PREFIXES, BeamsClient  # noqa: E402
 
 
 @pytest.fixture
