@@ -31,6 +31,12 @@ class JPush(Vendor):
             "empty = \"\" (Ruby tests)",
             choices=("null", "empty"),
         ),
+        "mobile_format": Option(
+            "string",
+            "how GET /v3/devices/{rid} shows mobile: string (docs example) or number = a JSON "
+            "integer when it is all digits (the Ruby tests compare it to an integer)",
+            choices=("string", "number"),
+        ),
         "rate_limit": Option(
             False,
             "enforce the per-app-key quota (429/2002) and send X-Rate-Limit-* headers",

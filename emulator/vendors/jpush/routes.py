@@ -315,6 +315,9 @@ class JPushApi:
         if info is None:
             raise errors.rid_not_in_app()
         info["alias"] = self._alias_out(info["alias"])
+        mobile = info["mobile"]
+        if mobile is not None and mobile.isdigit() and self.vendor.option("mobile_format") == "number":
+            info["mobile"] = int(mobile)
         return self._ok(info)
 
     async def update_device(self, request: web.Request, app_key: str) -> web.Response:
