@@ -227,3 +227,21 @@ def test_contract_string_versions_stay_valid(capgo):
     got = capgo.get({"app_id": "com.strings.app", "device_id": "d1"}).json()
     assert got["version"]["name"] == "1.0.0" and isinstance(got["version"]["id"], int)
     assert json.dumps(capgo.app_state("com.strings.app")["versions"]).count('"name"') == 2
+
+
+def test_check_ins_and_links_survive_a_restart(tmp_path):
+    from tests.support import ServerProcess
+
+    db = str(tmp_path / "capgo.db")
+    body = {"app_id": APP, "device_id": dev(5), "platform": "ios", "version_name": "1.0.0", "version_build": "1.0",
+            "is_emulator": False, "is_prod": True, "plugin_version": "6.0.0"}
+    headers = {"authorization": "capgo-emulator-key-all"}
+    with ServerProcess("--db", db) as first:
+        assert first.post("/updates", json=body).json()["error"] == "no_new_version_available"
+        assert first.post("/device", json={"app_id": APP, "device_id": dev(5), "channel": "beta"},
+                          headers=headers).json() == {"status": "ok"}
+        first.kill()
+    with ServerProcess("--db", db) as second:
+        got = second.get("/device", params={"app_id": APP, "device_id": dev(5)}, headers=headers).json()
+        assert (got["device_id"], got["channel"], got["platform"]) == (dev(5), "beta", "ios")
+        assert second.post("/updates", json=body).json()["version"] == "1.1.0"
