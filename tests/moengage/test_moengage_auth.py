@@ -162,3 +162,19 @@ def test_open_auth_creates_an_unknown_workspace_on_first_use(api, device_emulato
 def test_basic_auth_header_is_accepted_with_any_scheme_case(api):
     header = basic(APP_ID, API_KEY).replace("Basic", "basic")
     assert api.post("device", device_body(), headers={"Authorization": header}).status_code == 200
+
+
+def test_open_auth_does_not_create_a_workspace_for_a_mismatched_request(api, device_emulator):
+    device_emulator.set_options({"auth": "open"})
+    resp = api.post("customer", {"type": "customer", "customer_id": "u1"}, app_id=APP_ID,
+                    user="NEWWORKSPACE", password="new-key")
+    assert resp.status_code == 401
+    assert error_of(resp)["message"] == "Invalid APP_ID used in Authentication Header"
+    assert "NEWWORKSPACE" not in {w["app_id"] for w in device_emulator.state("moengage")["workspaces"]}
+
+
+def test_routes_are_in_the_openapi_document(device_emulator):
+    import requests
+    paths = requests.get(device_emulator.url + "/_emulator/openapi.json", timeout=10).json()["paths"]
+    for kind in ("device", "customer", "event", "transition"):
+        assert "post" in paths[f"/v1/{kind}/{{app_id}}"]

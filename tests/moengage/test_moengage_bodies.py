@@ -97,6 +97,10 @@ HOSTILE = [
     ('{"type": "device", "customer_id": "\udcff"}'.encode("utf-8", "surrogatepass"), 400, MALFORMED),
     (b"[" * 50000 + b"]" * 50000, 400, MALFORMED),
     (b'{"type": NaN}', 400, MALFORMED),
+    (b'{"type":"device","customer_id":"emulator-user-1","device_id":"\\udcff","attributes":'
+     b'{"platform":"ANDROID","push_id":"t"}}', 400, MALFORMED),
+    (b'{"type":"device","customer_id":"emulator-user-1","device_id":"d","attributes":'
+     b'{"platform":"ANDROID","push_id":"t","\\ud800":1}}', 400, MALFORMED),
     (b'"a string"', 400, {"message": "A valid JSON document is required", "type": "Body type is not JSON"}),
     (b"[]", 400, {"message": "A valid JSON document is required", "type": "Body type is not JSON"}),
     (b"42", 400, {"message": "A valid JSON document is required", "type": "Body type is not JSON"}),

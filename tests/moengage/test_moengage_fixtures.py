@@ -49,6 +49,12 @@ FULL = {"workspaces": [{
     ({"workspaces": [{"app_id": "A", "api_key": "k", "dropped": [{"id": "i", "endpoint": "device", "reason": "r"},
                                                                    {"id": "i", "endpoint": "device", "reason": "r"}]}]},
      "$.moengage.workspaces[0].dropped[1].id"),
+    ({"workspaces": [{"app_id": "A", "api_key": "k", "customers": [
+        {"customer_id": "u", "attributes": {"name": "\udcff"}}]}]},
+     "$.moengage.workspaces[0].customers[0].attributes.name"),
+    ({"workspaces": [{"app_id": "A", "api_key": "k", "customers": [
+        {"customer_id": "u", "attributes": {"n": float("inf")}}]}]},
+     "$.moengage.workspaces[0].customers[0].attributes.n"),
 ])
 def test_bad_fixture_is_refused_with_its_path_and_changes_nothing(device_emulator, part, path):
     before = device_emulator.state()

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import math
 import sqlite3
 from typing import Any
 
@@ -30,8 +31,28 @@ def _optional_object(obj: dict, key: str, path: str) -> None:
         expect_object(obj[key], f"{path}.{key}")
 
 
+def _check_storable(value: Any, path: str) -> None:
+    """Refuse what SQLite and standard JSON cannot hold (lone surrogates, NaN/Infinity),
+    naming where it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FixtureError(path, "contains a lone surrogate (not valid Unicode)") from None
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise FixtureError(path, "must be a finite number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, f"{path}.{key!a}")
+            _check_storable(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_storable(item, f"{path}[{i}]")
+
+
 def validate(doc: Any, path: str) -> None:
     expect_keys(doc, path, optional=("workspaces",))
+    _check_storable(doc, path)
     workspaces = expect_list(doc.get("workspaces", []), f"{path}.workspaces")
     seen_apps = []
     for i, ws in enumerate(workspaces):

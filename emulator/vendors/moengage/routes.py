@@ -148,7 +148,8 @@ class Router:
         app_ids = self._app_ids(request)
         store = self.ctx.store
         if store.read(storage.get_workspace, user) is None:
-            if not self.ctx.options.auth_open:
+            # open mode creates the workspace, but only for a request that names it consistently
+            if not (self.ctx.options.auth_open and all(app_id == user for app_id in app_ids)):
                 raise auth_error("unknown_user")
             await store.write(storage.ensure_workspace, user, password)
         for app_id in app_ids:
@@ -217,8 +218,8 @@ class Router:
         try:
             data = await read_body(request, self.vendor.option(endpoint.body_limit_option))
             body = parse_json(data, require_object=True)
-            if not _finite(body):
-                raise BodyError("invalid_json", "NaN or an out-of-range number")
+            if not _storable(body):
+                raise BodyError("invalid_json", "NaN, an out-of-range number or a lone surrogate")
             return body
         except BodyError as exc:
             if exc.kind == "too_large":
@@ -267,18 +268,29 @@ class Router:
 ENDPOINT_BUCKETS = {name: endpoint.costs({}) for name, endpoint in ENDPOINTS.items()}
 
 
-def _finite(value: Any) -> bool:
-    """False if a NaN/Infinity (or a number too large for a double) hides in the JSON: it
-    could not be stored and exported as standard JSON."""
+def _storable(value: Any) -> bool:
+    """False if the JSON hides something SQLite and standard JSON cannot hold: NaN/Infinity
+    (or a number too large for a double) or a lone surrogate (``"\\udcff"``) in a string or key."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):
             return False
+        if isinstance(item, str) and not _utf8(item):
+            return False
         if isinstance(item, dict):
+            stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+    return True
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 
