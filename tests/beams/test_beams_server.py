@@ -227,6 +227,12 @@ def test_delete_user_with_encoded_id(beams):
                            headers={"Authorization": f"Bearer {SECRET}"})
     assert resp.status_code == 200
     assert beams.device_state(device) is None
+    # '+' in a path is not a space: "a+b" is its own user
+    spaced = beams.register("web")
+    beams.set_user("web", spaced, make_jwt("a b"))
+    requests.delete(f"{beams.url}/user_api/v1/instances/{INSTANCE}/users/a+b", headers={"Authorization": f"Bearer {SECRET}"})
+    assert beams.device_state(spaced)["user_id"] == "a b"
+    assert beams.state()["deleted_users"][-1]["user_id"] == "a+b"
 
 
 # -- reporting ---------------------------------------------------------------------------------

@@ -194,6 +194,32 @@ def empty_ok() -> web.Response:
     return web.Response(status=200)
 
 
+STR = {"type": "string"}
+ROUTE_DOCS = {  # OpenAPI fragments per handler name
+    "register": {"requestBody": {"type": "object", "required": ["token"], "properties": {
+        "token": STR, "bundleIdentifier": STR, "metadata": {"type": "object"},
+        "knownPreviousClientIds": {"type": "array", "items": STR}}},
+        "responses": {"200": "`{\"id\": \"<platform>-<uuid4>\", \"initialInterestSet\": []}`"}},
+    "get_interests": {"parameters": [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+        {"name": "cursor", "in": "query", "schema": STR}]},
+    "put_interests": {"requestBody": {"type": "object", "required": ["interests"], "properties": {
+        "interests": {"type": "array", "maxItems": 5000, "items": {"type": "string", "pattern": INTEREST_RE.pattern}}}}},
+    "put_user": {"parameters": [{"name": "Authorization", "in": "header", "required": True, "schema": STR,
+                                 "description": "Bearer <HS256 JWT signed with the instance secret key>"}]},
+    "publish_interests": {"requestBody": {"type": "object", "required": ["interests"], "properties": {
+        "interests": {"type": "array", "minItems": 1, "maxItems": 100, "items": STR},
+        "apns": {"type": "object"}, "fcm": {"type": "object"}, "web": {"type": "object"}, "webhookUrl": STR}},
+        "responses": {"200": "`{\"publishId\": \"pubid-<uuid4>\"}` (text/plain, as the real server)"}},
+    "publish_users": {"requestBody": {"type": "object", "required": ["users"], "properties": {
+        "users": {"type": "array", "minItems": 1, "maxItems": 1000, "items": STR},
+        "apns": {"type": "object"}, "fcm": {"type": "object"}, "web": {"type": "object"}}}},
+    "report_event": {"requestBody": {"type": "object", "required": ["event", "publishId", "deviceId", "timestampSecs"],
+                                     "properties": {"event": STR, "publishId": STR, "deviceId": STR,
+                                                    "timestampSecs": {"type": "integer"}}}},
+}
+
+
 class BeamsRoutes:
     """The handlers; they need the vendor for its context (store, clock, options)."""
 
@@ -440,7 +466,7 @@ class BeamsRoutes:
         for prefix in ("/device_api/v1/instances", "/instances"):
             for method, path, pattern, handler, summary in device_table:
                 out.append(Route(method, f"{prefix}/{{instance}}{path}", handler, summary,
-                                 pattern=f"{prefix}/{inst}{pattern}"))
+                                 pattern=f"{prefix}/{inst}{pattern}", doc=ROUTE_DOCS.get(handler.__name__, {})))
         server_table = [
             ("POST", "/publish_api/v1/instances/{instance}/publishes/interests", self.publish_interests,
              "Publish to interests (recorded)"),
@@ -456,5 +482,6 @@ class BeamsRoutes:
              "Report a delivery/open event (recorded)"),
         ]
         for method, path, handler, summary in server_table:
-            out.append(Route(method, path, handler, summary, pattern=path.replace("{instance}", inst)))
+            out.append(Route(method, path, handler, summary, pattern=path.replace("{instance}", inst),
+                             doc=ROUTE_DOCS.get(handler.__name__, {})))
         return out
