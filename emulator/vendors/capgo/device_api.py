@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ...errors import json_response
 from . import errors, storage
-from .requests_ import (authenticate, body_bytes, can_manage, can_read, is_reverse_domain, js_truthy,
+from .request_parsing import (authenticate, body_bytes, can_manage, can_read, is_reverse_domain, js_truthy,
                         key_covers_app, query_dict, try_json)
 
 if TYPE_CHECKING:  # pragma: no cover

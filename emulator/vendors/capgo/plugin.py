@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ...errors import json_response
 from . import errors, storage
-from .requests_ import body_bytes, is_reverse_domain, try_json
+from .request_parsing import body_bytes, is_reverse_domain, try_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import Capgo
