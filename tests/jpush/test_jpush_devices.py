@@ -97,7 +97,7 @@ BAD_UPDATES = [
     ({"tags": {"add": "a"}}, "tags.add must be an array of strings"),
     ({"tags": {"add": [1]}}, "tags.add must be an array of strings"),
     ({"tags": {"remove": [None]}}, "tags.remove must be an array of strings"),
-    ({"tags": {"set": ["a"]}}, "unknown field tags.'set' (allowed: add, remove)"),
+    ({"tags": {"set": ["a"]}}, "unknown field 'tags.set' (allowed: add, remove)"),
     ({"tags": {"add": [f"t{i}" for i in range(101)]}}, "tags.add has 101 items, at most 100 are allowed"),
     ({"tags": {"remove": [f"t{i}" for i in range(101)]}}, "tags.remove has 101 items, at most 100 are allowed"),
     ({"tags": {"add": [f"{i:02d}" + TAG_40_BYTES[2:] for i in range(26)]}},

@@ -95,7 +95,7 @@ def test_unbind_devices_from_alias(jp):
     ({"registration_ids": {"remove": []}}, "registration_ids.remove must list at least one registration_id"),
     ({"registration_ids": {}}, "registration_ids.remove must list at least one registration_id"),
     ({"registration_ids": ["a"]}, "registration_ids must be an object with remove"),
-    ({"registration_ids": {"add": [RID_IOS]}}, "unknown field registration_ids.'add' (allowed: remove)"),
+    ({"registration_ids": {"add": [RID_IOS]}}, "unknown field 'registration_ids.add' (allowed: remove)"),
     ({"registration_ids": {"remove": [f"r{i}" for i in range(1001)]}},
      "registration_ids.remove has 1001 items, at most 1000 are allowed"),
     ({"registration_ids": {"remove": [RID_ANDROID, RID_NOBODY]}}, RID_NOT_IN_APP),

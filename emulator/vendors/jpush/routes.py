@@ -110,7 +110,7 @@ def _only_keys(obj: dict[str, Any], allowed: Iterable[str], where: str) -> None:
     allowed = tuple(allowed)
     for key in obj:
         if key not in allowed:
-            raise errors.illegal(f"unknown field {where}{key!r} (allowed: {', '.join(allowed)})")
+            raise errors.illegal(f"unknown field '{where}{key}' (allowed: {', '.join(allowed)})")
 
 
 def _string_list(value: Any, where: str, max_items: int) -> list[str]:
