@@ -219,3 +219,10 @@ def test_app_limited_key_cannot_touch_other_apps(seeded, method):
 def test_mode_is_checked_before_the_body(seeded):
     r = seeded.raw("POST", "/device", data=b"{nope", key=KEY_READ)
     assert (r.status_code, r.json()) == DENIED
+
+
+@pytest.mark.parametrize("method, path", [("PUT", "/device"), ("PATCH", "/device"), ("GET", f"/device/{APP}"),
+                                          ("GET", "/stats"), ("DELETE", "/updates")])
+def test_unknown_routes(seeded, method, path):
+    r = seeded.raw(method, path)
+    assert (r.status_code, r.json()) == (404, ko("Not found"))
