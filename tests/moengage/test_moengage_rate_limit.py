@@ -144,3 +144,13 @@ def test_default_limits_are_the_documented_ones(device_emulator):
                                    "bulk_user_rate_limit", "bulk_event_rate_limit")} == {
         "rate_limit": True, "device_rate_limit": 10_000, "customer_rate_limit": 10_000,
         "event_rate_limit": 30_000, "bulk_user_rate_limit": 60_000, "bulk_event_rate_limit": 60_000}
+
+
+def test_limits_are_set_from_the_command_line(tmp_path):
+    from tests.support import ServerProcess
+
+    with ServerProcess("--db", str(tmp_path / "e.db"), "--option", "moengage.device_rate_limit=1") as server:
+        client = DataApi(server.url)
+        assert client.post("device", device_body()).status_code == 200
+        refused = client.post("device", device_body())
+        assert refused.status_code == 429 and rate_headers(refused)[:2] == (1, 0)
