@@ -360,3 +360,12 @@ def test_more_than_five_calls_a_second_per_operation_is_429(live):
     assert 429 in codes and set(codes) == {200, 429}
     assert live.delete(one).status_code == 200  # DELETE is counted apart from GET
     assert live.get({"app_id": APP}).status_code == 200  # the list is not limited
+
+
+def test_profile_from_the_command_line():
+    from tests.support import ServerProcess
+
+    with ServerProcess("--db", ":memory:", "--profile", "capgo=live") as server:
+        r = server.get("/device", params={"app_id": APP}, headers={"authorization": KEY_ALL})
+        assert r.json() == {"data": [], "hasMore": False}
+        assert server.get("/device").json() == err("no_key_provided", "No key provided")
