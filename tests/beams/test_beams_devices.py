@@ -97,7 +97,7 @@ def test_path_parameter_errors(beams):
                  400, "Incomplete Request", "`device-id` param is missing from path.")
 
 
-@pytest.mark.parametrize("method,rest,body", [
+DEVICE_ROUTES = [
     ("POST", "/devices/apns", REGISTER_BODIES["apns"]),
     ("GET", "/devices/apns/apns-x", None),
     ("DELETE", "/devices/apns/apns-x", None),
@@ -108,7 +108,19 @@ def test_path_parameter_errors(beams):
     ("POST", "/devices/web/web-x/interests/a", None),
     ("DELETE", "/devices/web/web-x/interests/a", None),
     ("GET", "/web-vapid-public-key", None),
-])
+    ("PUT", "/devices/web/web-x/user", None),
+]
+
+
+@pytest.mark.parametrize("method,rest,body", DEVICE_ROUTES)
+def test_instance_path_errors_on_every_device_route(beams_any_prefix, method, rest, body):
+    assert_error(beams_any_prefix.with_instance("").request(method, rest, json=body),
+                 400, "Incomplete Request", "`instance-id` param is missing from path.")
+    assert_error(beams_any_prefix.with_instance("not-a-uuid").request(method, rest, json=body),
+                 400, "Bad Request", "`instance-id` given is not valid.")
+
+
+@pytest.mark.parametrize("method,rest,body", DEVICE_ROUTES)
 def test_unknown_instance_on_every_device_route(beams, method, rest, body):
     resp = beams.with_instance(UNKNOWN_INSTANCE).request(method, rest, json=body)
     assert_error(resp, 404, "Instance not found", "Could not find the instance.")

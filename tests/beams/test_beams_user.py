@@ -12,6 +12,8 @@ import jwt
 import pytest
 from pusher_push_notifications import PushNotifications
 
+from emulator.vendors.beams.jwtcheck import go_duration
+
 from tests.beams.beams_helpers import (INSTANCE, OTHER_INSTANCE, OTHER_SECRET, SECRET, assert_error, make_jwt)
 
 
@@ -153,3 +155,17 @@ def test_jwt_from_pyjwt_with_iat_as_node_sdk_signs(beams):
     token = jwt.encode({"sub": "erin", "iss": f"https://{INSTANCE}.pushnotifications.pusher.com",
                         "iat": int(time.time()) - 5, "exp": int(time.time()) + 86400}, SECRET, algorithm="HS256")
     assert beams.set_user("web", device, token).status_code == 200
+
+
+def test_put_user_refuses_a_non_json_content_type(beams):
+    device = beams.register("fcm")
+    resp = beams.request("PUT", f"/devices/fcm/{device}/user",
+                         headers={"Authorization": f"Bearer {make_jwt()}", "Content-Type": "text/plain"})
+    assert_error(resp, 400, "Invalid content type", "Only `application/json` is supported.")
+    assert beams.device_state(device)["user_id"] is None
+
+
+@pytest.mark.parametrize("seconds,text", [(0, "0s"), (59, "59s"), (90, "1m30s"), (3600, "1h0m0s"),
+                                          (90061, "25h1m1s")])
+def test_go_duration_format(seconds, text):
+    assert go_duration(seconds) == text

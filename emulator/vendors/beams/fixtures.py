@@ -160,7 +160,7 @@ def export(conn: sqlite3.Connection) -> dict[str, Any]:
              "metadata": json.loads(metadata), "bundle_identifier": bundle}
             for device_id, platform, token, bundle, user_id, metadata in conn.execute(
                 f"SELECT {storage.DEVICE_COLUMNS} FROM beams_devices WHERE instance_id = ? "
-                "ORDER BY created_at, device_id", (instance_id,))
+                "ORDER BY device_id", (instance_id,))
         ]
         entry = {"instance_id": instance_id, "secret_key": secret_key, "vapid_private_key": vapid,
                  "devices": devices,
