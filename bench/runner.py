@@ -1,0 +1,639 @@
+"""``python -m bench``: the whole benchmark run (issue 10), table on stdout, JSON to a file.
+
+Phases (each bounded in time; every server is stopped at the end, also on Ctrl-C/SIGTERM):
+
+1. start-up: time from process start to the ready line, on a new database (default fixtures
+   loaded) and on a restart; the interpreter/import floor for comparison.
+2. reset: ``POST /_emulator/reset`` with the default fixtures, many times (median).
+3. throughput: the emulator, the naive baseline and (for reads) bare aiohttp, driven
+   alternately with wrk, ``--rounds`` rounds of ``--duration`` s per scenario and server,
+   16 connections; medians of req/s, p50, p99 and the emulator/baseline ratio.
+4. scale: per-request latency of JPush get device (1 connection, random devices) with 1k,
+   100k and 1M stored devices, and how long loading them took.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import fixtures
+from .procs import ServerProc, StartError, stop_all
+from .scenarios import SCENARIOS, Tenants, Unavailable, http_request, prepare
+from .wrk import RequestSpec, run_wrk, wrk_binary, write_script
+
+ROOT = fixtures.ROOT
+DEFAULT_OUTPUT = ROOT / "bench" / "results.json"
+
+TARGETS = {
+    "write_ratio": 1.0,      # Beams register >= 1.0x the naive baseline
+    "write_p99_ms": 10.0,    # ... with p99 < 10 ms at 16 connections
+    "read_bare_ratio": 0.5,  # reads >= 0.5x bare aiohttp returning JSON
+    "ready_s": 0.5,
+    "reset_ms": 5.0,
+    "scale_ratio": 1.5,      # latency at 1M within 1.5x of latency at 1k
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+# -- tools ----------------------------------------------------------------------------------------
+
+def ensure_wrk() -> str:
+    found = wrk_binary()
+    if found:
+        return found
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        log("wrk not found: installing Debian's wrk (apt-get update && apt-get install -y wrk)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, timeout=600)
+        found = wrk_binary()
+    if not found:
+        raise SystemExit("bench: wrk is required: install it (Debian: sudo apt-get install wrk) and run again")
+    return found
+
+
+def ensure_aiosqlite() -> None:
+    try:
+        import aiosqlite  # noqa: F401
+    except ImportError:
+        log("aiosqlite not found (the baseline needs it): pip install aiosqlite")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "aiosqlite"], check=True, timeout=600)
+
+
+def fsync_us(directory: str, n: int = 100) -> float:
+    """Median cost of a 4 KiB write + fsync where the databases live: what one commit costs
+    at synchronous=FULL, the floor under any commit-per-request server."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    times = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            os.write(fd, b"x" * 4096)
+            os.fsync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return statistics.median(times) * 1e6
+
+
+def environment(tmp: str) -> dict[str, Any]:
+    wrk_version = subprocess.run([wrk_binary() or "wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "wrk": wrk_version.strip(),
+        "cpus": os.cpu_count(),
+        "loadavg_start": os.getloadavg(),
+        "fsync_us_median": round(fsync_us(tmp), 1),
+        "git": _git_head(),
+    }
+
+
+def _git_head() -> str | None:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "emulator"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return head + ("+uncommitted emulator/ changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# -- servers -------------------------------------------------------------------------------------
+
+class Run:
+    def __init__(self, args: argparse.Namespace, tmp: str) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.seq = 0
+        self.options: list[str] = []
+
+    def path(self, name: str) -> str:
+        self.seq += 1
+        return os.path.join(self.tmp, f"{self.seq:03d}-{name}")
+
+    def emulator(self, *, fixtures_file: str | None = None, db: str | None = None,
+                 options: list[str] | None = None, bytecode: bool = True) -> ServerProc:
+        cmd = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--db", db or self.path("emulator.db"),
+               "--log-level", "warning"]
+        if fixtures_file:
+            cmd += ["--fixtures", fixtures_file]
+        for opt in options or []:
+            cmd += ["--option", opt]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DEVICE_EMULATOR_")}
+        if bytecode:  # as users run it: .pyc files cached (PYTHONDONTWRITEBYTECODE=1 recompiles every start)
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+        return ServerProc("emulator", cmd, cwd=str(ROOT), log_path=os.path.join(self.tmp, "emulator.log"), env=env)
+
+    def baseline(self, mode: str, **kw: str) -> ServerProc:
+        cmd = [sys.executable, "-m", "bench.baseline", "--mode", mode, "--port", "0"]
+        for key, value in kw.items():
+            cmd += [f"--{key}", value]
+        return ServerProc(f"baseline-{mode}", cmd, cwd=str(ROOT), log_path=os.path.join(self.tmp, f"{mode}.log"))
+
+
+def _keepalive_timings(base: str, method: str, path: str, n: int, deadline_s: float) -> tuple[list[float], list[int]]:
+    """``n`` sequential requests on one keep-alive connection: per-request seconds, statuses."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    times, statuses = [], []
+    stop_at = time.perf_counter() + deadline_s
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            conn.request(method, path, body=b"" if method == "POST" else None)
+            resp = conn.getresponse()
+            resp.read()
+            times.append(time.perf_counter() - t0)
+            statuses.append(resp.status)
+            if time.perf_counter() > stop_at:
+                break
+    finally:
+        conn.close()
+    return times, statuses
+
+
+def _stats_ms(times: list[float]) -> dict[str, Any]:
+    if not times:
+        return {"n": 0}
+    ordered = sorted(times)
+    return {
+        "n": len(times),
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p90_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))] * 1000, 3),
+        "min_ms": round(ordered[0] * 1000, 3),
+        "max_ms": round(ordered[-1] * 1000, 3),
+    }
+
+
+# -- phase 1 + 2: start-up and reset ----------------------------------------------------------------
+
+def phase_startup(run: Run) -> dict[str, Any]:
+    args = run.args
+    out: dict[str, Any] = {}
+    # the floor: the interpreter alone, and importing the server code
+    for label, code in (("python_s", "pass"), ("import_emulator_s", "import emulator.server")):
+        times = []
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60, env=env)
+            times.append(time.perf_counter() - t0)
+        out[label] = round(min(times), 4)
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # this environment never caches bytecode: measure that too, then let the caches be written
+        as_is = []
+        for _ in range(args.ready_runs):
+            server = run.emulator(db=run.path("ready.db"), bytecode=False).start(timeout=60)
+            as_is.append(server.ready_s)
+            server.stop()
+        out["ready_new_db_no_bytecode_cache_s"] = {"median": round(median(as_is), 4),
+                                                   "all": [round(x, 4) for x in as_is]}
+        run.emulator(db=run.path("ready.db")).start(timeout=60).stop()  # writes __pycache__
+        subprocess.run([sys.executable, "-c", "import emulator.server"], cwd=ROOT, timeout=60,
+                       env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+    fresh, restart, stops = [], [], []
+    db = None
+    for i in range(args.ready_runs):
+        db = run.path("ready.db")
+        server = run.emulator(db=db).start(timeout=60)
+        fresh.append(server.ready_s)
+        if i == 0:  # which rate limits exist to turn off (declared by the vendor packages)
+            status, body = http_request(server.url, "GET", "/_emulator/options")
+            run.options = rate_limit_off(json.loads(body)) if status == 200 else []
+        server.stop()
+        stops.append(server.stop_s)
+        server = run.emulator(db=db).start(timeout=60)
+        restart.append(server.ready_s)
+        server.stop()
+    out["ready_new_db_s"] = {"median": round(median(fresh), 4), "all": [round(x, 4) for x in fresh]}
+    out["ready_restart_s"] = {"median": round(median(restart), 4), "all": [round(x, 4) for x in restart]}
+    out["stop_s_median"] = round(median([s for s in stops if s is not None]) or 0, 4)
+    return out
+
+
+def rate_limit_off(described: dict[str, Any]) -> list[str]:
+    """``VENDOR.NAME=off`` for every boolean option whose name says rate limit and is on."""
+    opts = []
+    for vendor, defs in described.get("options", {}).items():
+        if not isinstance(defs, dict) or vendor == "auth":
+            continue
+        for name, meta in defs.items():
+            if "rate_limit" in name and meta.get("type") == "bool" and meta.get("default") is True:
+                opts.append(f"{vendor}.{name}=off")
+    return opts
+
+
+def phase_reset(run: Run) -> dict[str, Any]:
+    args = run.args
+    server = run.emulator().start(timeout=60)
+    try:
+        health, hs = _keepalive_timings(server.url, "GET", "/_emulator/health", args.resets, 60)
+        times, statuses = _keepalive_timings(server.url, "POST", "/_emulator/reset", args.resets, 120)
+    finally:
+        server.stop()
+    bad = sum(1 for s in statuses + hs if not 200 <= s < 300)
+    return {"reset": _stats_ms(times), "health_round_trip": _stats_ms(health), "non2xx": bad}
+
+
+# -- phase 3: throughput -------------------------------------------------------------------------
+
+def phase_throughput(run: Run) -> dict[str, Any]:
+    args = run.args
+    doc = fixtures.bench_document()
+    doc_path = run.path("bench-fixtures.json")
+    with open(doc_path, "w") as fh:
+        json.dump(doc, fh)
+    tenants = Tenants.from_document(doc)
+    selected = [s for s in SCENARIOS if not args.scenarios or s.name in args.scenarios]
+    results: dict[str, Any] = {}
+
+    emu = run.emulator(fixtures_file=doc_path, options=run.options).start(timeout=120)
+    naive = run.baseline("naive", db=run.path("baseline.db"), fixtures=doc_path, sync=args.baseline_sync).start(60)
+    specs: dict[str, dict[str, RequestSpec]] = {}
+    bodies: dict[str, Any] = {}
+    for sc in selected:
+        entry: dict[str, Any] = {"title": sc.title, "kind": sc.kind}
+        results[sc.name] = entry
+        try:
+            spec, status, body = prepare(sc, emu.url, tenants)
+        except Unavailable as exc:
+            entry.update(status="unavailable", reason=str(exc))
+            log(f"{sc.name}: unavailable on the emulator: {exc}")
+            continue
+        specs[sc.name] = {"emulator": spec}
+        if sc.kind == "read":
+            try:
+                bodies[sc.name] = json.loads(body)
+            except ValueError:
+                bodies[sc.name] = {"body": body.decode(errors="replace")}
+        try:
+            specs[sc.name]["baseline"] = prepare(sc, naive.url, tenants)[0]
+        except Unavailable as exc:
+            entry["baseline_unavailable"] = str(exc)
+            log(f"{sc.name}: unavailable on the baseline: {exc}")
+        entry["status"] = "ok"
+    bare = None
+    if any(sc.kind == "read" and sc.name in specs for sc in selected):
+        bodies_path = run.path("bare-bodies.json")
+        with open(bodies_path, "w") as fh:
+            json.dump(bodies, fh)
+        bare = run.baseline("bare", bodies=bodies_path).start(60)
+        for sc in selected:
+            if sc.kind == "read" and sc.name in specs:
+                try:
+                    specs[sc.name]["bare"] = prepare(sc, bare.url, tenants)[0]
+                except Unavailable as exc:
+                    results[sc.name]["bare_unavailable"] = str(exc)
+    servers = {"emulator": emu, "baseline": naive, "bare": bare}
+
+    def one(name: str, target: str, duration: float) -> dict[str, Any]:
+        server = servers[target]
+        assert server is not None
+        script = write_script(Path(run.path(f"{name}-{target}.lua")), specs[name][target], os.urandom(4).hex())
+        cpu0 = server.cpu_seconds()
+        res = run_wrk(server.url + "/", script, duration=duration, connections=args.connections,
+                      threads=args.threads)
+        cpu1 = server.cpu_seconds()
+        out = res.as_dict()
+        if cpu0 is not None and cpu1 is not None and res.requests:
+            out["server_cpu_us_per_req"] = round((cpu1 - cpu0) / res.requests * 1e6, 1)
+        return out
+
+    order = [sc.name for sc in selected if sc.name in specs]
+    if args.warmup > 0:
+        log(f"warm-up: {args.warmup:g} s per scenario and server")
+        for name in order:
+            for target in specs[name]:
+                one(name, target, args.warmup)
+    for r in range(args.rounds):
+        log(f"round {r + 1}/{args.rounds}")
+        for name in order:
+            targets = list(specs[name])
+            k = r % len(targets)
+            for target in targets[k:] + targets[:k]:  # alternate who goes first
+                res = one(name, target, args.duration)
+                results[name].setdefault("runs", {}).setdefault(target, []).append(res)
+                log(f"  {name:24s} {target:9s} {res['rps']:9.0f} req/s  p50 {res['p50_ms']:.2f} ms"
+                    f"  p99 {res['p99_ms']:.2f} ms  non-2xx {res['non2xx']}")
+    for server in (bare, naive, emu):
+        if server is not None:
+            server.stop()
+    for name in order:
+        summarise(results[name])
+    return results
+
+
+def summarise(entry: dict[str, Any]) -> None:
+    summary: dict[str, Any] = {}
+    flagged = False
+    for target, runs in entry.get("runs", {}).items():
+        errors = sum(r["non2xx"] + r["socket_errors"] + r["timeouts"] for r in runs)
+        flagged |= errors > 0
+        cpu = [r["server_cpu_us_per_req"] for r in runs if "server_cpu_us_per_req" in r]
+        summary[target] = {
+            "rps": round(median([r["rps"] for r in runs]), 1),
+            "p50_ms": round(median([r["p50_ms"] for r in runs]), 3),
+            "p99_ms": round(median([r["p99_ms"] for r in runs]), 3),
+            "non2xx": sum(r["non2xx"] for r in runs),
+            "socket_errors": sum(r["socket_errors"] + r["timeouts"] for r in runs),
+            "requests": sum(r["requests"] for r in runs),
+            "server_cpu_us_per_req": round(median(cpu), 1) if cpu else None,
+        }
+    emu, base, bare = summary.get("emulator"), summary.get("baseline"), summary.get("bare")
+    if emu and base and base["rps"]:
+        summary["ratio_vs_baseline"] = round(emu["rps"] / base["rps"], 3)
+    if emu and bare and bare["rps"]:
+        summary["ratio_vs_bare"] = round(emu["rps"] / bare["rps"], 3)
+    entry["summary"] = summary
+    entry["flagged"] = flagged
+
+
+# -- phase 4: scale ------------------------------------------------------------------------------
+
+def phase_scale(run: Run, base_ready_s: float | None) -> dict[str, Any]:
+    args = run.args
+    out: dict[str, Any] = {}
+    for n in args.scale_sizes:
+        entry: dict[str, Any] = {"devices": n}
+        out[str(n)] = entry
+        doc_path = run.path(f"scale-{n}.json")
+        db = run.path(f"scale-{n}.db")
+        t0 = time.perf_counter()
+        entry["document_bytes"] = fixtures.write_scale_document(Path(doc_path), n)
+        entry["document_write_s"] = round(time.perf_counter() - t0, 2)
+        log(f"scale {n:,} devices: starting the emulator on a {entry['document_bytes'] / 1e6:.1f} MB fixture")
+        server = run.emulator(fixtures_file=doc_path, db=db, options=run.options)
+        try:
+            server.start(timeout=args.scale_timeout)
+        except StartError as exc:
+            entry.update(status="failed", reason=str(exc)[:500],
+                         note=f"not ready within {args.scale_timeout:g} s: loading is impractically slow")
+            log(f"scale {n:,}: {exc}"[:300])
+            os.unlink(doc_path)
+            continue
+        try:
+            entry["ready_s"] = round(server.ready_s or 0, 3)
+            if base_ready_s is not None:
+                entry["load_s"] = round((server.ready_s or 0) - base_ready_s, 3)
+            entry["db_bytes"] = sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
+            spec = RequestSpec("GET", "/v3/devices/bench${rand}", {
+                "Authorization": _jpush_basic(), "Accept": "application/json"}, rand_n=n)
+            status, body = http_request(server.url, "GET", f"/v3/devices/{fixtures.jpush_rid(n - 1)}", spec.headers)
+            if not 200 <= status < 300:
+                entry.update(status="unavailable", reason=f"GET device -> {status} {body[:200]!r}")
+                continue
+            script = write_script(Path(run.path(f"scale-{n}.lua")), spec, os.urandom(4).hex())
+            if args.warmup > 0:
+                run_wrk(server.url + "/", script, duration=args.warmup, connections=1, threads=1)
+            res = run_wrk(server.url + "/", script, duration=args.scale_duration, connections=1, threads=1)
+            entry.update(status="ok", c1=res.as_dict())
+            log(f"  scale {n:>9,}: ready {entry['ready_s']:.2f} s, GET device p50 {res.p50_ms:.3f} ms "
+                f"p99 {res.p99_ms:.3f} ms ({res.rps:.0f} req/s, 1 connection)")
+        finally:
+            server.stop()
+            for p in (doc_path, db, db + "-wal", db + "-shm"):
+                if os.path.exists(p):
+                    os.unlink(p)
+    return out
+
+
+def _jpush_basic() -> str:
+    import base64
+    app = fixtures.default_document()["jpush"]["apps"][0]
+    return "Basic " + base64.b64encode(f"{app['app_key']}:{app['master_secret']}".encode()).decode()
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+def evaluate(results: dict[str, Any]) -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    sc = results.get("scenarios", {})
+    reg = sc.get("beams_register", {}).get("summary", {})
+    if "ratio_vs_baseline" in reg:
+        checks["beams_register_ratio"] = {"value": reg["ratio_vs_baseline"], "target": ">= 1.0",
+                                          "met": reg["ratio_vs_baseline"] >= TARGETS["write_ratio"]}
+        p99 = reg["emulator"]["p99_ms"]
+        checks["beams_register_p99_ms"] = {"value": p99, "target": "< 10", "met": p99 < TARGETS["write_p99_ms"]}
+    for name in ("jpush_get_device", "capgo_list_page"):
+        s = sc.get(name, {}).get("summary", {})
+        if "ratio_vs_bare" in s:
+            checks[f"{name}_vs_bare"] = {"value": s["ratio_vs_bare"], "target": ">= 0.5",
+                                         "met": s["ratio_vs_bare"] >= TARGETS["read_bare_ratio"]}
+    st = results.get("startup", {})
+    if "ready_new_db_s" in st:
+        v = st["ready_new_db_s"]["median"]
+        checks["ready_s"] = {"value": v, "target": "< 0.5", "met": v < TARGETS["ready_s"]}
+    rs = results.get("reset", {}).get("reset", {})
+    if rs.get("n"):
+        checks["reset_ms"] = {"value": rs["median_ms"], "target": "< 5", "met": rs["median_ms"] < TARGETS["reset_ms"]}
+    scale = results.get("scale", {})
+    small = scale.get("1000", {}).get("c1")
+    big = scale.get("1000000", {}).get("c1")
+    if small and big:
+        ratio = round(big["p50_ms"] / small["p50_ms"], 3) if small["p50_ms"] else None
+        checks["latency_1M_vs_1k"] = {"value": ratio, "target": "<= 1.5",
+                                      "met": ratio is not None and ratio <= TARGETS["scale_ratio"]}
+    return checks
+
+
+def fmt(value: Any, spec: str = "") -> str:
+    if value is None:
+        return "–"
+    return format(value, spec)
+
+
+def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
+    rows: list[list[str]] = [["scenario", "emulator req/s", "p50 ms", "p99 ms", "baseline req/s", "p50 ms",
+                              "p99 ms", "emu/base", "bare req/s", "emu/bare", "CPU µs/req (emu/base/bare)",
+                              "errors (emu/base/bare)"]]
+    for name, entry in results.get("scenarios", {}).items():
+        if entry.get("status") != "ok":
+            rows.append([name, "unavailable", "", "", "", "", "", "", "", "", "", entry.get("reason", "")[:60]])
+            continue
+        s = entry.get("summary", {})
+        e, b, x = s.get("emulator", {}), s.get("baseline", {}), s.get("bare", {})
+        errs = "/".join(str(d.get("non2xx", 0) + d.get("socket_errors", 0)) if d else "–" for d in (e, b, x))
+        rows.append([
+            name + (" ⚠" if entry.get("flagged") else ""),
+            fmt(e.get("rps"), ",.0f"), fmt(e.get("p50_ms"), ".2f"), fmt(e.get("p99_ms"), ".2f"),
+            fmt(b.get("rps"), ",.0f"), fmt(b.get("p50_ms"), ".2f"), fmt(b.get("p99_ms"), ".2f"),
+            fmt(s.get("ratio_vs_baseline"), ".2f") + ("×" if "ratio_vs_baseline" in s else ""),
+            fmt(x.get("rps"), ",.0f"), fmt(s.get("ratio_vs_bare"), ".2f") + ("×" if "ratio_vs_bare" in s else ""),
+            "/".join(fmt(d.get("server_cpu_us_per_req"), ".0f") if d else "–" for d in (e, b, x)),
+            errs,
+        ])
+    lines = _render(rows, markdown)
+    st, rs = results.get("startup", {}), results.get("reset", {})
+    other = [["measure", "value"]]
+    if st:
+        other += [
+            ["ready line, new DB (default fixtures), median", f"{st['ready_new_db_s']['median'] * 1000:.0f} ms"],
+            ["ready line, restart on existing DB, median", f"{st['ready_restart_s']['median'] * 1000:.0f} ms"],
+        ]
+        if "ready_new_db_no_bytecode_cache_s" in st:
+            other.append(["ready line, new DB, PYTHONDONTWRITEBYTECODE=1 (no .pyc cache), median",
+                          f"{st['ready_new_db_no_bytecode_cache_s']['median'] * 1000:.0f} ms"])
+        other += [
+            ["floor: `python -c pass` / `import emulator.server`",
+             f"{st['python_s'] * 1000:.0f} ms / {st['import_emulator_s'] * 1000:.0f} ms"],
+        ]
+    if rs.get("reset", {}).get("n"):
+        r = rs["reset"]
+        other.append([f"POST /_emulator/reset, default fixtures (median of {r['n']})",
+                      f"{r['median_ms']:.2f} ms (p90 {r['p90_ms']:.2f}, min {r['min_ms']:.2f})"])
+        h = rs["health_round_trip"]
+        other.append(["floor: GET /_emulator/health round trip (median)", f"{h['median_ms']:.3f} ms"])
+    for n, entry in results.get("scale", {}).items():
+        label = f"JPush get device at {int(n):,} devices (1 conn.)"
+        if entry.get("status") == "ok":
+            c1 = entry["c1"]
+            other.append([label, f"p50 {c1['p50_ms']:.3f} ms, p99 {c1['p99_ms']:.3f} ms; "
+                                 f"loaded in {entry.get('load_s', entry['ready_s']):.1f} s "
+                                 f"({entry['document_bytes'] / 1e6:.0f} MB fixture)"])
+        else:
+            other.append([label, f"{entry.get('status')}: {entry.get('note') or entry.get('reason', '')}"[:120]])
+    lines += [""] + _render(other, markdown)
+    checks = results.get("targets", {})
+    if checks:
+        tl = [["target (issue 10)", "measured", "wanted", "met"]]
+        for key, c in checks.items():
+            tl.append([key, fmt(c["value"]), c["target"], "yes" if c["met"] else "NO"])
+        lines += [""] + _render(tl, markdown)
+    return lines
+
+
+def _render(rows: list[list[str]], markdown: bool) -> list[str]:
+    if markdown:
+        out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+        return out
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 1 round of 2 s, fewer start-ups and resets, scale 1k and 100k only")
+    p.add_argument("--rounds", type=int, help="rounds per scenario and server (default 3; quick 1)")
+    p.add_argument("--duration", type=float, help="seconds per wrk run (default 8; quick 2)")
+    p.add_argument("--warmup", type=float, help="seconds of warm-up per scenario and server (default 1)")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the other core serves)")
+    p.add_argument("--scenarios", help="comma-separated subset: " + ",".join(s.name for s in SCENARIOS))
+    p.add_argument("--scale-sizes", help="stored-device counts for the scale test (default 1000,100000,1000000; "
+                                         "quick 1000,100000; 'none' skips it)")
+    p.add_argument("--scale-duration", type=float, help="seconds of the 1-connection latency run (default 5)")
+    p.add_argument("--scale-timeout", type=float, default=600.0, help="give up loading a scale fixture after this")
+    p.add_argument("--ready-runs", type=int, help="start-ups measured (default 5; quick 2)")
+    p.add_argument("--resets", type=int, help="resets measured (default 200; quick 30)")
+    p.add_argument("--baseline-sync", choices=("full", "normal", "off"), default="full",
+                   help="PRAGMA synchronous of the naive baseline (default full: a 2xx is durable, as in the emulator)")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip: startup,reset,throughput,scale")
+    p.add_argument("--output", default=str(DEFAULT_OUTPUT), help="JSON results file (default bench/results.json)")
+    p.add_argument("--markdown", help="also write the tables as Markdown to this file")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (databases, logs, scripts)")
+    args = p.parse_args(argv)
+    q = args.quick
+    args.rounds = args.rounds or (1 if q else 3)
+    args.duration = args.duration or (2.0 if q else 8.0)
+    args.warmup = 1.0 if args.warmup is None else args.warmup
+    args.scale_duration = args.scale_duration or (2.0 if q else 5.0)
+    args.ready_runs = args.ready_runs or (2 if q else 5)
+    args.resets = args.resets or (30 if q else 200)
+    sizes = args.scale_sizes or ("1000,100000" if q else "1000,100000,1000000")
+    args.scale_sizes = [] if sizes == "none" else [int(s) for s in sizes.split(",") if s]
+    args.scenarios = [s for s in (args.scenarios or "").split(",") if s]
+    unknown = set(args.scenarios) - {s.name for s in SCENARIOS}
+    if unknown:
+        p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    args.skip = {s for s in args.skip.split(",") if s}
+    return args
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    ensure_wrk()
+    ensure_aiosqlite()
+    tmp = tempfile.mkdtemp(prefix="device-emulator-bench-")
+    run = Run(args, tmp)
+    results: dict[str, Any] = {"settings": {k: (sorted(v) if isinstance(v, set) else v)
+                                            for k, v in vars(args).items()}}
+    started = time.perf_counter()
+    code = 0
+    try:
+        results["environment"] = environment(tmp)
+        log(f"python {results['environment']['python']}, sqlite {results['environment']['sqlite']}, "
+            f"fsync {results['environment']['fsync_us_median']:.0f} µs, load {os.getloadavg()[0]:.2f}; tmp {tmp}")
+        if "startup" not in args.skip:
+            log("start-up times")
+            results["startup"] = phase_startup(run)
+        if not run.options:  # also when startup was skipped: ask a running emulator
+            probe = run.emulator().start(60)
+            status, body = http_request(probe.url, "GET", "/_emulator/options")
+            probe.stop()
+            run.options = rate_limit_off(json.loads(body)) if status == 200 else []
+        results["emulator_options"] = run.options
+        if "reset" not in args.skip:
+            log("reset times")
+            results["reset"] = phase_reset(run)
+        if "throughput" not in args.skip:
+            log(f"throughput: {args.rounds} round(s) x {args.duration:g} s, {args.connections} connections; "
+                f"emulator options {' '.join(run.options) or '(none)'}")
+            results["scenarios"] = phase_throughput(run)
+        if "scale" not in args.skip and args.scale_sizes:
+            base = results.get("startup", {}).get("ready_new_db_s", {}).get("median")
+            results["scale"] = phase_scale(run, base)
+    except KeyboardInterrupt:
+        log("interrupted: stopping servers; partial results follow")
+        results["interrupted"] = True
+        code = 130
+    finally:
+        stop_all()
+        if not args.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["environment"] = {**results.get("environment", {}), "loadavg_end": os.getloadavg(),
+                              "wall_s": round(time.perf_counter() - started, 1)}
+    results["targets"] = evaluate(results)
+    lines = table_lines(results)
+    print("\n".join(lines))
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.output, "w") as fh:
+        json.dump(results, fh, indent=2)
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(table_lines(results, markdown=True)) + "\n")
+    log(f"results written to {args.output} ({results['environment']['wall_s']:.0f} s)")
+    return code
