@@ -65,12 +65,12 @@ class Capgo(Vendor):
             "channel": {"type": "string"}, "version_id": {"type": "string"}}}
         plugin_body = {"type": "object", "required": ["app_id", "device_id", "platform", "version_name"]}
         return [
-            Route("GET", "/device", self.devices.get, "List devices or read one", pattern=DEVICE_PATTERN,
+            Route("GET", "/device", self.devices.handler("get"), "List devices or read one", pattern=DEVICE_PATTERN,
                   doc=get_doc),
-            Route("POST", "/device", self.devices.post, "Link a device to a channel (or pin a version)",
+            Route("POST", "/device", self.devices.handler("post"), "Link a device to a channel (or pin a version)",
                   pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body,
                                                "responses": {"200": '{"status":"ok"}'}}),
-            Route("DELETE", "/device", self.devices.delete, "Remove a device's overrides",
+            Route("DELETE", "/device", self.devices.handler("delete"), "Remove a device's overrides",
                   pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body,
                                                "responses": {"200": '{"status":"ok"}'}}),
             Route("POST", "/stats", self.plugin.stats, "Device-side stats check-in (no key)",

@@ -98,20 +98,12 @@ class DeviceApi:
     def profile(self) -> str:
         return self.vendor.option("profile")
 
-    async def get(self, request: web.Request) -> web.Response:
-        if self.profile() == "live":
-            return await self.live_get(request)
-        return await self.documented_get(request)
-
-    async def post(self, request: web.Request) -> web.Response:
-        if self.profile() == "live":
-            return await self.live_post(request)
-        return await self.documented_post(request)
-
-    async def delete(self, request: web.Request) -> web.Response:
-        if self.profile() == "live":
-            return await self.live_delete(request)
-        return await self.documented_delete(request)
+    def handler(self, method: str):
+        """The route handler for ``method``: ``documented_<method>`` or ``live_<method>``
+        chosen per request, so a profile switch applies at once."""
+        async def handle(request: web.Request) -> web.Response:
+            return await getattr(self, f"{self.profile()}_{method}")(request)
+        return handle
 
     # == documented profile ======================================================================
 
