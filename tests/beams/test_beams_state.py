@@ -40,6 +40,8 @@ def test_export_round_trips_through_put_state(beams):
     beams.emulator.load({"beams": {"instances": [full_instance()]}})
     device = beams.register("apns")
     beams.set_user("apns", device, make_jwt("amy"))
+    for n in range(5):
+        beams.register("fcm", token=f"round:trip:{n}")
     server_post(beams.emulator, "/publishes/users", {"users": ["amy"], "apns": {"aps": {}}})
     exported = beams.emulator.state()
     beams.emulator.replace_state(exported)
