@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import math
 import sqlite3
 from typing import Any
 
@@ -13,7 +12,6 @@ from ...fixtures import (FixtureError, expect_keys, expect_list, expect_object, 
                          expect_unique)
 from . import storage
 from .errors import ACCOUNT_STATES, request_id
-from .tracking import merged_customer_attributes, CustomerUpdate
 
 ENDPOINTS = ("device", "customer", "event", "transition")
 
@@ -31,28 +29,11 @@ def _optional_object(obj: dict, key: str, path: str) -> None:
         expect_object(obj[key], f"{path}.{key}")
 
 
-def _check_storable(value: Any, path: str) -> None:
-    """Refuse what SQLite and standard JSON cannot hold (lone surrogates, NaN/Infinity),
-    naming where it is."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise FixtureError(path, "contains a lone surrogate (not valid Unicode)") from None
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise FixtureError(path, "must be a finite number")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_storable(key, f"{path}.{key!a}")
-            _check_storable(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_storable(item, f"{path}[{i}]")
-
-
 def validate(doc: Any, path: str) -> None:
     expect_keys(doc, path, optional=("workspaces",))
-    _check_storable(doc, path)
+    problem = storage.unstorable(doc, path)
+    if problem is not None:
+        raise FixtureError(*problem)
     workspaces = expect_list(doc.get("workspaces", []), f"{path}.workspaces")
     seen_apps = []
     for i, ws in enumerate(workspaces):
@@ -112,8 +93,8 @@ def load(conn: sqlite3.Connection, doc: dict[str, Any], path: str = "$.moengage"
         storage.upsert_workspace(conn, app_id, {k: ws[k] for k in ("api_key", "status") if k in ws})
         for customer in ws.get("customers", []):
             current = storage.customer_attributes(conn, app_id, customer["customer_id"]) or {}
-            update = CustomerUpdate(customer["customer_id"], customer.get("attributes", {}), {}, {}, [], False, {})
-            storage.put_customer(conn, app_id, customer["customer_id"], merged_customer_attributes(current, update))
+            storage.put_customer(conn, app_id, customer["customer_id"],
+                                 {**current, **customer.get("attributes", {})})
         for j, device in enumerate(ws.get("devices", [])):
             if not storage.customer_exists(conn, app_id, device["customer_id"]):
                 raise FixtureError(f"{wp}.devices[{j}].customer_id",

@@ -4,6 +4,7 @@ MOE-APPKEY -> password -> account state -> Content-Type -> size -> JSON -> rate 
 fields -> write -> 200."""
 from __future__ import annotations
 
+import hmac
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -144,33 +145,7 @@ class Router:
 
     # -- the pipeline -------------------------------------------------------------------------
     async def _serve(self, request: web.Request, endpoint: Endpoint, call: Call) -> web.StreamResponse:
-        user, password = self._credentials(request)
-        app_ids = self._app_ids(request)
-        store = self.ctx.store
-        if store.read(storage.get_workspace, user) is None:
-            # open mode creates the workspace, but only for a request that names it consistently
-            if not (self.ctx.options.auth_open and all(app_id == user for app_id in app_ids)):
-                raise auth_error("unknown_user")
-            await store.write(storage.ensure_workspace, user, password)
-        for app_id in app_ids:
-            if store.read(storage.get_workspace, app_id) is None:
-                raise fail(400, *APP_ID_INVALID)
-        if any(app_id != user for app_id in app_ids):
-            raise fail(409, *APP_KEY_MISMATCH)
-        app_id = user
-        call.app_id = app_id
-        moe_appkey = request.headers.get("MOE-APPKEY")
-        if moe_appkey is not None and moe_appkey != user:
-            raise auth_error("moe_appkey")
-        api_key, status = store.read(storage.get_workspace, app_id)
-        if api_key is None:
-            raise fail(409, *SECRET_NOT_SET)
-        if password != api_key:
-            raise auth_error("wrong_password")
-        refusal = ACCOUNT_STATES.get(status)
-        if refusal is not None:
-            raise fail(*refusal)
-
+        app_id = await self._authenticate(request, call)
         body = await self._json_body(request, endpoint)
         self._rate_limit(call, app_id, endpoint.costs(body))
         receipt = tracking.Receipt(request_id(), self.ctx.clock.iso())
@@ -178,11 +153,43 @@ class Router:
             fn, *args = endpoint.prepare(self.vendor, app_id, body, receipt)
         except Invalid as problem:
             raise problem.api_error() from None
-        await store.write(fn, *args)
+        await self.ctx.store.write(fn, *args)
         answer: dict[str, str] = {"status": "success", "message": SUCCESS_MESSAGE}
         if self.vendor.option("success_request_id"):
             answer["request_id"] = receipt.request_id
         return json_response(answer)
+
+    async def _authenticate(self, request: web.Request, call: Call) -> str:
+        """Everything up to the body: credentials, app_id, workspace, key, account state.
+        Returns the workspace id."""
+        user, password = self._credentials(request)
+        app_ids = self._app_ids(request)
+        store = self.ctx.store
+        workspace = store.read(storage.get_workspace, user)
+        if workspace is None:
+            # open mode creates the workspace, but only for a request that names it consistently
+            if not (self.ctx.options.auth_open and all(app_id == user for app_id in app_ids)):
+                raise auth_error("unknown_user")
+            await store.write(storage.ensure_workspace, user, password)
+            workspace = store.read(storage.get_workspace, user)
+        for app_id in app_ids:
+            if app_id != user and store.read(storage.get_workspace, app_id) is None:
+                raise fail(400, *APP_ID_INVALID)
+        if any(app_id != user for app_id in app_ids):
+            raise fail(409, *APP_KEY_MISMATCH)
+        call.app_id = user
+        moe_appkey = request.headers.get("MOE-APPKEY")
+        if moe_appkey is not None and moe_appkey != user:
+            raise auth_error("moe_appkey")
+        api_key, status = workspace
+        if api_key is None:
+            raise fail(409, *SECRET_NOT_SET)
+        if not hmac.compare_digest(password.encode(), api_key.encode()):
+            raise auth_error("wrong_password")
+        refusal = ACCOUNT_STATES.get(status)
+        if refusal is not None:
+            raise fail(*refusal)
+        return user
 
     def _credentials(self, request: web.Request) -> tuple[str, str]:
         header = request.headers.get("Authorization")
@@ -218,7 +225,7 @@ class Router:
         try:
             data = await read_body(request, self.vendor.option(endpoint.body_limit_option))
             body = parse_json(data, require_object=True)
-            if not _storable(body):
+            if storage.unstorable(body) is not None:
                 raise BodyError("invalid_json", "NaN, an out-of-range number or a lone surrogate")
             return body
         except BodyError as exc:
@@ -266,32 +273,6 @@ class Router:
 
 #: the buckets each endpoint counts against (cost-free form, for headers)
 ENDPOINT_BUCKETS = {name: endpoint.costs({}) for name, endpoint in ENDPOINTS.items()}
-
-
-def _storable(value: Any) -> bool:
-    """False if the JSON hides something SQLite and standard JSON cannot hold: NaN/Infinity
-    (or a number too large for a double) or a lone surrogate (``"\\udcff"``) in a string or key."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return False
-        if isinstance(item, str) and not _utf8(item):
-            return False
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
