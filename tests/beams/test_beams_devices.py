@@ -209,6 +209,14 @@ def test_vapid_public_key_is_a_real_p256_point_and_stable(beams_any_prefix):
     assert beams_any_prefix.request("GET", "/web-vapid-public-key").json()["vapidPublicKey"] == key
 
 
+def test_default_instance_has_a_fixed_vapid_key_across_resets(beams):
+    """Pinned in default.json: a browser's existing push subscription keeps matching it."""
+    expected = "BNLA4i8tK8puFGGqEWXfVQm3KhfpmRX_cyBtws6E7c_CmvlJN79fQi_REUZ5UHnN2amMWbOX08p8hoDmu5AyaI4"
+    assert beams.request("GET", "/web-vapid-public-key").json() == {"vapidPublicKey": expected}
+    beams.emulator.reset()
+    assert beams.request("GET", "/web-vapid-public-key").json() == {"vapidPublicKey": expected}
+
+
 def test_vapid_keys_differ_per_instance(beams):
     from tests.beams.beams_helpers import OTHER_INSTANCE
     mine = beams.request("GET", "/web-vapid-public-key").json()["vapidPublicKey"]
