@@ -178,3 +178,8 @@ def test_routes_are_in_the_openapi_document(device_emulator):
     paths = requests.get(device_emulator.url + "/_emulator/openapi.json", timeout=10).json()["paths"]
     for kind in ("device", "customer", "event", "transition"):
         assert "post" in paths[f"/v1/{kind}/{{app_id}}"]
+
+
+def test_a_repeated_query_app_id_is_checked_in_full(api, two_workspaces):
+    resp = api.post("device", device_body(), query=f"?app_id={APP_ID}&app_id={OTHER_APP}")
+    assert resp.status_code == 409

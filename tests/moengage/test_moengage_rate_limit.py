@@ -154,3 +154,16 @@ def test_limits_are_set_from_the_command_line(tmp_path):
         assert client.post("device", device_body()).status_code == 200
         refused = client.post("device", device_body())
         assert refused.status_code == 429 and rate_headers(refused)[:2] == (1, 0)
+
+
+def test_parallel_requests_never_exceed_the_limit(device_emulator, workspace):
+    """20 devices sent at once against a limit of 7: exactly 7 are stored, 13 refused."""
+    device_emulator.set_options({"moengage": {"device_rate_limit": 7}})
+
+    def send(i: int) -> int:
+        return DataApi(device_emulator.url).post("device", device_body(device_id=f"p{i}")).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(send, range(20)))
+    assert sorted(statuses) == [200] * 7 + [429] * 13
+    assert len(workspace()["devices"]) == 7

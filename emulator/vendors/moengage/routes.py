@@ -210,7 +210,7 @@ class Router:
     def _app_ids(request: web.Request) -> list[str]:
         """Every app_id the request names (path, then ``?app_id=``); at least one."""
         path_value = request.match_info.get("app_id", "").lstrip("/")
-        given = [v for v in (path_value, request.query.get("app_id", "")) if v]
+        given = [v for v in (path_value, *request.query.getall("app_id", [])) if v]
         if not given:
             raise fail(400, *APP_ID_REQUIRED)
         return given
