@@ -323,11 +323,16 @@ def node_sdk() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed for the Node SDK test")
     cache = Path(os.environ.get("BEAMS_NPM_CACHE", Path(tempfile.gettempdir()) / "device-api-emulator-npm" / "beams"))
-    package = cache / "node_modules" / "@pusher" / "push-notifications-server"
-    if not package.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent",
+    if not (cache / "node_modules" / "@pusher" / "push-notifications-server").exists():
+        # install beside the cache and rename into place, so parallel workers never share a half-install
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="beams-npm-", dir=cache.parent))
+        subprocess.run(["npm", "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--silent",
                         "@pusher/push-notifications-server@1"], check=True, timeout=300)
+        try:
+            os.replace(staging, cache)
+        except OSError:  # another worker got there first
+            shutil.rmtree(staging, ignore_errors=True)
     return cache
 
 
