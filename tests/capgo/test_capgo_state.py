@@ -43,6 +43,12 @@ def test_export_round_trips_through_put(capgo):
     assert capgo.get({"app_id": APP, "device_id": dev(1)}).json()["version_override"] == "3.0.0"
 
 
+def test_fixture_timestamps_are_normalised_to_utc_milliseconds(capgo):
+    capgo.load_devices([device_doc(1, created_at="2026-03-01 05:00:00+02:00", updated_at="2026-03-01T03:00:00.5Z")])
+    device = capgo.app_state()["devices"][0]
+    assert (device["created_at"], device["updated_at"]) == ("2026-03-01T03:00:00.000Z", "2026-03-01T03:00:00.500Z")
+
+
 def test_version_ids_from_the_fixture_are_served(capgo):
     capgo.load_devices([device_doc(1, version_name="3.0.0")], versions=[{"name": "3.0.0", "id": 77}])
     assert capgo.get({"app_id": APP, "device_id": dev(1)}).json()["version"] == {"id": 77, "name": "3.0.0"}
@@ -80,6 +86,8 @@ def test_merge_updates_field_by_field_and_removes_nothing(capgo):
      "$.capgo.apps[0].devices[0].platform"),
     ({"apps": [{"app_id": APP, "devices": [{"device_id": "d", "updated_at": "yesterday"}]}]},
      "$.capgo.apps[0].devices[0].updated_at"),
+    ({"apps": [{"app_id": APP, "devices": [{"device_id": "d", "created_at": "2024-02-31T00:00:00Z"}]}]},
+     "$.capgo.apps[0].devices[0].created_at"),
     ({"apps": [{"app_id": APP, "devices": [{"device_id": "d", "custom_id": "x" * 37}]}]},
      "$.capgo.apps[0].devices[0].custom_id"),
     ({"apps": [{"app_id": APP, "devices": [{"device_id": "d"}, {"device_id": "d"}]}]},

@@ -20,9 +20,9 @@ import json
 import re
 import sqlite3
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
-from ...clock import iso_utc
 from ...fixtures import (FixtureError, expect_bool, expect_int, expect_keys, expect_list,
                          expect_object, expect_str, expect_unique)
 from . import storage
@@ -40,17 +40,19 @@ NOT_NULL_STRINGS = ("custom_id", "version_name", "plugin_version", "version_buil
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
 
 
+@lru_cache(maxsize=4096)
 def normalise_timestamp(text: str) -> str | None:
-    """ISO 8601 (``Z``, offset or naive = UTC) -> ``YYYY-MM-DDTHH:MM:SS.mmmZ``; None if invalid."""
+    """ISO 8601 (``Z``, offset or naive = UTC) -> ``YYYY-MM-DDTHH:MM:SS.mmmZ``; None if invalid.
+    Cached: bulk fixtures repeat the same few stamps, and this runs at validation and load."""
     if not TIMESTAMP.fullmatch(text):
         return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
+        parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # impossible dates; offsets that leave year 1..9999
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return iso_utc(parsed.timestamp())
+    return (f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}T{parsed.hour:02d}:{parsed.minute:02d}:"
+            f"{parsed.second:02d}.{parsed.microsecond // 1000:03d}Z")
 
 
 # -- validation ---------------------------------------------------------------------------------
