@@ -353,7 +353,7 @@ def test_identical_link_within_a_minute_is_429(live):
 
 
 def test_more_than_five_calls_a_second_per_operation_is_429(live):
-    """30 calls span at most two clock seconds, so one second sees more than five."""
+    """30 calls spread over at most five clock seconds put six or more into one of them."""
     live.emulator.set_options({"capgo": {"rate_limit": True}})
     one = {"app_id": APP, "device_id": dev(1)}
     codes = [live.get(one).status_code for _ in range(30)]
