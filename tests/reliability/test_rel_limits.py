@@ -1,0 +1,146 @@
+"""Limits of the server itself: a bounded journal and no unbounded memory growth.
+
+The RSS test drives 100,000 requests (vendor reads and writes, refusals and unknown routes) at a
+real emulator process over keep-alive connections and compares ``VmRSS`` before and after.
+Each vendor's body cap is covered by ``test_rel_hostile.py`` (one oversized body per route).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+
+import requests
+
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, MOENGAGE_APP,
+                                           beams_fcm_token, jpush_auth, moengage_auth, vm_rss_kb)
+from tests.support import ServerProcess
+
+TOTAL_REQUESTS = 100_000
+WARMUP_REQUESTS = 3_000
+WORKERS = 16
+PIPELINE = 8
+TIME_LIMIT = 150.0
+MIN_REQUESTS = 30_000
+CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length: *(\d+)")
+RSS_BOUND_MB = 50
+JOURNAL_SIZE = 1000
+
+
+def _request(method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b"") -> bytes:
+    head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for k, v in (headers or {}).items():
+        head += f"{k}: {v}\r\n"
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+def _mix() -> list[bytes]:
+    """One cycle of raw HTTP/1.1 requests: mostly reads, a quarter writes, some refusals."""
+    jp = jpush_auth()
+    js = {**jp, "Content-Type": "application/json"}
+    moe = {**moengage_auth(), "Content-Type": "application/json"}
+    beams = f"/device_api/v1/instances/{BEAMS_INSTANCE}"
+    big = (("MODEL-" + "x" * 50 + "\n") * 60).encode()  # a 3.4 KB append body, journaled (clipped to 4 KB)
+    lst = f"/devices/list?api_key={APPLOVIN_KEY}"
+    return [
+        _request("GET", lst),
+        _request("GET", f"{lst}&device_list_id={APPLOVIN_LIST}"),
+        _request("GET", f"/v3/devices/{JPUSH_RID}", jp),
+        _request("POST", f"/v3/devices/{JPUSH_RID}", js, b'{"tags":{"add":["rss_a"],"remove":["rss_b"]}}'),
+        _request("GET", "/v3/tags/", jp),
+        _request("POST", f"/v3/devices/{JPUSH_RID}", js, b'{"tags":{"add":["rss_b"],"remove":["rss_a"]}}'),
+        _request("GET", "/v3/aliases/nobody", jp),
+        _request("POST", f"/devices/append?api_key={APPLOVIN_KEY}&device_list_id={APPLOVIN_LIST}", {}, big),
+        _request("GET", "/devices/list?api_key=wrong-key"),  # 403
+        _request("POST", f"{beams}/devices/fcm", {"Content-Type": "application/json"},
+                 json.dumps({"token": beams_fcm_token("rss-device")}).encode()),  # replaces itself
+        _request("GET", f"{beams}/web-vapid-public-key"),
+        _request("POST", f"/v1/device/{MOENGAGE_APP}", moe, b"{not json"),  # 400
+        _request("GET", "/v3/no-such-route", jp),  # 404
+        _request("GET", lst),
+        _request("GET", f"/v3/devices/{JPUSH_RID}", jp),
+        _request("GET", f"/v3/tags/rss_a/registration_ids/{JPUSH_RID}", jp),
+    ]
+
+
+async def _drive(url: str, n: int, deadline: float) -> dict[int, int]:
+    """Send up to ``n`` requests over WORKERS keep-alive connections, each pipelining PIPELINE
+    requests at a time (a plain asyncio client: the server, not the client, is measured); stop
+    at ``deadline`` (monotonic). Counts answers by status."""
+    host, port = url.rsplit("/", 1)[1].split(":")
+    mix = _mix()
+    statuses: dict[int, int] = {}
+    sent = 0
+
+    async def worker(offset: int) -> None:
+        nonlocal sent
+        reader, writer = await asyncio.open_connection(host, int(port))
+        i = offset
+        try:
+            while sent < n and time.monotonic() < deadline:
+                batch = min(PIPELINE, n - sent)
+                sent += batch
+                writer.write(b"".join(mix[(i + k) % len(mix)] for k in range(batch)))
+                i += batch
+                for _ in range(batch):
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    status = int(head[9:12])
+                    match = CONTENT_LENGTH.search(head)
+                    assert match is not None, head
+                    await reader.readexactly(int(match.group(1)))
+                    statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker(w * 5) for w in range(WORKERS)))
+    return statuses
+
+
+def test_rss_stays_bounded_over_100k_requests(tmp_path):
+    """100,000 requests (fewer only if TIME_LIMIT runs out on a starved machine; at least
+    MIN_REQUESTS) must not grow the process by RSS_BOUND_MB or more."""
+    with ServerProcess("--db", str(tmp_path / "rss.db"), "--journal-size", str(JOURNAL_SIZE)) as server:
+        pid = server.proc.pid
+        start_rss = vm_rss_kb(pid)
+        warm = asyncio.run(_drive(server.url, WARMUP_REQUESTS, time.monotonic() + 60))  # caches, a full journal
+        before = vm_rss_kb(pid)
+        t0 = time.monotonic()
+        statuses = asyncio.run(_drive(server.url, TOTAL_REQUESTS, t0 + TIME_LIMIT))
+        elapsed = time.monotonic() - t0
+        after = vm_rss_kb(pid)
+        journal = requests.get(server.url + "/_emulator/requests", timeout=30).json()
+        assert server.terminate() == 0
+    done = sum(statuses.values())
+    growth_mb = (after - before) / 1024
+    print(f"\n[reliability] RSS: start {start_rss / 1024:.1f} MB, after {sum(warm.values())} warm-up requests "
+          f"{before / 1024:.1f} MB, after {done} more {after / 1024:.1f} MB: growth {growth_mb:.1f} MB "
+          f"in {elapsed:.0f} s ({done / elapsed:.0f} req/s), statuses {dict(sorted(statuses.items()))}")
+    assert done >= MIN_REQUESTS
+    assert set(statuses) <= {200, 400, 403, 404}, statuses
+    assert not any(s >= 500 for s in warm), warm
+    assert journal["count"] == JOURNAL_SIZE and journal["capacity"] == JOURNAL_SIZE
+    assert growth_mb < RSS_BOUND_MB
+
+
+def test_journal_keeps_at_most_its_capacity(device_emulator):
+    """The plugin's server has the default capacity (1000): 1,500 requests leave 1,000 entries,
+    the newest first; the capacity is reported."""
+    with requests.Session() as s:
+        for i in range(1500):
+            s.get(f"{device_emulator.url}/devices/list", params={"api_key": APPLOVIN_KEY, "n": str(i)}, timeout=10)
+    body = requests.get(f"{device_emulator.url}/_emulator/requests", timeout=30).json()
+    assert body["capacity"] == 1000
+    assert body["count"] == 1000 == len(body["requests"])
+    assert body["requests"][0]["query"].endswith("n=1499") and body["requests"][-1]["query"].endswith("n=500")
+
+
+def test_journal_clips_bodies(device_emulator):
+    """A body of 1 MB (the AppLovin cap) is journaled cut to 4 KB, so capacity bounds memory."""
+    data = ("M" * 60 + "\n") * (1024 * 1024 // 61)
+    r = requests.post(f"{device_emulator.url}/devices/append", timeout=30, data=data,
+                      params={"api_key": APPLOVIN_KEY, "device_list_id": APPLOVIN_LIST})
+    assert r.status_code == 200, r.text
+    entry = device_emulator.requests("applovin", limit=1)[0]
+    assert len(entry["request_body"]) < 4200 and "truncated" in entry["request_body"]
