@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -96,3 +101,27 @@ def server_post(emulator, path: str, body: Any = None, *, secret: str = SECRET, 
     headers = {"Authorization": f"Bearer {secret}", **kw.pop("headers", {})}
     return requests.post(f"{emulator.url}/publish_api/v1/instances/{instance}{path}", json=body, headers=headers,
                          timeout=30, **kw)
+
+
+def npm_packages(name: str, packages: list[str]) -> Path:
+    """A directory with ``packages`` installed by npm, cached across runs (``BEAMS_NPM_CACHE``
+    overrides the cache root). Installed beside the cache and renamed into place, so parallel
+    workers never see a half-install. Skips the test when node or npm is missing."""
+    import pytest
+
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed for the SDK tests")
+    root = Path(os.environ.get("BEAMS_NPM_CACHE", Path(tempfile.gettempdir()) / "device-api-emulator-npm-beams"))
+    cache = root / name
+    marker = cache / ".installed"
+    if not marker.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+        subprocess.run(["npm", "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--silent",
+                        *packages], check=True, timeout=300)
+        (staging / ".installed").write_text(" ".join(packages))
+        try:
+            os.replace(staging, cache)
+        except OSError:  # another worker got there first
+            shutil.rmtree(staging, ignore_errors=True)
+    return cache

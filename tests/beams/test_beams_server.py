@@ -3,11 +3,8 @@ user deletion (customer_api and user_api), reporting events; Pusher's Python and
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import urllib.parse
 from pathlib import Path
 
@@ -20,7 +17,8 @@ from emulator.app import CONTEXT
 from emulator.config import Config
 from pusher_push_notifications import PushNotifications, PusherAuthError
 from tests.beams.beams_helpers import (INSTANCE, OTHER_INSTANCE, OTHER_SECRET, SECRET, UNKNOWN_INSTANCE, assert_error,
-                                       assert_go_404, error_body, make_jwt, server_post)
+                                       assert_go_404, error_body, make_jwt, npm_packages,
+                                       server_post)
 
 UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 FCM_PAYLOAD = {"fcm": {"notification": {"title": "Hi", "body": "there"}}}
@@ -319,21 +317,8 @@ const bad = new PushNotifications({instanceId: cfg.instance, secretKey: 'wrong',
 
 @pytest.fixture(scope="module")
 def node_sdk() -> Path:
-    """@pusher/push-notifications-server installed by the test into a reusable cache dir."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the Node SDK test")
-    cache = Path(os.environ.get("BEAMS_NPM_CACHE", Path(tempfile.gettempdir()) / "device-api-emulator-npm" / "beams"))
-    if not (cache / "node_modules" / "@pusher" / "push-notifications-server").exists():
-        # install beside the cache and rename into place, so parallel workers never share a half-install
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix="beams-npm-", dir=cache.parent))
-        subprocess.run(["npm", "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--silent",
-                        "@pusher/push-notifications-server@1"], check=True, timeout=300)
-        try:
-            os.replace(staging, cache)
-        except OSError:  # another worker got there first
-            shutil.rmtree(staging, ignore_errors=True)
-    return cache
+    """@pusher/push-notifications-server, installed by the test itself."""
+    return npm_packages("server-sdk", ["@pusher/push-notifications-server@1"])
 
 
 def test_node_sdk_publishes_to_interests_and_users_and_deletes_a_user(beams, node_sdk):
