@@ -1,0 +1,84 @@
+"""No lost updates under parallel requests to one object (real server, file-backed SQLite, so
+writes go through the group-committing writer thread)."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import requests
+
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, beams_fcm_token,
+                                           beams_jwt, jpush_auth, state)
+
+
+def parallel(n: int, fn: Callable[[int], requests.Response]) -> list[requests.Response]:
+    """Run ``fn(0..n-1)`` on n threads released together by a barrier."""
+    barrier = threading.Barrier(n)
+
+    def call(i: int) -> requests.Response:
+        barrier.wait(30)
+        return fn(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(call, range(n)))
+
+
+def test_50_parallel_jpush_tag_adds_to_one_device_all_land(device_emulator):
+    url = f"{device_emulator.url}/v3/devices/{JPUSH_RID}"
+    answers = parallel(50, lambda i: requests.post(url, json={"tags": {"add": [f"par_{i}"]}},
+                                                   headers=jpush_auth(), timeout=60))
+    assert [r.status_code for r in answers] == [200] * 50, [r.text for r in answers if r.status_code != 200]
+    tags = requests.get(url, headers=jpush_auth(), timeout=30).json()["tags"]
+    assert sorted(tags) == sorted(f"par_{i}" for i in range(50))
+
+
+def test_50_parallel_jpush_tag_updates_through_the_tag_route_all_land(device_emulator):
+    """The other direction: 50 tags each add the same device in parallel."""
+    answers = parallel(50, lambda i: requests.post(f"{device_emulator.url}/v3/tags/ptag_{i}",
+                                                   json={"registration_ids": {"add": [JPUSH_RID]}},
+                                                   headers=jpush_auth(), timeout=60))
+    assert [r.status_code for r in answers] == [200] * 50
+    tags = requests.get(f"{device_emulator.url}/v3/devices/{JPUSH_RID}", headers=jpush_auth(), timeout=30).json()["tags"]
+    assert sorted(tags) == sorted(f"ptag_{i}" for i in range(50))
+
+
+def test_101_parallel_beams_set_user_calls_give_100_successes_and_one_422(device_emulator):
+    base = f"{device_emulator.url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm"
+    with requests.Session() as s:
+        ids = [s.post(base, json={"token": beams_fcm_token(f"par-user-{i}")}, timeout=30).json()["id"]
+               for i in range(101)]
+    token = beams_jwt("par-user")
+    answers = parallel(101, lambda i: requests.put(f"{base}/{ids[i]}/user", timeout=60,
+                                                   headers={"Authorization": f"Bearer {token}"}))
+    statuses = [r.status_code for r in answers]
+    assert statuses.count(200) == 100 and statuses.count(422) == 1, statuses
+    refused = answers[statuses.index(422)]
+    assert refused.json() == {"error": "Unprocessable Entity",
+                              "description": "User already has reached the maximum of 100 devices."}
+    instance = next(i for i in state(device_emulator.url, "beams")["instances"] if i["instance_id"] == BEAMS_INSTANCE)
+    owned = {d["id"] for d in instance["devices"] if d.get("user_id") == "par-user"}
+    assert len(owned) == 100 and ids[statuses.index(422)] not in owned
+
+
+def test_parallel_applovin_creates_with_one_name_give_exactly_one_200(device_emulator):
+    url = f"{device_emulator.url}/devices/create"
+    answers = parallel(30, lambda i: requests.get(url, params={"api_key": APPLOVIN_KEY, "name": "Same Name"},
+                                                  timeout=60))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [200] + [406] * 29, statuses
+    lists = [lst for lst in state(device_emulator.url, "applovin")["accounts"][0]["device_lists"]
+             if lst["name"] == "Same Name"]
+    assert len(lists) == 1
+
+
+def test_parallel_applovin_appends_to_one_list_all_land(device_emulator):
+    url = f"{device_emulator.url}/devices/append"
+    params = {"api_key": APPLOVIN_KEY, "device_list_id": APPLOVIN_LIST}
+    answers = parallel(40, lambda i: requests.post(url, params=params, data=f"PAR-{i}\nPAR-SHARED\n", timeout=60))
+    assert all(r.status_code == 200 and r.json()["processed_devices"] == 2 for r in answers), \
+        [r.text for r in answers]
+    lst = next(x for x in state(device_emulator.url, "applovin")["accounts"][0]["device_lists"]
+               if x["device_list_id"] == APPLOVIN_LIST)
+    assert set(lst["devices"]) >= {f"PAR-{i}" for i in range(40)} | {"PAR-SHARED"}
+    assert lst["devices"].count("PAR-SHARED") == 1 and len(lst["devices"]) == 3 + 40 + 1
