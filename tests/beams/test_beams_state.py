@@ -3,6 +3,8 @@ tenant isolation, hostile input and injected faults."""
 from __future__ import annotations
 
 import copy
+import json
+import random
 
 import pytest
 import requests
@@ -238,3 +240,54 @@ def test_state_keeps_per_instance_records_separate(beams):
     by_id = {i["instance_id"]: [p["interests"] for p in i["publishes"]] for i in doc["instances"]}
     assert by_id == {INSTANCE: [["a"]], OTHER_INSTANCE: [["b"]]}
     assert SECRET in {i["secret_key"] for i in doc["instances"]}
+
+
+def _random_json(rng, depth=0):
+    kind = rng.randrange(8 if depth < 3 else 5)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.choice([0, -1, 2**63, 1.5, 1e308])
+    if kind == 3:
+        return rng.choice(["", "a", "bad name", "x" * 200, "\u0000", "é", "news"])
+    if kind == 4:
+        return rng.choice([[], {}])
+    if kind == 5:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["token", "bundleIdentifier", "metadata", "interests", "users", "fcm", "apns", "web", "event",
+            "publishId", "deviceId", "timestampSecs", "sdkVersion", "knownPreviousClientIds"]
+    return {rng.choice(keys): _random_json(rng, depth + 1) for _ in range(rng.randrange(6))}
+
+
+def test_seeded_fuzz_never_yields_a_500(beams):
+    """Random JSON and bytes at every body route, random queries at the list route: always a
+    Beams answer below 500, errors always in the Beams shape."""
+    rng = random.Random(4)
+    device = beams.register("fcm")
+    auth = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
+    targets = [
+        ("POST", beams.path("/devices/fcm"), {"Content-Type": "application/json"}),
+        ("POST", beams.path("/devices/web"), {"Content-Type": "application/json"}),
+        ("PUT", beams.path(f"/devices/fcm/{device}/metadata"), {"Content-Type": "application/json"}),
+        ("PUT", beams.path(f"/devices/fcm/{device}/token"), {"Content-Type": "application/json"}),
+        ("PUT", beams.path(f"/devices/fcm/{device}/interests"), {"Content-Type": "application/json"}),
+        ("POST", f"{beams.url}/publish_api/v1/instances/{INSTANCE}/publishes/interests", auth),
+        ("POST", f"{beams.url}/publish_api/v1/instances/{INSTANCE}/publishes/users", auth),
+        ("POST", f"{beams.url}/reporting_api/v2/instances/{INSTANCE}/events", {"Content-Type": "application/json"}),
+    ]
+    for _ in range(40):
+        for method, url, headers in targets:
+            if rng.random() < 0.2:
+                data = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+            else:
+                data = json.dumps(_random_json(rng)).encode()
+            resp = requests.request(method, url, data=data, headers=headers, timeout=30)
+            assert resp.status_code < 500, (url, data, resp.content)
+            if resp.status_code >= 400:
+                assert set(resp.json()) == {"error", "description"}
+        query = "&".join(f"{rng.choice(['limit', 'cursor', 'x'])}={rng.choice(['', '0', '7', 'zz', '%FF', '-3'])}"
+                         for _ in range(rng.randrange(3)))
+        resp = beams.request("GET", f"/devices/fcm/{device}/interests?{query}")
+        assert resp.status_code in (200, 400), resp.content
