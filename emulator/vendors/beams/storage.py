@@ -266,14 +266,16 @@ def reached_devices(conn: sqlite3.Connection, instance_id: str, target: str, nam
     if not platforms:
         return []
     if target == "interests":
-        sql = (f"SELECT DISTINCT d.device_id FROM beams_interests i JOIN beams_devices d "
-               f"ON d.instance_id = i.instance_id AND d.device_id = i.device_id "
+        # INDEXED BY + CROSS JOIN pin the plan to "interests by name, then each device": without
+        # statistics the planner would otherwise walk every device of the instance
+        sql = (f"SELECT DISTINCT d.device_id FROM beams_interests i INDEXED BY beams_interests_by_name "
+               f"CROSS JOIN beams_devices d ON d.instance_id = i.instance_id AND d.device_id = i.device_id "
                f"WHERE i.instance_id = ? AND i.interest IN ({_in_clause(names)}) "
-               f"AND d.platform IN ({_in_clause(platforms)}) ORDER BY d.device_id")
+               f"AND d.platform IN ({_in_clause(platforms)})")
     else:
-        sql = (f"SELECT device_id FROM beams_devices WHERE instance_id = ? AND user_id IN ({_in_clause(names)}) "
-               f"AND platform IN ({_in_clause(platforms)}) ORDER BY device_id")
-    return [r[0] for r in conn.execute(sql, (instance_id, *names, *platforms))]
+        sql = (f"SELECT device_id FROM beams_devices INDEXED BY beams_devices_by_user "
+               f"WHERE instance_id = ? AND user_id IN ({_in_clause(names)}) AND platform IN ({_in_clause(platforms)})")
+    return sorted(r[0] for r in conn.execute(sql, (instance_id, *names, *platforms)))
 
 
 def insert_publish(conn: sqlite3.Connection, instance_id: str, doc: dict[str, Any]) -> None:
@@ -307,9 +309,9 @@ def insert_record(conn: sqlite3.Connection, table: str, instance_id: str, doc: d
 
 def delete_user(conn: sqlite3.Connection, instance_id: str, user_id: str, now: float) -> list[str]:
     """Delete the user's devices (with their interests) and record the deletion."""
-    ids = [r[0] for r in conn.execute(
-        "SELECT device_id FROM beams_devices WHERE instance_id = ? AND user_id = ? ORDER BY device_id",
-        (instance_id, user_id))]
+    ids = sorted(r[0] for r in conn.execute(
+        "SELECT device_id FROM beams_devices INDEXED BY beams_devices_by_user WHERE instance_id = ? AND user_id = ?",
+        (instance_id, user_id)))
     conn.execute("DELETE FROM beams_devices WHERE instance_id = ? AND user_id = ?", (instance_id, user_id))
     insert_record(conn, "beams_deleted_users", instance_id, {"user_id": user_id, "device_ids": ids, "time": now})
     return ids
