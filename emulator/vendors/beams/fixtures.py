@@ -154,9 +154,13 @@ def export(conn: sqlite3.Connection) -> dict[str, Any]:
     instances = []
     for instance_id, secret_key, vapid in conn.execute(
             "SELECT instance_id, secret_key, vapid_private_key FROM beams_instances ORDER BY instance_id"):
+        interests: dict[str, list[str]] = {}
+        for device_id, name in conn.execute("SELECT device_id, interest FROM beams_interests WHERE instance_id = ? "
+                                            "ORDER BY device_id, interest", (instance_id,)):
+            interests.setdefault(device_id, []).append(name)
         devices = [
             {"id": device_id, "platform": platform, "token": token, "user_id": user_id,
-             "interests": storage.device_interests(conn, instance_id, device_id),
+             "interests": interests.get(device_id, []),
              "metadata": json.loads(metadata), "bundle_identifier": bundle}
             for device_id, platform, token, bundle, user_id, metadata in conn.execute(
                 f"SELECT {storage.DEVICE_COLUMNS} FROM beams_devices WHERE instance_id = ? "

@@ -214,12 +214,6 @@ def interests_page(conn: sqlite3.Connection, instance_id: str, platform: str, de
     return names[:limit], len(names) > limit
 
 
-def device_interests(conn: sqlite3.Connection, instance_id: str, device_id: str) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT interest FROM beams_interests WHERE instance_id = ? AND device_id = ? ORDER BY interest",
-        (instance_id, device_id))]
-
-
 def replace_interests(conn: sqlite3.Connection, instance_id: str, device_id: str, interests: Iterable[str]) -> None:
     conn.execute("DELETE FROM beams_interests WHERE instance_id = ? AND device_id = ?", (instance_id, device_id))
     conn.executemany("INSERT OR IGNORE INTO beams_interests(instance_id, device_id, interest) VALUES (?, ?, ?)",
