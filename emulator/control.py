@@ -33,6 +33,8 @@ async def _json_body(request: web.Request) -> Any:
     try:
         return await read_json(request, min(MAX_CONTROL_BODY, _ctx(request).config.max_body_bytes))
     except BodyError as exc:
+        if exc.path is not None:
+            raise _bad_request(exc.detail, exc.path) from None
         raise _bad_request(f"body must be a JSON document ({exc.kind})", "$") from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -14,10 +15,12 @@ class BodyError(Exception):
     """Why a body could not be used. ``kind`` is one of: ``too_large``, ``empty``,
     ``not_utf8``, ``invalid_json``, ``not_object``."""
 
-    def __init__(self, kind: str, detail: str = "") -> None:
+    def __init__(self, kind: str, detail: str = "", path: str | None = None) -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.detail = detail
+        #: JSON path of the offending value, when the JSON parsed but holds an unstorable one
+        self.path = path
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -28,14 +31,38 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     try:
         data = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise BodyError("too_large", f"more than the server maximum") from None
+        raise BodyError("too_large", "more than the server maximum") from None
     if len(data) > limit:
         raise BodyError("too_large", f"{len(data)} bytes > {limit}")
     return data
 
 
+def unstorable(value: Any, path: str = "$") -> tuple[str, str] | None:
+    """(JSON path, why) of the first thing that SQLite text and standard JSON cannot hold --
+    a lone surrogate (``"\\udcff"``, which JSON allows as an escape but UTF-8 cannot
+    encode) in a string or key, or a non-finite number (NaN, Infinity, ``1e999``) -- or None."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return where, "contains a lone surrogate (not valid Unicode)"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return where, "must be a finite number"
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                stack.append((child, f"{where}.{key}"))
+                stack.append((key, f"{where}.{key!a}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in reversed(list(enumerate(item))))
+    return None
+
+
 def parse_json(data: bytes, *, require_object: bool = False) -> Any:
-    """Decode UTF-8 JSON; raise BodyError with a precise kind."""
+    """Decode UTF-8 JSON; raise BodyError with a precise kind. NaN, Infinity and lone
+    surrogates are refused as ``invalid_json``: no vendor could store or echo them."""
     if not data.strip():
         raise BodyError("empty")
     try:
@@ -43,9 +70,12 @@ def parse_json(data: bytes, *, require_object: bool = False) -> Any:
     except UnicodeDecodeError as exc:
         raise BodyError("not_utf8", str(exc)) from None
     try:
-        value = json.loads(text)
+        value = json.loads(text)  # NaN/Infinity parse to floats; unstorable() names their path
     except (json.JSONDecodeError, RecursionError) as exc:
         raise BodyError("invalid_json", str(exc)) from None
+    problem = unstorable(value)
+    if problem is not None:
+        raise BodyError("invalid_json", problem[1], path=problem[0])
     if require_object and not isinstance(value, dict):
         raise BodyError("not_object", type(value).__name__)
     return value

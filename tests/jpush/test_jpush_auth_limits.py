@@ -162,8 +162,8 @@ HOSTILE = [
     (b"null", "request body must be a JSON object"),
     (b"[" * 100000 + b"]" * 100000, "request body is not valid JSON"),
     (b'{"a":"' + b"x" * (300 * 1024) + b'"}', f"request body is larger than {256 * 1024} bytes"),
-    (b'{"registration_ids":["\\ud800"]}', "request body contains an unpaired UTF-16 surrogate"),
-    (b'{"tags":{"add":["ok"]},"\\udfff":1}', "request body contains an unpaired UTF-16 surrogate"),
+    (b'{"registration_ids":["\\ud800"]}', "request body is not valid JSON"),
+    (b'{"tags":{"add":["ok"]},"\\udfff":1}', "request body is not valid JSON"),
 ]
 
 

@@ -30,7 +30,7 @@ BAD = [
     ({"apps": [_app(devices=[device("r1", "ios", tags=[f"t{i}" for i in range(1001)])])]},
      "$.jpush.apps[0].devices[0].tags", "more than 1000 tags"),
     ({"apps": [_app(devices=[device("r1", "ios", tags=["ok", "\ud800"])])]}, "$.jpush.apps[0].devices[0].tags[1]",
-     "unpaired UTF-16 surrogate"),
+     "lone surrogate"),
     ({"apps": [_app(devices=[device("r1", "ios", alias="x" * 41)])]}, "$.jpush.apps[0].devices[0].alias", "longer than 40 bytes"),
     ({"apps": [_app(devices=[device("r1", "ios", mobile="phone")])]}, "$.jpush.apps[0].devices[0].mobile", "must start with"),
     ({"apps": [_app(devices=[device("r1", "ios", online="yes")])]}, "$.jpush.apps[0].devices[0].online", "expected true or false"),

@@ -77,33 +77,7 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
         body = await read_json(request, BODY_LIMIT, require_object=True)
     except BodyError as exc:
         raise errors.illegal(BODY_MESSAGES[exc.kind]) from None
-    if not _encodable(body):
-        raise errors.illegal("request body contains an unpaired UTF-16 surrogate")
     return body
-
-
-def _encodable(value: Any) -> bool:
-    """No string of the document (key or value) holds a lone surrogate, which JSON allows
-    as an escape but UTF-8 (and so SQLite) cannot store."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            items: Iterable[Any] = (item,)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-            items = item.keys()
-        elif isinstance(item, list):
-            stack.extend(item)
-            continue
-        else:
-            continue
-        for text in items:
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
 
 
 def _only_keys(obj: dict[str, Any], allowed: Iterable[str], where: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ...fixtures import (FixtureError, expect_keys, expect_list, expect_object, expect_str,
                          expect_unique)
+from ...httputil import unstorable
 from . import storage
 from .errors import ACCOUNT_STATES, request_id
 
@@ -31,7 +32,7 @@ def _optional_object(obj: dict, key: str, path: str) -> None:
 
 def validate(doc: Any, path: str) -> None:
     expect_keys(doc, path, optional=("workspaces",))
-    problem = storage.unstorable(doc, path)
+    problem = unstorable(doc, path)
     if problem is not None:
         raise FixtureError(*problem)
     workspaces = expect_list(doc.get("workspaces", []), f"{path}.workspaces")

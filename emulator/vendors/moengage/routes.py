@@ -224,10 +224,7 @@ class Router:
             raise fail(415, *family.media_type)
         try:
             data = await read_body(request, self.vendor.option(endpoint.body_limit_option))
-            body = parse_json(data, require_object=True)
-            if storage.unstorable(body) is not None:
-                raise BodyError("invalid_json", "NaN, an out-of-range number or a lone surrogate")
-            return body
+            return parse_json(data, require_object=True)
         except BodyError as exc:
             if exc.kind == "too_large":
                 raise fail(413, *family.too_large) from None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import math
 from typing import Any
 
 MIGRATIONS = (
@@ -57,28 +56,6 @@ MIGRATIONS = (
     );
     """,
 )
-
-
-def unstorable(value: Any, path: str = "$") -> tuple[str, str] | None:
-    """(JSON path, why) of the first thing SQLite text and standard JSON cannot hold -- a lone
-    surrogate (``"\\udcff"``) in a string or key, NaN/Infinity or a number beyond a double -- or None."""
-    stack = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return where, "contains a lone surrogate (not valid Unicode)"
-        elif isinstance(item, float) and not math.isfinite(item):
-            return where, "must be a finite number"
-        elif isinstance(item, dict):
-            for key, child in reversed(list(item.items())):
-                stack.append((child, f"{where}.{key}"))
-                stack.append((key, f"{where}.{key!a}"))
-        elif isinstance(item, list):
-            stack.extend((child, f"{where}[{i}]") for i, child in reversed(list(enumerate(item))))
-    return None
 
 
 def _dumps(value: Any) -> str:
