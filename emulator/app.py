@@ -69,10 +69,22 @@ class Context:
                 clear_tables(conn, vendor_tables(conn, name))
 
     def load_startup_sync(self) -> None:
+        """Load the start-up fixtures into a database that never had them, and mark it in the
+        same transaction: a load that fails leaves the database as new as it was."""
         def load(conn):
-            for doc in self.startup_documents:
-                self._load(conn, doc)
+            for file, doc in zip(self.config.fixtures, self.startup_documents):
+                try:
+                    self._load(conn, doc)
+                except FixtureError as exc:  # a check only loading can make (cross-references)
+                    exc.file = file  # type: ignore[attr-defined]
+                    raise
+            conn.execute("INSERT OR REPLACE INTO core_meta(key, value) VALUES ('startup_fixtures_loaded', ?)",
+                         (self.clock.iso(),))
         self.store.write_now(load)
+
+    def startup_fixtures_loaded(self) -> bool:
+        return self.store.read(lambda conn: conn.execute(
+            "SELECT 1 FROM core_meta WHERE key = 'startup_fixtures_loaded'").fetchone() is not None)
 
     async def merge(self, doc: Any) -> None:
         """Validate (raises FixtureError) and merge a fixture document."""
@@ -162,8 +174,12 @@ def build_context(config: Config, vendor_classes: Iterable[type[Vendor]] | None 
     ctx.startup_documents = docs
 
     ctx.store.open(Component(cls.name, cls.migrations) for cls in classes)
-    if ctx.store.is_new:
-        ctx.load_startup_sync()
+    if not ctx.startup_fixtures_loaded():
+        try:
+            ctx.load_startup_sync()
+        except BaseException:
+            ctx.store.close()
+            raise
     return ctx
 
 

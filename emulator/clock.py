@@ -12,26 +12,48 @@ from datetime import datetime, timezone
 class Clock:
     def __init__(self) -> None:
         self.offset = 0.0
+        #: when frozen, the instant the clock shows until it is moved or thawed
+        self.frozen_at: float | None = None
 
     def now(self) -> float:
         """Seconds since the epoch, as the emulator sees them."""
+        if self.frozen_at is not None:
+            return self.frozen_at
         return time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
-        self.offset += seconds
+        if self.frozen_at is not None:
+            self.frozen_at += seconds
+        else:
+            self.offset += seconds
 
     def set(self, epoch_seconds: float) -> None:
-        self.offset = epoch_seconds - time.time()
+        if self.frozen_at is not None:
+            self.frozen_at = epoch_seconds
+        else:
+            self.offset = epoch_seconds - time.time()
+
+    def freeze(self, frozen: bool) -> None:
+        """Stop time where it is (per-second windows become deterministic), or let it run
+        on from the frozen instant."""
+        if frozen and self.frozen_at is None:
+            self.frozen_at = self.now()
+        elif not frozen and self.frozen_at is not None:
+            self.offset = self.frozen_at - time.time()
+            self.frozen_at = None
 
     def reset(self) -> None:
         self.offset = 0.0
+        self.frozen_at = None
 
     def iso(self) -> str:
         return iso_utc(self.now())
 
     def describe(self) -> dict:
         now = self.now()
-        return {"now": now, "iso": iso_utc(now), "offset_seconds": self.offset}
+        offset = self.offset if self.frozen_at is None else self.frozen_at - time.time()
+        return {"now": now, "iso": iso_utc(now), "offset_seconds": offset,
+                "frozen": self.frozen_at is not None}
 
 
 def iso_utc(epoch: float) -> str:

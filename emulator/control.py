@@ -15,9 +15,6 @@ from .fixtures import FixtureError
 from .httputil import BodyError, read_json
 from .vendor import Route
 
-MAX_CONTROL_BODY = 1024 * 1024 * 1024  # fixture documents can be large (bulk loads)
-
-
 def _ctx(request: web.Request) -> Context:
     return request.app[CONTEXT]
 
@@ -31,7 +28,7 @@ def _bad_request(message: str, path: str | None = None) -> ApiError:
 
 async def _json_body(request: web.Request) -> Any:
     try:
-        return await read_json(request, min(MAX_CONTROL_BODY, _ctx(request).config.max_body_bytes))
+        return await read_json(request, _ctx(request).config.max_body_bytes)
     except BodyError as exc:
         if exc.path is not None:
             raise _bad_request(exc.detail, exc.path) from None
@@ -135,15 +132,24 @@ async def get_clock(request: web.Request) -> web.Response:
     return json_response(_ctx(request).clock.describe())
 
 
+CLOCK_USAGE = ('expected exactly one of {"advance": seconds}, {"set": epoch_seconds}, '
+               '{"freeze": true|false}, {"reset": true}')
+
+
 async def post_clock(request: web.Request) -> web.Response:
-    """``{"advance": seconds}``, ``{"set": epoch_seconds}`` or ``{"reset": true}``."""
+    """``{"advance": s}``, ``{"set": epoch_s}``, ``{"freeze": bool}`` or ``{"reset": true}``."""
     ctx = _ctx(request)
     doc = await _json_body(request)
-    if not isinstance(doc, dict) or len(doc) != 1 or next(iter(doc)) not in ("advance", "set", "reset"):
-        raise _bad_request('expected exactly one of {"advance": seconds}, {"set": epoch_seconds}, {"reset": true}')
+    if not isinstance(doc, dict) or len(doc) != 1 or next(iter(doc)) not in ("advance", "set", "freeze", "reset"):
+        raise _bad_request(CLOCK_USAGE)
     (key, value), = doc.items()
+    if key in ("freeze", "reset") and not isinstance(value, bool):
+        raise _bad_request(f"{key} must be true or false")
     if key == "reset":
-        ctx.clock.reset()
+        if value:
+            ctx.clock.reset()
+    elif key == "freeze":
+        ctx.clock.freeze(value)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _bad_request(f"{key} must be a number of seconds")
     elif key == "advance":

@@ -99,6 +99,10 @@ class DeviceEmulator:
         """Move the emulator's clock forward (rate-limit windows, token expiry)."""
         return self._call("POST", "clock", {"advance": seconds})["now"]
 
+    def freeze_clock(self, frozen: bool = True) -> float:
+        """Stop the emulator's clock (or let it run again); reset thaws it."""
+        return self._call("POST", "clock", {"freeze": frozen})["now"]
+
     def fault(self, **rule: Any) -> dict[str, Any]:
         """Add a fault rule, e.g. ``fault(vendor="beams", path="/device_api/*", status=500, times=1)``;
         returns it with its ``id``. Reset removes every rule."""

@@ -64,5 +64,9 @@ class SlidingWindowLimiter:
         )
 
     def peek(self, key: tuple, limit: int, window: int = 60) -> Decision:
-        """The state of ``key``'s window without counting anything."""
+        """The state of ``key``'s window without counting anything (and without keeping a
+        window for a key never hit, so peeking unknown keys costs no memory)."""
+        if key not in self._windows:
+            second = int(self.clock.now())
+            return Decision(True, limit, limit, 0, second + window)
         return self.hit(key, limit, window, cost=0)

@@ -95,7 +95,6 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self.file_backed = path != ":memory:"
-        self.is_new = False
         self._read_conn: sqlite3.Connection | None = None
         self._write_conn: sqlite3.Connection | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -106,8 +105,7 @@ class Store:
 
     # -- lifecycle --------------------------------------------------------------------------
     def open(self, components: Iterable[Component]) -> None:
-        """Open, migrate, and start the writer (file mode). Sets :attr:`is_new` when the
-        database had no schema yet (start-up fixtures are loaded only then)."""
+        """Open and migrate; the reader connection too in file mode."""
         self._write_conn = _connect(self.path, file_backed=self.file_backed, writer=True)
         self._migrate(self._write_conn, list(components))
         if self.file_backed:
@@ -145,10 +143,6 @@ class Store:
     def _migrate(self, conn: sqlite3.Connection, components: list[Component]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            existing = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='core_schema_versions'"
-            ).fetchone()
-            self.is_new = existing is None
             for stmt in _split_sql(CORE_SCHEMA):
                 conn.execute(stmt)
             for comp in components:

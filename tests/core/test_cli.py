@@ -65,6 +65,21 @@ def test_invalid_fixture_exits_2_naming_the_json_path_and_loads_nothing(tmp_path
     assert not db.exists()
 
 
+def test_a_fixture_refused_while_loading_names_its_file_and_leaves_the_database_new(tmp_path):
+    """Cross-references are checked by loading (a Capgo channel naming a missing version):
+    the start fails, and the next start with good fixtures still loads them."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"capgo": {"apps": [{"app_id": "com.example.bad", "versions": ["1.0.0"],
+                                                   "channels": [{"name": "beta", "public": False,
+                                                                 "version": "9.9.9"}]}]}}))
+    db = tmp_path / "d.db"
+    result = run_cli("serve", "--port", "0", "--db", str(db), "--fixtures", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"device-api-emulator: invalid fixture {bad}: $.capgo.apps[0].channels[0]")
+    with ServerProcess("--db", str(db)) as server:  # default fixtures, same database
+        assert server.get("/devices/list", params={"api_key": APPLOVIN_KEY}).json()["count"] >= 1
+
+
 def test_missing_fixture_file_exits_2(tmp_path):
     result = run_cli("serve", "--port", "0", "--db", str(tmp_path / "d.db"), "--fixtures", str(tmp_path / "none.json"))
     assert result.returncode == 2

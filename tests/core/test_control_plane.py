@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 
 import pytest
 import requests
@@ -222,8 +223,26 @@ def test_clock_moves_and_reset_puts_it_back(toy):
     assert r.json()["iso"].startswith("2033-05-18T03:33:2")
     r = requests.post(toy.url + "/_emulator/clock", json={"advance": "soon"})
     assert r.status_code == 400 and r.json() == {"error": "advance must be a number of seconds"}
+    r = requests.post(toy.url + "/_emulator/clock", json={"advance": 1, "set": 2})
+    assert r.status_code == 400 and r.json()["error"].startswith("expected exactly one of")
     toy.reset()
     assert requests.get(toy.url + "/_emulator/clock").json()["offset_seconds"] == 0
+
+
+def test_a_frozen_clock_stands_still_until_moved(toy):
+    frozen = toy.freeze_clock()
+    time.sleep(0.05)
+    state = requests.get(toy.url + "/_emulator/clock").json()
+    assert state["now"] == frozen and state["frozen"] is True
+    assert toy.advance_clock(10) == frozen + 10
+    r = requests.post(toy.url + "/_emulator/clock", json={"freeze": "yes"})
+    assert r.status_code == 400 and r.json() == {"error": "freeze must be true or false"}
+    thawed = toy.freeze_clock(False)
+    assert thawed >= frozen + 10
+    assert requests.get(toy.url + "/_emulator/clock").json()["frozen"] is False
+    toy.freeze_clock()
+    toy.reset()
+    assert requests.get(toy.url + "/_emulator/clock").json()["frozen"] is False
 
 
 def test_concurrent_writes_share_commits_and_none_is_lost(toy):
