@@ -97,6 +97,9 @@ class Vendor:
     cors: ClassVar[bool] = False
     #: JSON Schema of this vendor's error body (OpenAPI document, fuzzing checks).
     error_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    #: the vendor's fixture module: ``validate(doc, path)``, ``load(conn, doc)``, ``export(conn)``.
+    #: The three fixture methods below delegate to it; override one when it needs more.
+    fixture_io: ClassVar[Any] = None
 
     def __init__(self, ctx: "Context") -> None:
         self.ctx = ctx
@@ -112,13 +115,17 @@ class Vendor:
     # -- fixtures -------------------------------------------------------------------------
     def validate_fixture(self, doc: Any, path: str) -> None:
         """Raise :class:`emulator.fixtures.FixtureError` naming the JSON path of a problem."""
+        if self.fixture_io is not None:
+            self.fixture_io.validate(doc, path)
 
     def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
         """Merge an already validated fixture part into the tables (inside a transaction)."""
+        if self.fixture_io is not None:
+            self.fixture_io.load(conn, doc)
 
     def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
         """The vendor's whole state as a fixture part."""
-        return {}
+        return self.fixture_io.export(conn) if self.fixture_io is not None else {}
 
     def on_reset(self) -> None:
         """Forget in-memory state (caches, counters) after the tables were emptied."""

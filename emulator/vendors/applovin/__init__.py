@@ -23,6 +23,7 @@ class AppLovin(Vendor):
     name = "applovin"
     title = "AppLovin"
     path_roots = frozenset({"devices"})
+    fixture_io = fixtures
     migrations = MIGRATIONS
     options = {
         "error_body": Option("json", 'json: errors carry {"code":<status>,"message":...}; '
@@ -72,11 +73,6 @@ class AppLovin(Vendor):
         return self.shape(exc).response()
 
     # -- fixtures ----------------------------------------------------------------------------
-    def validate_fixture(self, doc: Any, path: str) -> None:
-        fixtures.validate(doc, path)
-
     def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
         fixtures.load(conn, doc, f"$.{self.name}")
 
-    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        return fixtures.export(conn)

@@ -2,8 +2,6 @@
 the server-side publish, user-deletion and reporting routes (recorded in the state)."""
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
 
 from aiohttp import web
 
@@ -16,6 +14,7 @@ class Beams(Vendor):
     name = "beams"
     title = "Pusher Beams"
     path_roots = frozenset({"device_api", "instances", "publish_api", "customer_api", "user_api", "reporting_api"})
+    fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
         "rate_limit": Option(0, "requests per second per instance allowed on the publish and user APIs before "
@@ -32,15 +31,6 @@ class Beams(Vendor):
 
     def routes(self) -> list[Route]:
         return BeamsRoutes(self).routes()
-
-    def validate_fixture(self, doc: Any, path: str) -> None:
-        fixtures.validate(doc, path)
-
-    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
-        fixtures.load(conn, doc)
-
-    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        return fixtures.export(conn)
 
     def error_response(self, request: web.Request, status: int) -> web.Response:
         return errors.generic_error(status)

@@ -20,6 +20,7 @@ class Capgo(Vendor):
     name = "capgo"
     title = "Capgo"
     path_roots = frozenset({"device", "stats", "updates"})
+    fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
         "profile": Option(
@@ -80,14 +81,9 @@ class Capgo(Vendor):
         ]
 
     # -- fixtures -----------------------------------------------------------------------------
-    def validate_fixture(self, doc: Any, path: str) -> None:
-        fixtures.validate(doc, path)
-
     def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
         fixtures.load(conn, doc, self.ctx.clock.iso())
 
-    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        return fixtures.export(conn)
 
     # -- errors -------------------------------------------------------------------------------
     def error_response(self, request: web.Request, status: int) -> web.Response:

@@ -1,8 +1,6 @@
 """JPush Device API v3 (``https://device.jpush.cn``): devices, aliases, tags, online status."""
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
 
 from aiohttp import web
 
@@ -15,6 +13,7 @@ class JPush(Vendor):
     name = "jpush"
     title = "JPush"
     path_roots = frozenset({"v3"})
+    fixture_io = fixtures
     migrations = storage.MIGRATIONS
     error_schema = errors.ERROR_SCHEMA
     options = {
@@ -47,15 +46,6 @@ class JPush(Vendor):
 
     def routes(self) -> list[Route]:
         return JPushApi(self).routes()
-
-    def validate_fixture(self, doc: Any, path: str) -> None:
-        fixtures.validate(doc, path)
-
-    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
-        fixtures.load(conn, doc)
-
-    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        return fixtures.export(conn)
 
     def error_response(self, request: web.Request, status: int) -> web.Response:
         return errors.generic_response(status)

@@ -2,8 +2,6 @@
 Basic auth, error envelope, payload caps and per-workspace rate limits."""
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
 
 from aiohttp import web
 
@@ -19,6 +17,7 @@ class MoEngage(Vendor):
     name = "moengage"
     title = "MoEngage"
     path_roots = frozenset({"v1"})
+    fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
         "rate_limit": Option(True, "enforce the per-workspace per-minute limits (429) and send x-ratelimit-*",
@@ -58,15 +57,6 @@ class MoEngage(Vendor):
     def rules(self) -> Rules:
         return Rules(device_id_fallback=self.option("device_id_fallback"),
                      strict_platform_case=self.option("strict_platform_case"))
-
-    def validate_fixture(self, doc: Any, path: str) -> None:
-        fixtures.validate(doc, path)
-
-    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
-        fixtures.load(conn, doc)
-
-    def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        return fixtures.export(conn)
 
     def error_response(self, request: web.Request, status: int) -> web.Response:
         parts = request.path.strip("/").split("/")
