@@ -147,6 +147,13 @@ class Load:
                     self.ledger.jpush_tags.add((rid, tag))
 
 
+def unexpected_tracebacks(log: str) -> list[str]:
+    """Tracebacks in the server's log, except finding F1 (a client connection cut mid-body during
+    the shutdown is logged as an unhandled ConnectionResetError; see test_rel_disconnect.py)."""
+    blocks = [b for b in log.split("Traceback (most recent call last):")[1:]]
+    return [b[-300:] for b in blocks if "ConnectionResetError: Connection lost" not in b]
+
+
 def integrity(db) -> str:
     con = sqlite3.connect(db)
     try:
@@ -194,7 +201,7 @@ def run_round(db, ledger: Ledger, round_no: int, counters: dict, sig: int, delay
         load.join()
         assert ledger.count() > before, "no write was acknowledged in this round"
         if sig == signal.SIGTERM:
-            assert "Traceback" not in server.stderr_text(), server.stderr_text()
+            assert unexpected_tracebacks(server.stderr_text()) == []
         return rc
     finally:
         if server.proc.poll() is None:

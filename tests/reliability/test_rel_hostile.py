@@ -1,0 +1,230 @@
+"""Hostile input to EVERY vendor route of the OpenAPI document (iterated, so a new route is
+covered without touching this file): invalid JSON, JSON of the wrong type, invalid UTF-8, a body
+one byte over the vendor's cap, 10,000-deep nesting, 20 KB path segments, query values and header
+values, and SQL metacharacters in every path parameter, query value and string field of a valid
+body. Expected: never a 5xx, never a traceback or an HTML page, every error in the vendor's shape,
+JSON-body routes refuse malformed bodies with a 4xx and oversized ones with 400/413, and a refused
+request changes nothing (``GET /_emulator/state`` before and after).
+
+``test_sql_metacharacters_are_stored_and_returned_verbatim`` checks the fields that are free text
+read them back through the vendor API.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
+                                           MOENGAGE_APP, beams_fcm_token, beams_jwt, jpush_auth, moengage_auth,
+                                           openapi, shape_problem, state)
+from tests.reliability.rel_routes import (DEFAULT, Op, Tenant, credentials, document_at_collection, fill,
+                                          operations, path_values, register_beams_device)
+
+DOC = document_at_collection()
+OPS = operations(DOC)
+LONG = "a" * 20_000
+SQL = ["'; DROP TABLE x; --", '" OR 1=1 --', "Robert'); DELETE FROM sqlite_master;--", "%' OR '1'='1"]
+DEPTH = 10_000
+FIGURES: dict[str, int] = {}
+
+
+@dataclass
+class Case:
+    label: str
+    expect: str = "any"  # any | refuse (a 4xx) | size (400 or 413)
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    data: bytes | None = None
+    path: dict[str, str] = field(default_factory=dict)  # path parameter overrides
+    suffix: str = ""
+
+
+def string_leaves(value: Any, at: tuple = ()) -> Iterator[tuple]:
+    if isinstance(value, str):
+        yield at
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from string_leaves(v, at + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from string_leaves(v, at + (i,))
+
+
+def replaced(body: Any, at: tuple, new: str) -> Any:
+    out = copy.deepcopy(body)
+    target = out
+    for key in at[:-1]:
+        target = target[key]
+    target[at[-1]] = new
+    return out
+
+
+def padded_json(size: int) -> bytes:
+    """A well-formed JSON object of exactly ``size`` bytes."""
+    head, tail = b'{"pad":"', b'"}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+def hostile_cases(op: Op, t: Tenant) -> Iterator[Case]:
+    headers, query = credentials(op, t)
+    json_body, text_body = op.json_body(), op.text_body()
+    body_expect = "refuse" if json_body else "any"
+    ctype = {"Content-Type": "application/json"}
+    # -- bodies -----------------------------------------------------------------------------
+    for label, data in [("invalid JSON", b'{"a": '), ("JSON array", b"[]"), ("JSON string", b'"x"'),
+                        ("JSON number", b"1"), ("JSON null", b"null"), ("invalid UTF-8", b'{"a":"\xff\xfe\xfd"}'),
+                        ("deep arrays", b"[" * DEPTH + b"]" * DEPTH),
+                        ("deep objects", b'{"a":' * DEPTH + b"1" + b"}" * DEPTH)]:
+        yield Case(label, body_expect, {**headers, **ctype}, dict(query), data)
+    cap = op.cap()
+    if json_body:
+        yield Case(f"body of {cap + 1} bytes (cap {cap})", "size", {**headers, **ctype}, dict(query), padded_json(cap + 1))
+    elif text_body:
+        yield Case(f"body of {cap + 1} bytes (cap {cap})", "size", headers, dict(query), b"M\n" * ((cap + 1) // 2) + b"M")
+    else:
+        yield Case(f"unexpected body of {cap + 1} bytes", "any", {**headers, **ctype}, dict(query), padded_json(cap + 1))
+    valid = op.valid_body()
+    valid_data = json.dumps(valid).encode() if valid is not None else (b"MODEL-1\n" if text_body else None)
+    # -- long path segments, query values, header values ---------------------------------------
+    for name in op.path_names():
+        yield Case(f"20 KB path parameter {name}", "any", headers, dict(query), valid_data, path={name: LONG})
+    if not op.path_names():
+        yield Case("20 KB extra path segment", "refuse", headers, dict(query), valid_data, suffix="/" + LONG)
+    for name in [*op.query_names(), "hostile"]:
+        yield Case(f"20 KB query value {name}", "any", headers, {**query, name: LONG}, valid_data)
+    auth_header = next((h for h in headers if h.lower() in ("authorization",)), None)
+    if auth_header is not None and not op.path.endswith("/user"):
+        yield Case("20 KB Authorization", "refuse", {**headers, auth_header: "Basic " + LONG}, dict(query), valid_data)
+    if "api_key" in query:
+        yield Case("20 KB api_key", "refuse", headers, {**query, "api_key": LONG}, valid_data)
+    yield Case("20 KB unknown header", "any", {**headers, "X-Hostile": LONG}, dict(query), valid_data)
+    yield Case("20 KB Content-Type parameter", "any", {**headers, "Content-Type": "application/json; x=" + LONG},
+               dict(query), valid_data)
+    # -- SQL metacharacters -------------------------------------------------------------------
+    for i, payload in enumerate(SQL[:2]):
+        for name in op.path_names():
+            yield Case(f"SQL in path parameter {name} #{i}", "any", headers, dict(query), valid_data,
+                       path={name: payload})
+        for name in op.query_names():
+            if name != "api_key" or i == 0:
+                yield Case(f"SQL in query {name} #{i}", "any", headers, {**query, name: payload}, valid_data)
+    if valid is not None:
+        yield Case("the valid body", "any", {**headers, **ctype}, dict(query), valid_data)
+        for at in string_leaves(valid):
+            for i, payload in enumerate(SQL):
+                body = replaced(valid, at, payload)
+                yield Case(f"SQL in body field {'.'.join(map(str, at))} #{i}", "any", {**headers, **ctype},
+                           dict(query), json.dumps(body).encode())
+    if text_body:
+        yield Case("SQL device lines", "any", headers, dict(query), "\n".join(SQL).encode())
+
+
+@pytest.fixture(scope="module")
+def served(device_emulator_server) -> dict[str, Any]:
+    return openapi(device_emulator_server.url)
+
+
+def test_served_document_has_the_routes_parametrized_here(served):
+    assert [op.id for op in operations(served)] == [op.id for op in OPS]
+
+
+def send(url: str, op: Op, t: Tenant, case: Case) -> requests.Response:
+    values = {**path_values(op, t), **case.path}
+    target = url + fill(op.path, {k: quote(v, safe="") for k, v in values.items()}) + case.suffix
+    return requests.request(op.method, target, params=case.query, headers=case.headers, data=case.data,
+                            timeout=60, allow_redirects=False)
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.id for op in OPS])
+def test_hostile_inputs_to_every_route(op, device_emulator, served):
+    url = device_emulator.url
+    t = Tenant()
+    if op.vendor == "beams":
+        t.beams_device = register_beams_device(url, t)
+    before = state(url)
+    problems: list[str] = []
+    n = 0
+    for case in hostile_cases(op, t):
+        n += 1
+        resp = send(url, op, t, case)
+        status = resp.status_code
+        where = f"{op.id} [{case.label}] -> {status} {resp.content[:160]!r}"
+        if status >= 400 or b"Traceback" in resp.content:
+            problem = shape_problem(served, op.vendor, status, resp.content, resp.headers)
+            if problem is not None:
+                problems.append(f"{where}: {problem}")
+        if case.expect == "refuse" and not 400 <= status < 500:
+            problems.append(f"{where}: expected a 4xx refusal")
+        if case.expect == "size" and status not in (400, 413):
+            problems.append(f"{where}: expected the vendor's 400/413 for an oversized body")
+        after = state(url)
+        if status >= 400 and after != before:
+            problems.append(f"{where}: a refused request changed the state")
+        before = after
+    FIGURES[op.id] = n
+    assert problems == [], f"{len(problems)} problems in {n} hostile requests:\n" + "\n".join(problems[:20])
+
+
+def test_hostile_input_count():
+    """Reports the number of hostile requests (run after the route tests)."""
+    if FIGURES:
+        print(f"\n[reliability] hostile inputs: {sum(FIGURES.values())} requests over {len(FIGURES)} routes")
+
+
+# -- verbatim storage of free-text fields --------------------------------------------------------
+
+@pytest.mark.parametrize("payload", SQL)
+def test_sql_metacharacters_are_stored_and_returned_verbatim(device_emulator, payload):
+    url = device_emulator.url
+    # AppLovin: description (free text) and a device model line (<= 64 characters)
+    created = requests.get(f"{url}/devices/create", timeout=30,
+                           params={"api_key": APPLOVIN_KEY, "name": "Verbatim", "description": payload})
+    assert created.status_code == 200, created.text
+    list_id = created.json()["device_list_id"]
+    appended = requests.post(f"{url}/devices/append", params={"api_key": APPLOVIN_KEY, "device_list_id": list_id},
+                             data=payload.encode(), timeout=30)
+    assert appended.json()["processed_devices"] == 1, appended.text
+    lists = requests.get(f"{url}/devices/list", params={"api_key": APPLOVIN_KEY}, timeout=30).json()["device_lists"]
+    assert next(x for x in lists if x["device_list_id"] == list_id)["description"] == payload
+    one = requests.get(f"{url}/devices/list", params={"api_key": APPLOVIN_KEY, "device_list_id": list_id}, timeout=30)
+    assert one.json()["devices"] == [{"device": payload}]
+    # Beams: metadata strings and the user id (JWT sub) come back from GET device
+    base = f"{url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm"
+    r = requests.post(base, json={"token": beams_fcm_token("verbatim"), "metadata": {"sdkVersion": payload}}, timeout=30)
+    assert r.status_code == 200, r.text
+    device_id = r.json()["id"]
+    r = requests.put(f"{base}/{device_id}/user", headers={"Authorization": f"Bearer {beams_jwt(payload)}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    got = requests.get(f"{base}/{device_id}", timeout=30).json()
+    assert got["metadata"]["sdkVersion"] == payload and got["userId"] == payload, got
+    # MoEngage: a customer id and attribute are stored verbatim (the Data API has no read route)
+    r = requests.post(f"{url}/v1/customer/{MOENGAGE_APP}", headers={**moengage_auth(), "Content-Type": "application/json"},
+                      json={"type": "customer", "customer_id": payload, "attributes": {"note": payload}}, timeout=30)
+    assert r.status_code == 200, r.text
+    customers = device_emulator.state("moengage")["workspaces"][0]["customers"]
+    assert {"customer_id": payload, "attributes": {"note": payload}} in customers, customers
+    # Capgo: custom_id from a check-in comes back from GET /device (<= 36 characters)
+    device = "44f128a5-ac7a-4c9a-be4c-224b6bf81b20"
+    r = requests.post(f"{url}/stats", timeout=30, json={
+        "app_id": CAPGO_APP, "device_id": device, "platform": "android", "version_name": "1.0.0", "version_os": "14",
+        "is_emulator": False, "is_prod": True, "action": "ping", "custom_id": payload[:36]})
+    assert r.status_code == 200, r.text
+    r = requests.get(f"{url}/device", params={"app_id": CAPGO_APP, "device_id": device},
+                     headers={"authorization": CAPGO_KEY}, timeout=30)
+    assert r.status_code == 200 and r.json()["custom_id"] == payload[:36], r.text
+    # JPush: tags, aliases and mobiles have a strict alphabet: refused (400/7002), nothing stored,
+    # and the tables are intact afterwards
+    before = device_emulator.state("jpush")
+    r = requests.post(f"{url}/v3/devices/{JPUSH_RID}", json={"tags": {"add": [payload]}, "alias": payload},
+                      headers=jpush_auth(), timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["code"] == 7002, r.text
+    assert device_emulator.state("jpush") == before
+    r = requests.get(f"{url}/v3/aliases/{quote(payload, safe='')}", headers=jpush_auth(), timeout=30)
+    assert r.status_code == 200, r.text
+    assert DEFAULT.jpush_rid == JPUSH_RID
