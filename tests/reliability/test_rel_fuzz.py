@@ -40,7 +40,8 @@ def fixed_credentials(vendor: str, path: str, operation) -> dict[str, Any]:
     if vendor == "jpush":
         return {"headers": jpush_auth()}
     if vendor == "moengage":
-        return {"headers": moengage_auth(), "path_parameters": {"app_id": MOENGAGE_APP}}
+        return {"headers": {**moengage_auth(), "MOE-APPKEY": MOENGAGE_APP}, "path_parameters": {"app_id": MOENGAGE_APP},
+                "query": {"app_id": MOENGAGE_APP}}
     if vendor == "applovin":
         return {"query": {"api_key": APPLOVIN_KEY}}
     if vendor == "capgo":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 from urllib.parse import quote
 
+import jsonschema
 import pytest
 import requests
 
@@ -228,3 +229,27 @@ def test_sql_metacharacters_are_stored_and_returned_verbatim(device_emulator, pa
     r = requests.get(f"{url}/v3/aliases/{quote(payload, safe='')}", headers=jpush_auth(), timeout=30)
     assert r.status_code == 200, r.text
     assert DEFAULT.jpush_rid == JPUSH_RID
+
+
+# -- the control plane's own JSON bodies -----------------------------------------------------------
+
+CONTROL_BODY_ROUTES = [("PUT", "/_emulator/state"), ("POST", "/_emulator/fixtures"), ("PATCH", "/_emulator/options"),
+                       ("POST", "/_emulator/clock"), ("POST", "/_emulator/faults"), ("POST", "/_emulator/faults/seed")]
+CONTROL_HOSTILE = [("invalid JSON", b'{"a": '), ("JSON array", b"[1]"), ("JSON string", b'"x"'), ("JSON number", b"1"),
+                   ("JSON null", b"null"), ("invalid UTF-8", b'{"a":"\xff\xfe"}'),
+                   ("deep arrays", b"[" * DEPTH + b"]" * DEPTH), ("deep objects", b'{"a":' * DEPTH + b"1" + b"}" * DEPTH),
+                   ("SQL keys", json.dumps({SQL[0]: {SQL[1]: SQL[2]}}).encode())]
+
+
+@pytest.mark.parametrize("method,path", CONTROL_BODY_ROUTES, ids=[f"{m} {p}" for m, p in CONTROL_BODY_ROUTES])
+def test_control_plane_refuses_hostile_bodies_and_changes_nothing(method, path, device_emulator, served):
+    assert method.lower() in served["paths"][path]
+    url = device_emulator.url
+    snapshot = lambda: (state(url), requests.get(f"{url}/_emulator/options", timeout=30).json(),  # noqa: E731
+                        requests.get(f"{url}/_emulator/faults", timeout=30).json())
+    before = snapshot()
+    for label, data in CONTROL_HOSTILE:
+        r = requests.request(method, url + path, data=data, headers={"Content-Type": "application/json"}, timeout=60)
+        assert r.status_code == 400, (label, r.status_code, r.text[:200])
+        jsonschema.validate(r.json(), served["components"]["schemas"]["ControlPlaneError"])
+        assert snapshot() == before, f"{method} {path} [{label}] changed something"
