@@ -161,7 +161,7 @@ def path_values(op: Op, t: Tenant) -> dict[str, str]:
     values = {"instance": t.beams_instance, "platform": "fcm", "device_id": t.beams_device, "interest": "news",
               "user_id": "alice", "registration_id": t.jpush_rid, "alias": "a1", "tag": "t1",
               "app_id": t.moengage_app}
-    return {name: values[name] for name in op.path_names()}
+    return {name: values.get(name, "reliability") for name in op.path_names()}  # a new parameter: any value
 
 
 def credentials(op: Op, t: Tenant) -> tuple[dict[str, str], dict[str, str]]:
