@@ -280,6 +280,11 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             response = vendor.error_response(request, exc.status)
     except asyncio.CancelledError:
         raise
+    except ConnectionError:  # the client went away mid-request: nobody to answer, not our error
+        log.debug("client disconnected during %s %s", request.method, request.path)
+        if ctx.journal.size > 0:
+            await _journal(ctx, request, None, vendor, started, fault, disconnected=True)
+        return web.Response(status=400)  # never delivered: the connection is gone
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         response = (vendor.error_response(request, 500) if vendor is not None
@@ -296,7 +301,8 @@ JOURNAL_READ_LIMIT = 64 * 1024
 
 
 async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse | None,
-                   vendor: Vendor | None, started: float, fault: FaultRule | None) -> None:
+                   vendor: Vendor | None, started: float, fault: FaultRule | None,
+                   disconnected: bool = False) -> None:
     """One ring-buffer append. The request body is the one the handler read (aiohttp caches
     it); a small body the handler refused unread is read here so the journal shows it."""
     body = getattr(request, "_read_bytes", None)
@@ -323,4 +329,6 @@ async def _journal(ctx: Context, request: web.Request, response: web.StreamRespo
         entry["fault"] = fault.id
         if response is None:
             entry["dropped"] = True
+    if disconnected:
+        entry["disconnected"] = True
     ctx.journal.record(entry)

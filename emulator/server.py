@@ -3,6 +3,7 @@ pytest plugin. Both bind (port 0 allowed), report the real URL, and shut down cl
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 import threading
@@ -19,7 +20,33 @@ ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 MAX_LINE_BYTES = 256 * 1024
 
 
+class _ProtocolErrorFilter(logging.Filter):
+    """aiohttp answers malformed HTTP (bad framing, request line or headers over the limits)
+    itself with a plain 400, before any vendor code — as the vendors' own front ends do — and
+    logs it at ERROR with a traceback. It is the client's mistake: one INFO line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = f"{record.getMessage()}: malformed HTTP refused with 400 ({exc.message or exc})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return logging.getLogger().isEnabledFor(logging.INFO)
+        return True
+
+
+def _quiet_protocol_errors() -> None:
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _ProtocolErrorFilter) for f in logger.filters):
+        logger.addFilter(_ProtocolErrorFilter())
+
+
 async def start_site(app: web.Application, host: str, port: int, *, access_log: bool) -> tuple[web.AppRunner, int]:
+    _quiet_protocol_errors()
     kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
     runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE_BYTES,
                            max_field_size=MAX_LINE_BYTES, **kwargs)

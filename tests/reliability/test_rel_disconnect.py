@@ -21,7 +21,6 @@ PATHS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=FINDING)
 def test_client_disconnect_mid_body_is_not_an_unhandled_error(tmp_path):
     with ServerProcess("--db", str(tmp_path / "d.db")) as server:
         host, port = server.url.rsplit("/", 1)[1].split(":")
