@@ -12,9 +12,6 @@ import pytest
 import requests
 
 import pusher_push_notifications
-from emulator import create_app
-from emulator.app import CONTEXT
-from emulator.config import Config
 from pusher_push_notifications import PushNotifications, PusherAuthError
 from tests.beams.beams_helpers import (INSTANCE, OTHER_INSTANCE, OTHER_SECRET, SECRET, UNKNOWN_INSTANCE, assert_error,
                                        assert_go_404, error_body, make_jwt, npm_packages,
@@ -156,28 +153,24 @@ def test_secret_of_one_instance_cannot_publish_to_another(beams):
     assert beams.state()["publishes"] == []
 
 
-async def test_rate_limit_option(aiohttp_client):
+def test_rate_limit_option(beams):
     """Off by default; set to N it refuses the (N+1)th call within a second (100 is the real
-    value). In-process with a frozen clock, so the one-second window cannot slide mid-test."""
-    app = create_app(Config(db=":memory:"))
-    ctx = app[CONTEXT]
-    frozen = [1_000_000.0]
-    ctx.clock.now = lambda: frozen[0]
-    ctx.options.update({"beams": {"rate_limit": 3}})
-    client = await aiohttp_client(app)
-    auth = {"Authorization": f"Bearer {SECRET}"}
+    value). The emulator's clock is frozen, so the one-second window cannot slide mid-test."""
+    emulator = beams.emulator
+    emulator.freeze_clock()
+    emulator.set_options({"beams": {"rate_limit": 3}})
     body = {"interests": ["news"], **FCM_PAYLOAD}
-    publish = f"/publish_api/v1/instances/{INSTANCE}/publishes/interests"
     for _ in range(3):
-        assert (await client.post(publish, json=body, headers=auth)).status == 200
-    resp = await client.delete(f"/customer_api/v1/instances/{INSTANCE}/users/u", headers=auth)
-    assert resp.status == 429 and resp.headers["Retry-After"] == "1"
-    assert await resp.read() == error_body("Rate Limited",
-                                           "Too many requests being made in quick succession (max 3 RPS).")
-    state = ctx.export("beams")["beams"]["instances"][0]
+        assert server_post(emulator, "/publishes/interests", body).status_code == 200
+    resp = requests.delete(f"{emulator.url}/customer_api/v1/instances/{INSTANCE}/users/u",
+                           headers={"Authorization": f"Bearer {SECRET}"})
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "1"
+    assert resp.content == error_body("Rate Limited",
+                                      "Too many requests being made in quick succession (max 3 RPS).")
+    state = beams.state()
     assert len(state["publishes"]) == 3 and state["deleted_users"] == []
-    frozen[0] += 1.5
-    assert (await client.post(publish, json=body, headers=auth)).status == 200
+    emulator.advance_clock(1.5)
+    assert server_post(emulator, "/publishes/interests", body).status_code == 200
 
 
 def test_rate_limit_is_off_by_default(beams):
