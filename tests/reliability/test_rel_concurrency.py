@@ -9,7 +9,7 @@ from typing import Callable
 import requests
 
 from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, beams_fcm_token,
-                                           beams_jwt, jpush_auth, state)
+                                           beams_jwt, jpush_auth, moengage_auth, state)
 
 
 def parallel(n: int, fn: Callable[[int], requests.Response]) -> list[requests.Response]:
@@ -82,3 +82,30 @@ def test_parallel_applovin_appends_to_one_list_all_land(device_emulator):
                if x["device_list_id"] == APPLOVIN_LIST)
     assert set(lst["devices"]) >= {f"PAR-{i}" for i in range(40)} | {"PAR-SHARED"}
     assert lst["devices"].count("PAR-SHARED") == 1 and len(lst["devices"]) == 3 + 40 + 1
+
+
+def test_11_parallel_jpush_alias_binds_give_10_successes_and_one_7015(device_emulator):
+    """An alias holds at most 10 devices: 11 devices racing for it leave exactly 10 bound."""
+    rids = [f"relalias{i:02d}" for i in range(11)]
+    device_emulator.load({"jpush": {"apps": [{"app_key": "emu0jpush0appkey00000001",
+                                              "master_secret": "emu0jpush0master00secret",
+                                              "devices": [{"registration_id": r, "platform": "android"} for r in rids]}]}})
+    answers = parallel(11, lambda i: requests.post(f"{device_emulator.url}/v3/devices/{rids[i]}", json={"alias": "racer"},
+                                                   headers=jpush_auth(), timeout=60))
+    statuses = [r.status_code for r in answers]
+    assert statuses.count(200) == 10 and statuses.count(400) == 1, [r.text for r in answers]
+    assert answers[statuses.index(400)].json()["error"]["code"] == 7015
+    bound = requests.get(f"{device_emulator.url}/v3/aliases/racer", headers=jpush_auth(), timeout=30).json()
+    assert len(bound["registration_ids"]) == 10 and rids[statuses.index(400)] not in bound["registration_ids"]
+
+
+def test_50_parallel_moengage_attribute_merges_on_one_customer_all_land(device_emulator):
+    url = f"{device_emulator.url}/v1/customer/EMULATORWORKSPACE0000001"
+    headers = {**moengage_auth(), "Content-Type": "application/json"}
+    answers = parallel(50, lambda i: requests.post(url, headers=headers, timeout=60, json={
+        "type": "customer", "customer_id": "emulator-user-1", "attributes": {f"attr_{i}": i}}))
+    assert [r.status_code for r in answers] == [200] * 50, [r.text for r in answers if r.status_code != 200]
+    customer = next(c for c in device_emulator.state("moengage")["workspaces"][0]["customers"]
+                    if c["customer_id"] == "emulator-user-1")
+    assert {f"attr_{i}": i for i in range(50)}.items() <= customer["attributes"].items()
+    assert customer["attributes"]["name"] == "Emulator User"
