@@ -1,0 +1,138 @@
+"""Vendor traffic racing the control plane: while clients write and read through every vendor,
+other threads reset the state, replace and merge fixtures, switch options, move the clock, export
+the state and add seeded fault rules (429/503 in the vendor's shape, latency). For a bounded time:
+no 5xx except an injected 503, every error in its vendor's shape, no error logged by the server,
+and afterwards the database passes ``PRAGMA integrity_check`` and the server still answers."""
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import threading
+import time
+
+import requests
+
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, MOENGAGE_APP,
+                                           beams_fcm_token, jpush_auth, moengage_auth, openapi, shape_problem)
+
+DURATION = 4.0
+SEED = 7
+
+
+class ServerErrors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(("emulator", "aiohttp")):
+            self.records.append(f"{record.name}: {record.getMessage()}"[:400])
+
+
+def vendor_calls(url: str, n: int) -> list[tuple[str, str, str, dict]]:
+    jp = jpush_auth()
+    return [
+        ("applovin", "GET", f"{url}/devices/create", {"params": {"api_key": APPLOVIN_KEY, "name": f"chaos {n}"}}),
+        ("applovin", "POST", f"{url}/devices/append", {"params": {"api_key": APPLOVIN_KEY, "device_list_id": APPLOVIN_LIST},
+                                                        "data": f"CHAOS-{n}\n"}),
+        ("jpush", "POST", f"{url}/v3/devices/{JPUSH_RID}", {"headers": jp, "json": {"tags": {"add": [f"chaos_{n % 50}"]}}}),
+        ("jpush", "GET", f"{url}/v3/tags/", {"headers": jp}),
+        ("beams", "POST", f"{url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm",
+         {"json": {"token": beams_fcm_token(f"chaos-{n}")}}),
+        ("moengage", "POST", f"{url}/v1/customer/{MOENGAGE_APP}",
+         {"headers": {**moengage_auth(), "Content-Type": "application/json"},
+          "json": {"type": "customer", "customer_id": f"chaos-{n % 20}", "attributes": {"n": n}}}),
+        ("capgo", "POST", f"{url}/stats", {"json": {
+            "app_id": "com.example.app", "device_id": f"00000000-0000-4000-8000-{n % 100:012d}", "platform": "android",
+            "version_name": "1.0.0", "version_os": "14", "is_emulator": False, "is_prod": True, "action": "ping"}}),
+    ]
+
+
+def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
+    choice = rng.randrange(8)
+    if choice == 0:
+        return "POST", f"{url}/_emulator/reset", {}
+    if choice == 1:
+        vendor = rng.choice(["capgo", "moengage", "beams", "jpush", "applovin"])
+        return "POST", f"{url}/_emulator/reset", {"params": {"vendor": vendor}}
+    if choice == 2:
+        return "GET", f"{url}/_emulator/state", {}
+    if choice == 3:
+        return "POST", f"{url}/_emulator/fixtures", {"json": {"applovin": {"accounts": [{"api_key": APPLOVIN_KEY}]}}}
+    if choice == 4:
+        return "PATCH", f"{url}/_emulator/options", {"json": {"jpush": {"success_body": rng.choice(["json", "empty"])}}}
+    if choice == 5:
+        return "POST", f"{url}/_emulator/clock", {"json": {"advance": rng.randrange(1, 120)}}
+    if choice == 6:
+        vendor = rng.choice(["capgo", "moengage", "beams", "jpush", "applovin"])
+        rule = rng.choice([{"status": 429}, {"status": 503}, {"latency_ms": 20}])
+        return "POST", f"{url}/_emulator/faults", {"json": {"vendor": vendor, "times": 3, "probability": 0.5, **rule}}
+    return "DELETE", f"{url}/_emulator/faults", {}
+
+
+def test_vendor_traffic_racing_the_control_plane(device_emulator):
+    url = device_emulator.url
+    doc = openapi(url)
+    requests.post(f"{url}/_emulator/faults/seed", json={"seed": SEED}, timeout=10).raise_for_status()
+    handler = ServerErrors()
+    logging.getLogger().addHandler(handler)
+    stop = time.monotonic() + DURATION
+    problems: list[str] = []
+    counts = {"vendor": 0, "control": 0, "injected": 0}
+    lock = threading.Lock()
+
+    def vendor_client(cid: int) -> None:
+        n = cid * 100_000
+        with requests.Session() as s:
+            while time.monotonic() < stop:
+                for vendor, method, target, kw in vendor_calls(url, n):
+                    r = s.request(method, target, timeout=30, **kw)
+                    with lock:
+                        counts["vendor"] += 1
+                        if r.status_code == 503 or r.status_code == 429:
+                            counts["injected"] += 1
+                    if r.status_code >= 400:
+                        # an injected 503 is expected: check its shape as if it were a 4xx
+                        status = 400 if r.status_code == 503 else r.status_code
+                        problem = shape_problem(doc, vendor, status, r.content, r.headers)
+                        if problem and len(problems) < 20:
+                            problems.append(f"{method} {target[:80]} -> {r.status_code}: {problem}")
+                    n += 1
+
+    def control_client(cid: int) -> None:
+        rng = random.Random(SEED + cid)
+        with requests.Session() as s:
+            while time.monotonic() < stop:
+                method, target, kw = control_calls(url, rng)
+                r = s.request(method, target, timeout=30, **kw)
+                with lock:
+                    counts["control"] += 1
+                if r.status_code not in (200, 201) and len(problems) < 20:
+                    problems.append(f"control {method} {target} -> {r.status_code} {r.text[:200]}")
+                time.sleep(0.02)
+
+    threads = [threading.Thread(target=vendor_client, args=(i,)) for i in range(4)]
+    threads += [threading.Thread(target=control_client, args=(i,)) for i in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(DURATION + 60)
+            assert not t.is_alive()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    requests.delete(f"{url}/_emulator/faults", timeout=10)
+    assert problems == [], "\n".join(problems)
+    assert handler.records == [], "\n".join(handler.records[:10])
+    r = requests.get(f"{url}/v3/devices/{JPUSH_RID}", headers=jpush_auth(), timeout=10)
+    assert r.status_code == 200
+    db = device_emulator.health()["db"]
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        con.close()
+    print(f"\n[reliability] chaos: {counts['vendor']} vendor requests ({counts['injected']} injected 429/503) "
+          f"raced {counts['control']} control-plane calls for {DURATION:.0f} s; 0 unexpected 5xx, 0 shape errors")
+
