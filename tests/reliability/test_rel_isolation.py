@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import openapi, shape_problem, state
+from tests.reliability.rel_helpers import basic, openapi, shape_problem, state
 from tests.reliability.rel_routes import (Op, Tenant, credentials, document_at_collection, fill, operations,
                                           path_values, register_beams_device)
 
@@ -181,3 +181,40 @@ def test_unknown_credentials_in_strict_mode_change_nothing(op, two_tenants, serv
     assert 400 <= resp.status_code < 500, where
     assert shape_problem(served, op.vendor, resp.status_code, resp.content, resp.headers) is None, where
     assert state(url) == before, f"{where}: the state changed"
+
+
+def test_open_mode_tenants_created_on_first_use_see_nothing_of_the_others(two_tenants):
+    """``--auth open`` creates a tenant for unknown credentials; that tenant starts empty and
+    reaches no other tenant's objects. (Capgo's open mode documents a key with no app limit, so
+    it is not a tenant boundary and is left out.)"""
+    url = two_tenants.url
+    two_tenants.set_options({"auth": "open"})
+    before = {v: state(url, v) for v in ("applovin", "jpush", "moengage", "beams")}
+    new_key, new_secret = "reltenantnew0appkey00001", "reltenantnew0master00001"
+    jp = {"Authorization": basic(new_key, new_secret)}
+    r = requests.get(f"{url}/v3/devices/{A.jpush_rid}", headers=jp, timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["code"] == 7002, r.text
+    r = requests.get(f"{url}/v3/tags/", headers=jp, timeout=30)
+    assert r.status_code == 200 and r.json() == {"tags": []}, r.text
+    r = requests.get(f"{url}/devices/list", params={"api_key": "rel-new-open-key"}, timeout=30)
+    assert r.status_code == 200 and r.json()["device_lists"] == [], r.text
+    r = requests.get(f"{url}/devices/list", params={"api_key": "rel-new-open-key", "device_list_id": A.applovin_list},
+                     timeout=30)
+    assert r.status_code == 404, r.text
+    new_instance = str(uuid.UUID(int=0xBEEF, version=4))
+    r = requests.get(f"{url}/device_api/v1/instances/{new_instance}/devices/fcm/{A.beams_device}", timeout=30)
+    assert r.status_code == 404, r.text
+    r = requests.post(f"{url}/v1/customer/RELNEWOPENWORKSPACE00001", timeout=30,
+                      headers={"Authorization": basic("RELNEWOPENWORKSPACE00001", "new-key"),
+                               "Content-Type": "application/json"},
+                      json={"type": "customer", "customer_id": "emulator-user-1", "attributes": {"note": "new"}})
+    assert r.status_code == 200, r.text
+    assert any(a["app_key"] == new_key for a in state(url, "jpush")["apps"])  # the tenants were created
+    assert any(a["api_key"] == "rel-new-open-key" for a in state(url, "applovin")["accounts"])
+    assert any(w["app_id"] == "RELNEWOPENWORKSPACE00001" for w in state(url, "moengage")["workspaces"])
+    for vendor, old in before.items():
+        now = state(url, vendor)
+        leaked = [m for m in MARKERS if m in json.dumps(now) and m not in json.dumps(old)]
+        assert leaked == []
+        key = {"applovin": "accounts", "jpush": "apps", "moengage": "workspaces", "beams": "instances"}[vendor]
+        assert all(t in now[key] for t in old[key]), f"{vendor}: an existing tenant changed"
