@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import random
 import signal
+import socket
 import sqlite3
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pytest
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, JPUSH_KEY, beams_fcm_token, jpush_auth,
-                                           state)
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, JPUSH_KEY, JPUSH_RID, beams_fcm_token,
+                                           jpush_auth, state)
 from tests.support import ServerProcess
 
 SEED = 20261123
+TIMEOUT = 5  # client read timeout; bounds the wait of finding F3
 KILL_ROUNDS = 4
 CLIENTS_PER_VENDOR = 2
 JPUSH_DEVICES_PER_CLIENT = 20
@@ -93,7 +97,7 @@ class Load:
     def _send(self, session: requests.Session, method: str, path: str, **kw) -> requests.Response | None:
         with self.ledger.lock:
             self.ledger.attempts += 1
-        r = session.request(method, self.url + path, timeout=10, **kw)
+        r = session.request(method, self.url + path, timeout=TIMEOUT, **kw)
         if not 200 <= r.status_code < 300:
             with self.ledger.lock:
                 self.ledger.refused.append(f"{method} {path} -> {r.status_code} {r.text[:200]}")
@@ -147,13 +151,6 @@ class Load:
                     self.ledger.jpush_tags.add((rid, tag))
 
 
-def unexpected_tracebacks(log: str) -> list[str]:
-    """Tracebacks in the server's log, except finding F1 (a client connection cut mid-body during
-    the shutdown is logged as an unhandled ConnectionResetError; see test_rel_disconnect.py)."""
-    blocks = [b for b in log.split("Traceback (most recent call last):")[1:]]
-    return [b[-300:] for b in blocks if "ConnectionResetError: Connection lost" not in b]
-
-
 def integrity(db) -> str:
     con = sqlite3.connect(db)
     try:
@@ -201,7 +198,8 @@ def run_round(db, ledger: Ledger, round_no: int, counters: dict, sig: int, delay
         load.join()
         assert ledger.count() > before, "no write was acknowledged in this round"
         if sig == signal.SIGTERM:
-            assert unexpected_tracebacks(server.stderr_text()) == []
+            log = server.stderr_text()  # a client cut off by the shutdown is not an error (finding F1)
+            assert "Traceback" not in log and "ERROR" not in log, log[-1500:]
         return rc
     finally:
         if server.proc.poll() is None:
@@ -310,3 +308,36 @@ def test_sigkill_during_whole_state_replacement_leaves_one_whole_state(tmp_path)
         assert got in (expected[last], expected[in_flight]), f"round {round_no}: a mixed or older state"
     print(f"\n[reliability] SIGKILL during PUT /_emulator/state: 3 kills, {replaced} replacements "
           f"of 10,000 devices acknowledged, every restart found one whole document")
+
+
+# -- a request whose body straddles SIGTERM -----------------------------------------------------------
+
+F3 = ("F3 (core/aiohttp): on SIGTERM aiohttp's RequestHandler.shutdown() sets _force_close, after which "
+      "data_received() drops incoming bytes; a request whose body is still arriving is never answered and "
+      "holds the exit until the client gives up or the runner's 60 s shutdown_timeout")
+
+
+@pytest.mark.xfail(strict=True, reason=F3)
+def test_sigterm_with_a_request_body_in_flight_exits_promptly(tmp_path):
+    server = ServerProcess("--db", str(tmp_path / "t.db"))
+    host, port = server.url.rsplit("/", 1)[1].split(":")
+    body = b'{"tags":{"add":["during_shutdown"]}}'
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        conn.sendall(f"POST /v3/devices/{JPUSH_RID} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+                     f"{jpush_auth()['Authorization']}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])
+        time.sleep(0.3)  # the handler is reading the body
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        conn.sendall(body[10:])  # the rest arrives during the shutdown
+        try:
+            server.proc.wait(8)  # "in-flight requests finish": answered (or refused) and gone promptly
+        except subprocess.TimeoutExpired:
+            pytest.fail("the process was still waiting for the in-flight request 8 s after SIGTERM")
+        assert server.proc.returncode == 0
+    finally:
+        conn.close()
+        if server.proc.poll() is None:
+            server.proc.wait(90)
+        server.close_pipes()
