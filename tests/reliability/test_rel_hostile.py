@@ -253,3 +253,112 @@ def test_control_plane_refuses_hostile_bodies_and_changes_nothing(method, path, 
         assert r.status_code == 400, (label, r.status_code, r.text[:200])
         jsonschema.validate(r.json(), served["components"]["schemas"]["ControlPlaneError"])
         assert snapshot() == before, f"{method} {path} [{label}] changed something"
+
+
+# -- JSON the parser itself trips over ------------------------------------------------------------
+
+F4 = ("F4 (core): httputil.parse_json catches JSONDecodeError and RecursionError only; an integer literal of "
+      "more than 4300 digits makes json.loads raise a plain ValueError (int max str digits), answered as a 500 "
+      "by every vendor and the control plane")
+JSON_EDGES = [
+    pytest.param("huge integer", b'{"n": ' + b"1" * 5000 + b"}", marks=pytest.mark.xfail(strict=True, reason=F4)),
+    pytest.param("lone surrogate", b'{"s": "\\ud800"}'),
+    pytest.param("NaN", b'{"n": NaN}'),
+    pytest.param("1e999", b'{"n": 1e999}'),
+    pytest.param("UTF-8 BOM", b'\xef\xbb\xbf{"a": 1}'),
+    pytest.param("UTF-16", '{"a": 1}'.encode("utf-16")),
+]
+
+
+@pytest.mark.parametrize("label,data", JSON_EDGES, ids=[p.values[0] for p in JSON_EDGES])
+def test_json_edge_cases_are_refused_in_the_vendor_shape(label, data, device_emulator, served):
+    """Every JSON-body route of the document and the control plane's: a 4xx in the right shape,
+    nothing changed."""
+    url = device_emulator.url
+    t = Tenant()
+    t.beams_device = register_beams_device(url, t)
+    before = state(url)
+    problems = []
+    for op in OPS:
+        if not op.json_body():
+            continue
+        headers, query = credentials(op, t)
+        resp = send(url, op, t, Case(label, headers={**headers, "Content-Type": "application/json"},
+                                     query=dict(query), data=data))
+        where = f"{op.id} [{label}] -> {resp.status_code} {resp.content[:160]!r}"
+        if not 400 <= resp.status_code < 500:
+            problems.append(f"{where}: expected a 4xx")
+        problem = shape_problem(served, op.vendor, resp.status_code, resp.content, resp.headers)
+        if problem:
+            problems.append(f"{where}: {problem}")
+    for method, path in CONTROL_BODY_ROUTES:
+        r = requests.request(method, url + path, data=data, headers={"Content-Type": "application/json"}, timeout=30)
+        if r.status_code != 400:
+            problems.append(f"{method} {path} [{label}] -> {r.status_code} {r.content[:160]!r}: expected 400")
+    assert state(url) == before
+    assert problems == [], "\n".join(problems[:20])
+
+
+# -- numbers Python's int() refuses: more than 4300 digits -------------------------------------------
+
+HUGE = "9" * 5000
+NUMERIC_QUERY = ("limit", "page", "cursor", "offset", "timestampSecs")
+F5 = ("F5 (beams): page_limit() checks isdigit() then calls int(raw); a 5000-digit ?limit= raises ValueError "
+      "(int max str digits) -> 500 'Something went wrong' instead of 400 '`limit` given is not valid.'")
+F6 = ("F6 (capgo): GET /device?page=<5000 digits> (documented profile) and ?limit=<5000 digits> (live profile) "
+      "call int() after isdigit() -> ValueError -> 500 instead of 400 Invalid page / invalid_limit")
+HUGE_XFAIL = {"GET /device": F6,
+              "GET /device_api/v1/instances/{instance}/devices/{platform}/{device_id}/interests": F5,
+              "GET /instances/{instance}/devices/{platform}/{device_id}/interests": F5}
+
+
+def _huge_param(op: Op):
+    marks = [pytest.mark.xfail(strict=True, reason=HUGE_XFAIL[op.id])] if op.id in HUGE_XFAIL else []
+    return pytest.param(op, marks=marks, id=op.id)
+
+
+@pytest.mark.parametrize("op", [_huge_param(op) for op in OPS])
+def test_huge_integers_in_query_parameters(op, device_emulator, served):
+    """Every declared query parameter and the usual numeric ones, set to a 5000-digit number."""
+    url = device_emulator.url
+    t = Tenant()
+    if op.vendor == "beams":
+        t.beams_device = register_beams_device(url, t)
+    headers, query = credentials(op, t)
+    valid = op.valid_body()
+    data = json.dumps(valid).encode() if valid is not None else None
+    problems = []
+    profiles = ["documented", "live"] if op.vendor == "capgo" else [None]
+    for profile in profiles:
+        if profile:
+            device_emulator.set_options({"capgo": {"profile": profile}})
+        for name in dict.fromkeys([*op.query_names(), *NUMERIC_QUERY]):
+            if name == "api_key":
+                continue
+            resp = send(url, op, t, Case(f"{name}={HUGE[:6]}…", headers=headers, query={**query, name: HUGE}, data=data))
+            if resp.status_code >= 400:
+                problem = shape_problem(served, op.vendor, resp.status_code, resp.content, resp.headers)
+                if problem:
+                    problems.append(f"{op.id} ?{name}=<5000 digits> ({profile or 'default'}) -> "
+                                    f"{resp.status_code} {resp.content[:120]!r}: {problem}")
+    assert problems == [], "\n".join(problems)
+
+
+F7 = ("F7 (core): POST /_emulator/clock {\"advance\": 1e308} (or {\"set\": 1e300}) is accepted into the clock and "
+      "answered 500; from then on every vendor request fails with aiohttp's plain '500 Internal Server Error' "
+      "(the middleware's journal entry calls clock.iso() -> OverflowError), POST /_emulator/reset and GET "
+      "/_emulator/clock answer 500 too; only POST /_emulator/clock {\"reset\": true} recovers")
+
+
+@pytest.mark.xfail(strict=True, reason=F7)
+@pytest.mark.parametrize("move", [{"advance": 1e308}, {"set": 1e300}, {"advance": -1e308}], ids=["advance", "set", "back"])
+def test_clock_refuses_moves_out_of_range(move, device_emulator):
+    url = device_emulator.url
+    r = requests.post(f"{url}/_emulator/clock", json=move, timeout=30)
+    try:
+        assert r.status_code == 400, r.text
+        after = requests.get(f"{url}/devices/list", params={"api_key": "applovin-emulator-management-key"}, timeout=30)
+        assert after.status_code == 200, after.text
+    finally:  # only a clock reset recovers from F7; then the usual reset
+        requests.post(f"{url}/_emulator/clock", json={"reset": True}, timeout=30).raise_for_status()
+        device_emulator.reset()
