@@ -78,7 +78,10 @@ def ensure_aiosqlite() -> None:
         import aiosqlite  # noqa: F401
     except ImportError:
         log("aiosqlite not found (the baseline needs it): pip install aiosqlite")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "aiosqlite"], check=True, timeout=600)
+        try:
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "aiosqlite"], check=True, timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            log(f"could not install aiosqlite ({exc}); the naive baseline will be missing from this run")
 
 
 def fsync_us(directory: str, n: int = 100) -> float:
@@ -138,7 +141,7 @@ class Run:
         return os.path.join(self.tmp, f"{self.seq:03d}-{name}")
 
     def emulator(self, *, fixtures_file: str | None = None, db: str | None = None,
-                 options: list[str] | None = None, bytecode: bool = True) -> ServerProc:
+                 options: list[str] | None = None, bytecode: bool = True, cwd: str | None = None) -> ServerProc:
         cmd = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--db", db or self.path("emulator.db"),
                "--log-level", "warning"]
         if fixtures_file:
@@ -148,7 +151,8 @@ class Run:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEVICE_EMULATOR_")}
         if bytecode:  # as users run it: .pyc files cached (PYTHONDONTWRITEBYTECODE=1 recompiles every start)
             env.pop("PYTHONDONTWRITEBYTECODE", None)
-        return ServerProc("emulator", cmd, cwd=str(ROOT), log_path=os.path.join(self.tmp, "emulator.log"), env=env)
+        return ServerProc("emulator", cmd, cwd=cwd or str(ROOT), log_path=os.path.join(self.tmp, "emulator.log"),
+                          env=env)
 
     def baseline(self, mode: str, **kw: str) -> ServerProc:
         cmd = [sys.executable, "-m", "bench.baseline", "--mode", mode, "--port", "0"]
@@ -205,18 +209,25 @@ def phase_startup(run: Run) -> dict[str, Any]:
             subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60, env=env)
             times.append(time.perf_counter() - t0)
         out[label] = round(min(times), 4)
+    # the first start after a source change compiles; the measured ones then read the .pyc
+    run.emulator(db=run.path("ready.db")).start(timeout=60).stop()
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        # this environment never caches bytecode: measure that too, then let the caches be written
-        as_is = []
-        for _ in range(args.ready_runs):
-            server = run.emulator(db=run.path("ready.db"), bytecode=False).start(timeout=60)
-            as_is.append(server.ready_s)
-            server.stop()
-        out["ready_new_db_no_bytecode_cache_s"] = {"median": round(median(as_is), 4),
-                                                   "all": [round(x, 4) for x in as_is]}
-        run.emulator(db=run.path("ready.db")).start(timeout=60).stop()  # writes __pycache__
-        subprocess.run([sys.executable, "-c", "import emulator.server"], cwd=ROOT, timeout=60,
-                       env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+        # this environment never writes .pyc files: a fresh clone recompiles the emulator's own
+        # modules at every start (installed dependencies keep the .pyc pip wrote). Measured on a
+        # copy of emulator/ without __pycache__, so the work tree's caches do not hide it.
+        src = os.path.join(run.tmp, "src")
+        shutil.copytree(ROOT / "emulator", os.path.join(src, "emulator"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        where = subprocess.run([sys.executable, "-c", "import emulator; print(emulator.__file__)"], cwd=src,
+                               capture_output=True, text=True, timeout=60).stdout.strip()
+        if where.startswith(src):  # the copy is what gets imported (not an installed one)
+            as_is = []
+            for _ in range(args.ready_runs):
+                server = run.emulator(db=run.path("ready.db"), bytecode=False, cwd=src).start(timeout=60)
+                as_is.append(server.ready_s)
+                server.stop()
+            out["ready_new_db_no_bytecode_cache_s"] = {"median": round(median(as_is), 4),
+                                                       "all": [round(x, 4) for x in as_is]}
     fresh, restart, stops = [], [], []
     db = None
     for i in range(args.ready_runs):
@@ -274,7 +285,12 @@ def phase_throughput(run: Run) -> dict[str, Any]:
     results: dict[str, Any] = {}
 
     emu = run.emulator(fixtures_file=doc_path, options=run.options).start(timeout=120)
-    naive = run.baseline("naive", db=run.path("baseline.db"), fixtures=doc_path, sync=args.baseline_sync).start(60)
+    naive: ServerProc | None
+    try:
+        naive = run.baseline("naive", db=run.path("baseline.db"), fixtures=doc_path, sync=args.baseline_sync).start(60)
+    except StartError as exc:  # e.g. aiosqlite could not be installed: measure the emulator alone
+        log(f"the naive baseline did not start; emulator-only numbers: {exc}"[:500])
+        naive = None
     specs: dict[str, dict[str, RequestSpec]] = {}
     bodies: dict[str, Any] = {}
     for sc in selected:
@@ -293,6 +309,8 @@ def phase_throughput(run: Run) -> dict[str, Any]:
             except ValueError:
                 bodies[sc.name] = {"body": body.decode(errors="replace")}
         try:
+            if naive is None:
+                raise Unavailable("the baseline server did not start")
             specs[sc.name]["baseline"] = prepare(sc, naive.url, tenants)[0]
         except Unavailable as exc:
             entry["baseline_unavailable"] = str(exc)
@@ -303,8 +321,11 @@ def phase_throughput(run: Run) -> dict[str, Any]:
         bodies_path = run.path("bare-bodies.json")
         with open(bodies_path, "w") as fh:
             json.dump(bodies, fh)
-        bare = run.baseline("bare", bodies=bodies_path).start(60)
-        for sc in selected:
+        try:
+            bare = run.baseline("bare", bodies=bodies_path).start(60)
+        except StartError as exc:
+            log(f"the bare server did not start: {exc}"[:500])
+        for sc in selected if bare is not None else []:
             if sc.kind == "read" and sc.name in specs:
                 try:
                     specs[sc.name]["bare"] = prepare(sc, bare.url, tenants)[0]
@@ -330,14 +351,22 @@ def phase_throughput(run: Run) -> dict[str, Any]:
         log(f"warm-up: {args.warmup:g} s per scenario and server")
         for name in order:
             for target in specs[name]:
-                one(name, target, args.warmup)
+                try:
+                    one(name, target, args.warmup)
+                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                    log(f"  warm-up {name} {target} failed: {exc}"[:300])
     for r in range(args.rounds):
         log(f"round {r + 1}/{args.rounds}")
         for name in order:
             targets = list(specs[name])
             k = r % len(targets)
             for target in targets[k:] + targets[:k]:  # alternate who goes first
-                res = one(name, target, args.duration)
+                try:
+                    res = one(name, target, args.duration)
+                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                    results[name].setdefault("run_errors", []).append(f"{target}: {exc}"[:500])
+                    log(f"  {name:24s} {target:9s} wrk failed: {exc}"[:300])
+                    continue
                 results[name].setdefault("runs", {}).setdefault(target, []).append(res)
                 log(f"  {name:24s} {target:9s} {res['rps']:9.0f} req/s  p50 {res['p50_ms']:.2f} ms"
                     f"  p99 {res['p99_ms']:.2f} ms  non-2xx {res['non2xx']}")
@@ -371,7 +400,7 @@ def summarise(entry: dict[str, Any]) -> None:
     if emu and bare and bare["rps"]:
         summary["ratio_vs_bare"] = round(emu["rps"] / bare["rps"], 3)
     entry["summary"] = summary
-    entry["flagged"] = flagged
+    entry["flagged"] = flagged or bool(entry.get("run_errors"))
 
 
 # -- phase 4: scale ------------------------------------------------------------------------------
@@ -399,8 +428,8 @@ def phase_scale(run: Run, base_ready_s: float | None) -> dict[str, Any]:
             continue
         try:
             entry["ready_s"] = round(server.ready_s or 0, 3)
-            if base_ready_s is not None:
-                entry["load_s"] = round((server.ready_s or 0) - base_ready_s, 3)
+            if base_ready_s is not None:  # the start-up without the bulk document, measured earlier
+                entry["load_s"] = round(max(0.0, (server.ready_s or 0) - base_ready_s), 3)
             entry["db_bytes"] = sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
             spec = RequestSpec("GET", "/v3/devices/bench${rand}", {
                 "Authorization": _jpush_basic(), "Accept": "application/json"}, rand_n=n)
@@ -434,6 +463,7 @@ def _jpush_basic() -> str:
 def evaluate(results: dict[str, Any]) -> dict[str, Any]:
     checks: dict[str, Any] = {}
     sc = results.get("scenarios", {})
+    sc = sc if "error" not in sc else {}
     reg = sc.get("beams_register", {}).get("summary", {})
     if "ratio_vs_baseline" in reg:
         checks["beams_register_ratio"] = {"value": reg["ratio_vs_baseline"], "target": ">= 1.0",
@@ -453,6 +483,7 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
     if rs.get("n"):
         checks["reset_ms"] = {"value": rs["median_ms"], "target": "< 5", "met": rs["median_ms"] < TARGETS["reset_ms"]}
     scale = results.get("scale", {})
+    scale = scale if "error" not in scale else {}
     small = scale.get("1000", {}).get("c1")
     big = scale.get("1000000", {}).get("c1")
     if small and big:
@@ -472,7 +503,9 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
     rows: list[list[str]] = [["scenario", "emulator req/s", "p50 ms", "p99 ms", "baseline req/s", "p50 ms",
                               "p99 ms", "emu/base", "bare req/s", "emu/bare", "CPU µs/req (emu/base/bare)",
                               "errors (emu/base/bare)"]]
-    for name, entry in results.get("scenarios", {}).items():
+    failed = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
+    scenarios = results.get("scenarios", {}) if "scenarios" not in failed else {}
+    for name, entry in scenarios.items():
         if entry.get("status") != "ok":
             rows.append([name, "unavailable", "", "", "", "", "", "", "", "", "", entry.get("reason", "")[:60]])
             continue
@@ -489,7 +522,8 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
             errs,
         ])
     lines = _render(rows, markdown)
-    st, rs = results.get("startup", {}), results.get("reset", {})
+    st = results.get("startup", {}) if "startup" not in failed else {}
+    rs = results.get("reset", {}) if "reset" not in failed else {}
     other = [["measure", "value"]]
     if st:
         other += [
@@ -497,7 +531,7 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
             ["ready line, restart on existing DB, median", f"{st['ready_restart_s']['median'] * 1000:.0f} ms"],
         ]
         if "ready_new_db_no_bytecode_cache_s" in st:
-            other.append(["ready line, new DB, PYTHONDONTWRITEBYTECODE=1 (no .pyc cache), median",
+            other.append(["ready line, new DB, fresh clone under PYTHONDONTWRITEBYTECODE=1 (no .pyc), median",
                           f"{st['ready_new_db_no_bytecode_cache_s']['median'] * 1000:.0f} ms"])
         other += [
             ["floor: `python -c pass` / `import emulator.server`",
@@ -509,16 +543,18 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
                       f"{r['median_ms']:.2f} ms (p90 {r['p90_ms']:.2f}, min {r['min_ms']:.2f})"])
         h = rs["health_round_trip"]
         other.append(["floor: GET /_emulator/health round trip (median)", f"{h['median_ms']:.3f} ms"])
-    for n, entry in results.get("scale", {}).items():
+    for n, entry in (results.get("scale", {}) if "scale" not in failed else {}).items():
         label = f"JPush get device at {int(n):,} devices (1 conn.)"
         if entry.get("status") == "ok":
             c1 = entry["c1"]
-            other.append([label, f"p50 {c1['p50_ms']:.3f} ms, p99 {c1['p99_ms']:.3f} ms; "
-                                 f"loaded in {entry.get('load_s', entry['ready_s']):.1f} s "
-                                 f"({entry['document_bytes'] / 1e6:.0f} MB fixture)"])
+            other.append([label, f"p50 {c1['p50_ms']:.3f} ms, p99 {c1['p99_ms']:.3f} ms, {c1['rps']:,.0f} req/s; "
+                                 f"ready in {entry['ready_s']:.1f} s with a "
+                                 f"{entry['document_bytes'] / 1e6:.1f} MB fixture"])
         else:
             other.append([label, f"{entry.get('status')}: {entry.get('note') or entry.get('reason', '')}"[:120]])
     lines += [""] + _render(other, markdown)
+    for key, error in failed.items():
+        other.append([f"phase {key} failed", error[:200]])
     checks = results.get("targets", {})
     if checks:
         tl = [["target (issue 10)", "measured", "wanted", "met"]]
@@ -598,25 +634,35 @@ def main(argv: list[str] | None = None) -> int:
         results["environment"] = environment(tmp)
         log(f"python {results['environment']['python']}, sqlite {results['environment']['sqlite']}, "
             f"fsync {results['environment']['fsync_us_median']:.0f} µs, load {os.getloadavg()[0]:.2f}; tmp {tmp}")
+        def phase(key: str, fn, *fn_args: Any) -> None:
+            try:
+                results[key] = fn(*fn_args)
+            except (StartError, RuntimeError, OSError, ValueError, subprocess.SubprocessError) as exc:
+                log(f"phase {key} failed: {type(exc).__name__}: {exc}"[:800])
+                results[key] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+
         if "startup" not in args.skip:
             log("start-up times")
-            results["startup"] = phase_startup(run)
+            phase("startup", phase_startup, run)
         if not run.options:  # also when startup was skipped: ask a running emulator
-            probe = run.emulator().start(60)
-            status, body = http_request(probe.url, "GET", "/_emulator/options")
-            probe.stop()
-            run.options = rate_limit_off(json.loads(body)) if status == 200 else []
+            try:
+                probe = run.emulator().start(60)
+                status, body = http_request(probe.url, "GET", "/_emulator/options")
+                probe.stop()
+                run.options = rate_limit_off(json.loads(body)) if status == 200 else []
+            except (StartError, OSError, ValueError) as exc:
+                log(f"could not read the emulator's options: {exc}"[:500])
         results["emulator_options"] = run.options
         if "reset" not in args.skip:
             log("reset times")
-            results["reset"] = phase_reset(run)
+            phase("reset", phase_reset, run)
         if "throughput" not in args.skip:
             log(f"throughput: {args.rounds} round(s) x {args.duration:g} s, {args.connections} connections; "
                 f"emulator options {' '.join(run.options) or '(none)'}")
-            results["scenarios"] = phase_throughput(run)
+            phase("scenarios", phase_throughput, run)
         if "scale" not in args.skip and args.scale_sizes:
             base = results.get("startup", {}).get("ready_new_db_s", {}).get("median")
-            results["scale"] = phase_scale(run, base)
+            phase("scale", phase_scale, run, base)
     except KeyboardInterrupt:
         log("interrupted: stopping servers; partial results follow")
         results["interrupted"] = True
