@@ -395,10 +395,13 @@ def summarise(entry: dict[str, Any]) -> None:
             "server_cpu_us_per_req": round(median(cpu), 1) if cpu else None,
         }
     emu, base, bare = summary.get("emulator"), summary.get("baseline"), summary.get("bare")
-    if emu and base and base["rps"]:
-        summary["ratio_vs_baseline"] = round(emu["rps"] / base["rps"], 3)
-    if emu and bare and bare["rps"]:
-        summary["ratio_vs_bare"] = round(emu["rps"] / bare["rps"], 3)
+    runs = entry.get("runs", {})
+    for other, key in ((base, "baseline"), (bare, "bare")):
+        if emu and other and other["rps"]:
+            summary[f"ratio_vs_{key}"] = round(emu["rps"] / other["rps"], 3)
+            # the same round's runs were back to back: their ratios show the spread
+            pairs = zip(runs.get("emulator", []), runs.get(key, []))
+            summary[f"ratio_vs_{key}_rounds"] = [round(a["rps"] / b["rps"], 3) for a, b in pairs if b["rps"]]
     entry["summary"] = summary
     entry["flagged"] = flagged or bool(entry.get("run_errors"))
 
@@ -516,12 +519,11 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
             name + (" ⚠" if entry.get("flagged") else ""),
             fmt(e.get("rps"), ",.0f"), fmt(e.get("p50_ms"), ".2f"), fmt(e.get("p99_ms"), ".2f"),
             fmt(b.get("rps"), ",.0f"), fmt(b.get("p50_ms"), ".2f"), fmt(b.get("p99_ms"), ".2f"),
-            fmt(s.get("ratio_vs_baseline"), ".2f") + ("×" if "ratio_vs_baseline" in s else ""),
-            fmt(x.get("rps"), ",.0f"), fmt(s.get("ratio_vs_bare"), ".2f") + ("×" if "ratio_vs_bare" in s else ""),
+            _ratio(s, "baseline"), fmt(x.get("rps"), ",.0f"), _ratio(s, "bare"),
             "/".join(fmt(d.get("server_cpu_us_per_req"), ".0f") if d else "–" for d in (e, b, x)),
             errs,
         ])
-    lines = _render(rows, markdown)
+    lines = [run_line(results), ""] + _render(rows, markdown)
     st = results.get("startup", {}) if "startup" not in failed else {}
     rs = results.get("reset", {}) if "reset" not in failed else {}
     other = [["measure", "value"]]
@@ -564,6 +566,26 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
     return lines
 
 
+def _ratio(summary: dict[str, Any], key: str) -> str:
+    value = summary.get(f"ratio_vs_{key}")
+    if value is None:
+        return "–"
+    rounds = summary.get(f"ratio_vs_{key}_rounds") or []
+    spread = f" ({min(rounds):.2f}–{max(rounds):.2f})" if len(rounds) > 1 else ""
+    return f"{value:.2f}×{spread}"
+
+
+def run_line(results: dict[str, Any]) -> str:
+    env = results.get("environment", {})
+    start, end = env.get("loadavg_start"), env.get("loadavg_end")
+    load = f"load average {start[0]:.1f} → {end[0]:.1f}" if start and end else ""
+    s = results.get("settings", {})
+    return (f"Run {env.get('time', '?')} (git {env.get('git', '?')}), {env.get('cpus', '?')} CPUs, Python "
+            f"{env.get('python', '?')}, SQLite {env.get('sqlite', '?')}, {load}, fsync median "
+            f"{env.get('fsync_us_median', '?')} µs; wrk -t{s.get('threads')} -c{s.get('connections')}, "
+            f"{s.get('rounds')} rounds × {s.get('duration')} s, {env.get('wall_s', '?')} s in all.")
+
+
 def _render(rows: list[list[str]], markdown: bool) -> list[str]:
     if markdown:
         out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
@@ -579,8 +601,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 1 round of 2 s, fewer start-ups and resets, scale 1k and 100k only")
-    p.add_argument("--rounds", type=int, help="rounds per scenario and server (default 3; quick 1)")
-    p.add_argument("--duration", type=float, help="seconds per wrk run (default 8; quick 2)")
+    p.add_argument("--rounds", type=int, help="rounds per scenario and server (default 5; quick 1)")
+    p.add_argument("--duration", type=float, help="seconds per wrk run (default 6; quick 2)")
     p.add_argument("--warmup", type=float, help="seconds of warm-up per scenario and server (default 1)")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the other core serves)")
@@ -599,8 +621,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (databases, logs, scripts)")
     args = p.parse_args(argv)
     q = args.quick
-    args.rounds = args.rounds or (1 if q else 3)
-    args.duration = args.duration or (2.0 if q else 8.0)
+    args.rounds = args.rounds or (1 if q else 5)
+    args.duration = args.duration or (2.0 if q else 6.0)
     args.warmup = 1.0 if args.warmup is None else args.warmup
     args.scale_duration = args.scale_duration or (2.0 if q else 5.0)
     args.ready_runs = args.ready_runs or (2 if q else 5)
