@@ -2,6 +2,7 @@
 options and clock. Its answers are JSON; its errors are ``{"error": ..., "path"?: ...}``."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,8 @@ async def get_clock(request: web.Request) -> web.Response:
     return json_response(_ctx(request).clock.describe())
 
 
+#: timestamps every vendor can format (ISO dates, JWT times): 1970-01-01 to 9999-12-31
+MIN_CLOCK, MAX_CLOCK = 0.0, 253402300799.0
 CLOCK_USAGE = ('expected exactly one of {"advance": seconds}, {"set": epoch_seconds}, '
                '{"freeze": true|false}, {"reset": true}')
 
@@ -152,10 +155,17 @@ async def post_clock(request: web.Request) -> web.Response:
         ctx.clock.freeze(value)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _bad_request(f"{key} must be a number of seconds")
-    elif key == "advance":
-        ctx.clock.advance(float(value))
     else:
-        ctx.clock.set(float(value))
+        try:
+            target = ctx.clock.now() + float(value) if key == "advance" else float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            target = math.inf
+        if not MIN_CLOCK <= target <= MAX_CLOCK:
+            raise _bad_request(f"{key} would put the clock outside the years 1970 to 9999")
+        if key == "advance":
+            ctx.clock.advance(float(value))
+        else:
+            ctx.clock.set(float(value))
     return json_response(ctx.clock.describe())
 
 

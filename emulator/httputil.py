@@ -71,7 +71,7 @@ def parse_json(data: bytes, *, require_object: bool = False) -> Any:
         raise BodyError("not_utf8", str(exc)) from None
     try:
         value = json.loads(text)  # NaN/Infinity parse to floats; unstorable() names their path
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints over 4,300 digits
         raise BodyError("invalid_json", str(exc)) from None
     problem = unstorable(value)
     if problem is not None:
@@ -83,6 +83,18 @@ def parse_json(data: bytes, *, require_object: bool = False) -> Any:
 
 async def read_json(request: web.Request, limit: int, *, require_object: bool = False) -> Any:
     return parse_json(await read_body(request, limit), require_object=require_object)
+
+
+def bounded_int(raw: str, cap: int) -> int | None:
+    """A query parameter of ASCII digits as an int no larger than ``cap``; None when it is not
+    ASCII digits. Never calls ``int()`` on thousands of digits (Python refuses over 4,300) nor on
+    digits ``int()`` does not take (``"²"`` passes ``str.isdigit``)."""
+    if not raw or not raw.isascii() or not raw.isdigit():
+        return None
+    significant = raw.lstrip("0") or "0"
+    if len(significant) > len(str(cap)):
+        return cap
+    return min(int(significant), cap)
 
 
 def media_type(request: web.Request) -> str | None:

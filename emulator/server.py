@@ -18,6 +18,10 @@ ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 #: aiohttp refuses request lines and headers over 8 KB with its own plain-text 400, before any
 #: vendor code runs; raised so long paths and header values reach the vendors' own errors.
 MAX_LINE_BYTES = 256 * 1024
+#: on SIGTERM, requests in flight get this long to finish before they are cancelled. aiohttp
+#: stops reading a connection once shutdown begins, so a request whose body is still arriving
+#: could otherwise hold the exit for its 60 s default (docker stop waits only 10 s).
+SHUTDOWN_GRACE_SECONDS = 3.0
 
 
 class _ProtocolErrorFilter(logging.Filter):
@@ -49,7 +53,7 @@ async def start_site(app: web.Application, host: str, port: int, *, access_log: 
     _quiet_protocol_errors()
     kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
     runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE_BYTES,
-                           max_field_size=MAX_LINE_BYTES, **kwargs)
+                           max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, **kwargs)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()

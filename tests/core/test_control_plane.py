@@ -229,6 +229,17 @@ def test_clock_moves_and_reset_puts_it_back(toy):
     assert requests.get(toy.url + "/_emulator/clock").json()["offset_seconds"] == 0
 
 
+@pytest.mark.parametrize("move", [{"advance": 1e308}, {"advance": -1e308}, {"set": 1e300}, {"set": -5},
+                                  {"advance": int("9" * 400)}])
+def test_clock_moves_outside_representable_time_are_refused(toy, move):
+    before = requests.get(toy.url + "/_emulator/clock").json()["offset_seconds"]
+    r = requests.post(toy.url + "/_emulator/clock", json=move)
+    assert r.status_code == 400
+    assert r.json() == {"error": f"{next(iter(move))} would put the clock outside the years 1970 to 9999"}
+    assert requests.get(toy.url + "/_emulator/clock").json()["offset_seconds"] == before
+    assert requests.get(toy.url + "/toy/items/alpha").status_code == 200
+
+
 def test_a_frozen_clock_stands_still_until_moved(toy):
     frozen = toy.freeze_clock()
     time.sleep(0.05)

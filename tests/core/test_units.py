@@ -59,3 +59,19 @@ def test_parse_json_refuses_what_no_vendor_can_store(raw, kind, path):
 
 def test_parse_json_keeps_valid_surrogate_pairs():
     assert parse_json(b'{"emoji": "\\ud83d\\ude00"}') == {"emoji": "\U0001F600"}
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("0", 0), ("7", 7), ("0100", 100), ("101", 100), ("9" * 5000, 100), ("0" * 5000 + "5", 5),
+    ("", None), ("-1", None), ("1.5", None), ("²", None), ("١٢", None), (" 5", None),
+])
+def test_bounded_int(raw, expected):
+    from emulator.httputil import bounded_int
+
+    assert bounded_int(raw, 100) == expected
+
+
+def test_parse_json_refuses_integers_python_will_not_convert():
+    with pytest.raises(BodyError) as err:
+        parse_json(b'{"n": ' + b"1" * 5000 + b"}")
+    assert err.value.kind == "invalid_json"

@@ -317,7 +317,6 @@ F3 = ("F3 (core/aiohttp): on SIGTERM aiohttp's RequestHandler.shutdown() sets _f
       "holds the exit until the client gives up or the runner's 60 s shutdown_timeout")
 
 
-@pytest.mark.xfail(strict=True, reason=F3)
 def test_sigterm_with_a_request_body_in_flight_exits_promptly(tmp_path):
     server = ServerProcess("--db", str(tmp_path / "t.db"))
     host, port = server.url.rsplit("/", 1)[1].split(":")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ...errors import json_response, make_response
-from ...httputil import BodyError, media_type, read_json
+from ...httputil import BodyError, bounded_int, media_type, read_json
 from ...vendor import Route
 from . import errors, storage
 from .jwtcheck import MAX_USER_ID, user_id_from_header
@@ -143,9 +143,10 @@ def page_limit(raw: str | None) -> int:
     """Default and maximum 100; larger values are clamped, non-positive or non-numeric refused."""
     if not raw:
         return MAX_INTERESTS_PAGE
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+    limit = bounded_int(raw, MAX_INTERESTS_PAGE)
+    if limit is None or limit < 1:
         raise errors.bad_limit()
-    return min(int(raw), MAX_INTERESTS_PAGE)
+    return limit
 
 
 def json_type(value: Any) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ...errors import json_response
+from ...httputil import bounded_int
 from . import errors, storage
 from .request_parsing import (authenticate, body_bytes, can_manage, can_read, is_reverse_domain, js_truthy,
                         key_covers_app, query_dict, try_json)
@@ -24,6 +25,8 @@ OK = {"status": "ok"}
 PAGE_SIZE = 50
 #: SQLite's OFFSET is a signed 64-bit integer; any page beyond this is empty anyway
 MAX_OFFSET = 2**62
+#: pages past this one are empty anyway; caps the page number before any arithmetic
+MAX_DOCUMENTED_PAGE = MAX_OFFSET // PAGE_SIZE
 LIVE_DEFAULT_LIMIT = 50
 #: the Cloudflare read path caps ``limit`` here (silently)
 LIVE_MAX_LIMIT = 50_000
@@ -145,9 +148,10 @@ class DeviceApi:
         app_id = self._documented_string(params, "app_id", errors.MISSING_APP_ID)
         device_id = params.get("device_id") or None
         page_raw = params.get("page", "")
-        if device_id is None and page_raw != "" and not page_raw.isdigit():
+        page = bounded_int(page_raw, MAX_DOCUMENTED_PAGE)
+        if device_id is None and page_raw != "" and page is None:
             raise errors.documented(400, errors.INVALID_PAGE)
-        page = int(page_raw) if page_raw.isdigit() else 0
+        page = page or 0
 
         def read(conn):
             self._documented_app(conn, key, app_id)
@@ -316,9 +320,10 @@ class DeviceApi:
     def _live_limit(raw: Any) -> int:
         if raw is None or raw == "":
             return LIVE_DEFAULT_LIMIT
-        if not isinstance(raw, str) or not raw.isdigit() or int(raw) < 1:
+        limit = bounded_int(raw, LIVE_MAX_LIMIT) if isinstance(raw, str) else None
+        if limit is None or limit < 1:
             raise errors.live(400, "invalid_limit", "Invalid limit", {"limit": raw})
-        return min(int(raw), LIVE_MAX_LIMIT)
+        return limit
 
     @staticmethod
     def _live_order(raw: Any) -> str | None:
