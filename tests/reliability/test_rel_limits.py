@@ -11,10 +11,13 @@ import json
 import re
 import time
 
+import pytest
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, MOENGAGE_APP,
-                                           beams_fcm_token, jpush_auth, moengage_auth, vm_rss_kb)
+from emulator.config import Config
+from emulator.server import BackgroundServer
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
+                                           MOENGAGE_APP, beams_fcm_token, jpush_auth, moengage_auth, vm_rss_kb)
 from tests.support import ServerProcess
 
 TOTAL_REQUESTS = 100_000
@@ -144,3 +147,34 @@ def test_journal_clips_bodies(device_emulator):
     assert r.status_code == 200, r.text
     entry = device_emulator.requests("applovin", limit=1)[0]
     assert len(entry["request_body"]) < 4200 and "truncated" in entry["request_body"]
+
+
+F8 = ("F8 (core SlidingWindowLimiter): a key's window is never dropped once its requests leave the window; "
+      "with capgo live + rate_limit on, every distinct (app, device, operation) keeps a window for ever, so "
+      "memory grows with the number of device ids ever seen")
+
+
+@pytest.mark.xfail(strict=True, reason=F8)
+def test_rate_limit_windows_of_idle_keys_are_forgotten(tmp_path):
+    """White-box (the core's BackgroundServer exposes its context): 300 distinct Capgo devices, an
+    hour on the emulator clock, 300 other devices: the windows of the first 300 are long empty and
+    must not be kept."""
+    server = BackgroundServer(Config(host="127.0.0.1", port=0, db=str(tmp_path / "l.db"), log_level="warning",
+                                     profiles={"capgo": "live"}, options={"capgo": {"rate_limit": "on"}}))
+    server.start()
+    try:
+        windows = server.context.limiter._windows
+        with requests.Session() as s:
+            def burst(tag: str) -> None:
+                for i in range(300):
+                    r = s.get(f"{server.url}/device", headers={"authorization": CAPGO_KEY}, timeout=10,
+                              params={"app_id": CAPGO_APP, "device_id": f"00000000-0000-4000-8{tag}{i:014d}"})
+                    assert r.status_code in (200, 404), r.text
+            burst("00")
+            first = len(windows)
+            s.post(f"{server.url}/_emulator/clock", json={"advance": 3600}, timeout=10).raise_for_status()
+            burst("11")
+        print(f"\n[reliability] rate-limit windows: {first} after 300 devices, {len(windows)} after 300 more an hour later")
+        assert len(windows) <= first + 5
+    finally:
+        server.stop()
