@@ -109,3 +109,19 @@ def test_50_parallel_moengage_attribute_merges_on_one_customer_all_land(device_e
                     if c["customer_id"] == "emulator-user-1")
     assert {f"attr_{i}": i for i in range(50)}.items() <= customer["attributes"].items()
     assert customer["attributes"]["name"] == "Emulator User"
+
+
+def test_parallel_beams_interest_adds_stop_exactly_at_5000(device_emulator):
+    """A device holding 4,990 interests, 20 parallel adds of new ones: exactly 10 land, 10 are
+    refused with 400 Interest set too large, and the device ends with 5,000."""
+    base = f"{device_emulator.url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm"
+    device_id = requests.post(base, json={"token": beams_fcm_token("interest-race")}, timeout=30).json()["id"]
+    r = requests.put(f"{base}/{device_id}/interests", json={"interests": [f"i{n}" for n in range(4990)]}, timeout=60)
+    assert r.status_code == 200, r.text
+    answers = parallel(20, lambda i: requests.post(f"{base}/{device_id}/interests/race-{i}", timeout=60))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [200] * 10 + [400] * 10, [r.text for r in answers]
+    assert all(r.json()["error"] == "Interest set too large" for r in answers if r.status_code == 400)
+    instance = next(i for i in state(device_emulator.url, "beams")["instances"] if i["instance_id"] == BEAMS_INSTANCE)
+    device = next(d for d in instance["devices"] if d["id"] == device_id)
+    assert len(device["interests"]) == 5000
