@@ -312,9 +312,9 @@ def test_sigkill_during_whole_state_replacement_leaves_one_whole_state(tmp_path)
 
 # -- a request whose body straddles SIGTERM -----------------------------------------------------------
 
-F3 = ("F3 (core/aiohttp): on SIGTERM aiohttp's RequestHandler.shutdown() sets _force_close, after which "
-      "data_received() drops incoming bytes; a request whose body is still arriving is never answered and "
-      "holds the exit until the client gives up or the runner's 60 s shutdown_timeout")
+# Finding F3 (fixed in 2deefaa), was: on SIGTERM aiohttp's RequestHandler.shutdown() sets _force_close, after
+#   which data_received() drops incoming bytes; a request whose body is still arriving is never answered and
+#   holds the exit until the client gives up or the runner's 60 s shutdown_timeout
 
 
 def test_sigterm_with_a_request_body_in_flight_exits_promptly(tmp_path):

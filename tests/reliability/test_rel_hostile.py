@@ -257,9 +257,9 @@ def test_control_plane_refuses_hostile_bodies_and_changes_nothing(method, path, 
 
 # -- JSON the parser itself trips over ------------------------------------------------------------
 
-F4 = ("F4 (core): httputil.parse_json catches JSONDecodeError and RecursionError only; an integer literal of "
-      "more than 4300 digits makes json.loads raise a plain ValueError (int max str digits), answered as a 500 "
-      "by every vendor and the control plane")
+# Finding F4 (fixed in 2deefaa), was: httputil.parse_json catches JSONDecodeError and RecursionError only; an
+#   integer literal of more than 4300 digits makes json.loads raise a plain ValueError (int max str digits),
+#   answered as a 500 by every vendor and the control plane
 JSON_EDGES = [
     pytest.param("huge integer", b'{"n": ' + b"1" * 5000 + b"}"),
     pytest.param("lone surrogate", b'{"s": "\\ud800"}'),
@@ -303,10 +303,12 @@ def test_json_edge_cases_are_refused_in_the_vendor_shape(label, data, device_emu
 
 HUGE = "9" * 5000
 NUMERIC_QUERY = ("limit", "page", "cursor", "offset", "timestampSecs")
-F5 = ("F5 (beams): page_limit() checks isdigit() then calls int(raw); a 5000-digit ?limit= raises ValueError "
-      "(int max str digits) -> 500 'Something went wrong' instead of 400 '`limit` given is not valid.'")
-F6 = ("F6 (capgo): GET /device?page=<5000 digits> (documented profile) and ?limit=<5000 digits> (live profile) "
-      "call int() after isdigit() -> ValueError -> 500 instead of 400 Invalid page / invalid_limit")
+# Finding F5 (fixed in 2deefaa), was: page_limit() checks isdigit() then calls int(raw); a 5000-digit ?limit=
+#   raises ValueError (int max str digits) -> 500 'Something went wrong' instead of 400 '`limit` given is not
+#   valid.'
+# Finding F6 (fixed in 2deefaa), was: GET /device?page=<5000 digits> (documented profile) and ?limit=<5000
+#   digits> (live profile) call int() after isdigit() -> ValueError -> 500 instead of 400 Invalid page /
+#   invalid_limit
 @pytest.mark.parametrize("op", [pytest.param(op, id=op.id) for op in OPS])
 def test_huge_integers_in_query_parameters(op, device_emulator, served):
     """Every declared query parameter and the usual numeric ones, set to a 5000-digit number."""
@@ -334,10 +336,11 @@ def test_huge_integers_in_query_parameters(op, device_emulator, served):
     assert problems == [], "\n".join(problems)
 
 
-F7 = ("F7 (core): POST /_emulator/clock {\"advance\": 1e308} (or {\"set\": 1e300}) is accepted into the clock and "
-      "answered 500; from then on every vendor request fails with aiohttp's plain '500 Internal Server Error' "
-      "(the middleware's journal entry calls clock.iso() -> OverflowError), POST /_emulator/reset and GET "
-      "/_emulator/clock answer 500 too; only POST /_emulator/clock {\"reset\": true} recovers")
+# Finding F7 (fixed in 2deefaa), was: POST /_emulator/clock {"advance": 1e308} (or {"set": 1e300}) is accepted
+#   into the clock and answered 500; from then on every vendor request fails with aiohttp's plain '500
+#   Internal Server Error' (the middleware's journal entry calls clock.iso() -> OverflowError), POST
+#   /_emulator/reset and GET /_emulator/clock answer 500 too; only POST /_emulator/clock {"reset": true}
+#   recovers
 
 
 @pytest.mark.parametrize("move", [{"advance": 1e308}, {"set": 1e300}, {"advance": -1e308}], ids=["advance", "set", "back"])

@@ -6,7 +6,7 @@ by decision, see server.py: the vendors' own front ends answer malformed HTTP th
 server must log no traceback for a client's garbage (finding F2, fixed in a64a4c7) and serve on.
 
 Bodies the vendors do see — chunked bodies above the cap, a Content-Length above the server's
-16 MiB maximum — are answered in the vendor's shape (the tests without an xfail mark).
+16 MiB maximum — are answered in the vendor's shape.
 """
 from __future__ import annotations
 
