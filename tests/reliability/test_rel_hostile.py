@@ -354,3 +354,35 @@ def test_clock_refuses_moves_out_of_range(move, device_emulator):
     finally:  # only a clock reset recovers from F7; then the usual reset
         requests.post(f"{url}/_emulator/clock", json={"reset": True}, timeout=30).raise_for_status()
         device_emulator.reset()
+
+
+# -- methods a route does not serve ------------------------------------------------------------------
+
+OTHER_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND"]
+
+
+def test_every_path_answers_unserved_methods_in_the_vendor_shape(device_emulator, served):
+    """Each vendor path of the document with every standard method it does not serve (an unknown
+    token such as ``FOO`` is refused by aiohttp's parser, see finding F2)."""
+    url = device_emulator.url
+    t = Tenant()
+    t.beams_device = register_beams_device(url, t)
+    problems, sent = [], 0
+    seen: set[str] = set()
+    with requests.Session() as s:
+        for op in OPS:
+            if op.path in seen:
+                continue
+            seen.add(op.path)
+            headers, query = credentials(op, t)
+            target = url + fill(op.path, path_values(op, t))
+            for method in OTHER_METHODS:
+                if method.lower() in served["paths"][op.path]:
+                    continue
+                sent += 1
+                r = s.request(method, target, headers=headers, params=query, timeout=30)
+                if r.status_code >= 500 or (method != "HEAD" and r.status_code >= 400 and
+                                            shape_problem(served, op.vendor, r.status_code, r.content, r.headers)):
+                    problems.append(f"{method} {op.path} -> {r.status_code} {r.content[:120]!r}")
+    print(f"\n[reliability] unserved methods: {sent} requests over {len(seen)} paths")
+    assert problems == [], "\n".join(problems[:20])
