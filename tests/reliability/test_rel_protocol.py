@@ -121,3 +121,21 @@ def test_chunked_bodies_above_the_cap_get_the_vendor_answer(server, served):
         assert shape_problem(served, vendor, r.status_code, r.content, r.headers) is None, (path, r.text[:200])
     assert requests.get(f"{server.url}/_emulator/state", timeout=30).json() == before
     assert json.dumps(before)  # the state is still exportable
+
+
+def test_hundreds_of_half_open_connections_do_not_block_service(server):
+    """400 connections that sent half a request line and headers and then nothing: the server
+    still answers promptly on a new connection."""
+    host, port = server.url.rsplit("/", 1)[1].split(":")
+    conns = []
+    try:
+        for _ in range(400):
+            c = socket.create_connection((host, int(port)), timeout=10)
+            c.sendall(b"POST " + DEVICE + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n")
+            conns.append(c)
+        started = time.monotonic()
+        r = requests.get(f"{server.url}/v3/devices/{JPUSH_RID}", headers=jpush_auth(), timeout=10)
+        assert r.status_code == 200 and time.monotonic() - started < 2
+    finally:
+        for c in conns:
+            c.close()
