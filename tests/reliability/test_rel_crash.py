@@ -340,3 +340,26 @@ def test_sigterm_with_a_request_body_in_flight_exits_promptly(tmp_path):
         if server.proc.poll() is None:
             server.proc.wait(90)
         server.close_pipes()
+
+
+def test_an_acknowledged_reset_survives_sigkill(tmp_path):
+    """Writes, then POST /_emulator/reset (200), then SIGKILL: after the restart the writes stay
+    gone and the start-up fixtures are back (no write resurrected from the WAL)."""
+    db = tmp_path / "reset.db"
+    server = ServerProcess("--db", str(db))
+    try:
+        created = server.get("/devices/create", params={"api_key": APPLOVIN_KEY, "name": "Gone After Reset"})
+        assert created.status_code == 200
+        r = server.post(f"/v3/devices/{JPUSH_RID}", json={"tags": {"add": ["gone_after_reset"]}}, headers=jpush_auth())
+        assert r.status_code == 200
+        assert server.post("/_emulator/reset").status_code == 200
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(10)
+    finally:
+        server.close_pipes()
+    assert integrity(db) == "ok"
+    with ServerProcess("--db", str(db)) as again:
+        lists = again.get("/devices/list", params={"api_key": APPLOVIN_KEY}).json()["device_lists"]
+        tags = again.get(f"/v3/devices/{JPUSH_RID}", headers=jpush_auth()).json()["tags"]
+        assert again.terminate() == 0
+    assert [x["name"] for x in lists] == ["List Test"] and tags == []
