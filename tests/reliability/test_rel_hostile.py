@@ -11,7 +11,10 @@ read them back through the vendor API.
 """
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -21,7 +24,7 @@ import jsonschema
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
                                            MOENGAGE_APP, beams_fcm_token, beams_jwt, jpush_auth, moengage_auth,
                                            openapi, shape_problem, state)
 from tests.reliability.rel_routes import (DEFAULT, Op, Tenant, credentials, document_at_collection, fill,
@@ -386,3 +389,53 @@ def test_every_path_answers_unserved_methods_in_the_vendor_shape(device_emulator
                     problems.append(f"{method} {op.path} -> {r.status_code} {r.content[:120]!r}")
     print(f"\n[reliability] unserved methods: {sent} requests over {len(seen)} paths")
     assert problems == [], "\n".join(problems[:20])
+
+
+# -- hostile Beams user tokens (JWTs parsed and checked by the emulator itself) ------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _signed(header: bytes, payload: bytes) -> str:
+    signing = f"{_b64(header)}.{_b64(payload)}".encode()
+    signature = hmac.new(BEAMS_SECRET.encode(), signing, hashlib.sha256).digest()
+    return f"{signing.decode()}.{_b64(signature)}"
+
+
+_ISS = f"https://{BEAMS_INSTANCE}.pushnotifications.pusher.com".encode()
+_HS256 = b'{"alg":"HS256","typ":"JWT"}'
+F10 = ("F10 (beams): a validly signed JWT whose header or payload JSON nests 5,000 deep raises RecursionError "
+       "in the emulator's JWT check -> 500 Something went wrong instead of 401 '`Authorization` header token "
+       "is malformed.'")
+F11 = ("F11 (beams): a validly signed JWT whose sub holds a lone surrogate escape (\"\\ud800\") passes the checks "
+       "and reaches SQLite: UnicodeEncodeError in storage.set_user -> 500 instead of a 4xx")
+HOSTILE_JWTS = [
+    pytest.param(_signed(b'{"alg":"HS256","x":' + b"[" * 5000 + b"]" * 5000 + b"}",
+                         b'{"sub":"a","iss":"%s","exp":9999999999}' % _ISS),
+                 marks=pytest.mark.xfail(strict=True, reason=F10), id="deep header"),
+    pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":9999999999,"x":' % _ISS + b"[" * 5000 + b"]" * 5000 + b"}"),
+                 marks=pytest.mark.xfail(strict=True, reason=F10), id="deep payload"),
+    pytest.param(_signed(_HS256, b'{"sub":"\\ud800","iss":"%s","exp":9999999999}' % _ISS),
+                 marks=pytest.mark.xfail(strict=True, reason=F11), id="lone surrogate sub"),
+    pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":%s}' % (_ISS, b"9" * 5000)), id="5000-digit exp"),
+    pytest.param(_signed(b"[1]", b"{}"), id="header array"),
+    pytest.param(_signed(_HS256, b"[1]"), id="payload array"),
+    pytest.param(_signed(_HS256, b'{"sub":"\xff"}'), id="payload not UTF-8"),
+    pytest.param(_b64(b'{"alg":"none"}') + "." + _b64(b'{"sub":"a"}') + ".", id="alg none"),
+    pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":-1e300}' % _ISS), id="exp -1e300"),
+    pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":9999999999,"nbf":1e300}' % _ISS), id="nbf 1e300"),
+    pytest.param("a." * 5000 + "a", id="5001 segments"),
+    pytest.param("x" * 20_000, id="20 KB garbage"),
+]
+
+
+@pytest.mark.parametrize("token", HOSTILE_JWTS)
+def test_hostile_beams_user_tokens_are_refused_in_the_beams_shape(token, device_emulator, served):
+    base = f"{device_emulator.url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm"
+    device_id = requests.post(base, json={"token": beams_fcm_token("jwt-hostile")}, timeout=30).json()["id"]
+    before = state(device_emulator.url)
+    r = requests.put(f"{base}/{device_id}/user", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
+    assert shape_problem(served, "beams", r.status_code, r.content, r.headers) is None
+    assert state(device_emulator.url) == before
