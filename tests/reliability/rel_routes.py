@@ -40,7 +40,7 @@ VALID_BODIES: list[tuple[str, str, str, Any]] = [
     ("capgo", "DELETE", r"^/device$", {"app_id": CAPGO_APP, "device_id": CAPGO_DEVICE}),
     ("capgo", "POST", r"^/stats$", {"app_id": CAPGO_APP, "device_id": CAPGO_DEVICE, "platform": "android",
                                     "version_name": "1.0.0", "version_os": "14", "is_emulator": False,
-                                    "is_prod": True, "action": "ping", "custom_id": "hostile"}),
+                                    "is_prod": True, "action": "ping", "custom_id": "hostile", "version_build": "1.0"}),
     ("capgo", "POST", r"^/updates$", {"app_id": CAPGO_APP, "device_id": CAPGO_DEVICE, "platform": "android",
                                       "version_name": "builtin", "version_build": "1.0", "is_emulator": False,
                                       "is_prod": True, "plugin_version": "6.0.0", "custom_id": "hostile"}),

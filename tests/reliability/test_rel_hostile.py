@@ -410,6 +410,8 @@ F10 = ("F10 (beams): a validly signed JWT whose header or payload JSON nests 5,0
        "is malformed.'")
 F11 = ("F11 (beams): a validly signed JWT whose sub holds a lone surrogate escape (\"\\ud800\") passes the checks "
        "and reaches SQLite: UnicodeEncodeError in storage.set_user -> 500 instead of a 4xx")
+F12 = ("F12 (beams): a validly signed JWT with \"exp\": -1e400 or -Infinity (Python's json reads -inf) is expired, "
+       "and formatting how long ago calls int(-inf) -> OverflowError -> 500 instead of 401 token is expired")
 HOSTILE_JWTS = [
     pytest.param(_signed(b'{"alg":"HS256","x":' + b"[" * 5000 + b"]" * 5000 + b"}",
                          b'{"sub":"a","iss":"%s","exp":9999999999}' % _ISS),
@@ -424,6 +426,10 @@ HOSTILE_JWTS = [
     pytest.param(_signed(_HS256, b'{"sub":"\xff"}'), id="payload not UTF-8"),
     pytest.param(_b64(b'{"alg":"none"}') + "." + _b64(b'{"sub":"a"}') + ".", id="alg none"),
     pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":-1e300}' % _ISS), id="exp -1e300"),
+    pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":-1e400}' % _ISS),
+                 marks=pytest.mark.xfail(strict=True, reason=F12), id="exp -1e400"),
+    pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":-Infinity}' % _ISS),
+                 marks=pytest.mark.xfail(strict=True, reason=F12), id="exp -Infinity"),
     pytest.param(_signed(_HS256, b'{"sub":"a","iss":"%s","exp":9999999999,"nbf":1e300}' % _ISS), id="nbf 1e300"),
     pytest.param("a." * 5000 + "a", id="5001 segments"),
     pytest.param("x" * 20_000, id="20 KB garbage"),
@@ -451,3 +457,42 @@ def test_deeply_nested_beams_web_push_token_is_refused(device_emulator, served):
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
     assert shape_problem(served, "beams", r.status_code, r.content, r.headers) is None
     assert state(device_emulator.url) == before
+
+
+# -- numeric-looking strings of 5,000 digits in every string field of a valid body --------------------
+
+F13 = ("F13 (capgo): coerce_semver() calls int() on each version part; POST /updates or /stats with "
+       "version_build (or another version field) of 5,000 digits -> ValueError -> 500 Unknown error")
+DIGIT_STRINGS = ["9" * 5000, "1." + "9" * 5000 + ".0", "-" + "9" * 5000]
+DIGIT_XFAIL = {"POST /stats": F13, "POST /updates": F13}
+
+
+def _digit_param(op: Op):
+    marks = [pytest.mark.xfail(strict=True, reason=DIGIT_XFAIL[op.id])] if op.id in DIGIT_XFAIL else []
+    return pytest.param(op, marks=marks, id=op.id)
+
+
+@pytest.mark.parametrize("op", [_digit_param(op) for op in OPS if op.valid_body() is not None])
+def test_digit_strings_in_every_body_field(op, device_emulator, served):
+    url = device_emulator.url
+    t = Tenant()
+    if op.vendor == "beams":
+        t.beams_device = register_beams_device(url, t)
+    headers, query = credentials(op, t)
+    valid = op.valid_body()
+    before = state(url)
+    problems = []
+    for at in string_leaves(valid):
+        for digits in DIGIT_STRINGS:
+            body = json.dumps(replaced(valid, at, digits)).encode()
+            resp = send(url, op, t, Case("digits", headers={**headers, "Content-Type": "application/json"},
+                                         query=dict(query), data=body))
+            where = f"{op.id} {'.'.join(map(str, at))}={digits[:4]}… -> {resp.status_code} {resp.content[:120]!r}"
+            if resp.status_code >= 400:
+                problem = shape_problem(served, op.vendor, resp.status_code, resp.content, resp.headers)
+                if problem:
+                    problems.append(f"{where}: {problem}")
+                if state(url) != before:
+                    problems.append(f"{where}: a refused request changed the state")
+            before = state(url)
+    assert problems == [], "\n".join(problems[:20])
