@@ -17,7 +17,8 @@ from .config import Config
 from .errors import ApiError, make_response
 from .faults import FaultRule, FaultRules
 from .fixtures import FixtureError, read_document_file, validate_document
-from .journal import Journal, clip
+from .journal import Entry as JournalEntry
+from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
 from .storage import Component, Store, clear_tables, vendor_tables
@@ -48,6 +49,8 @@ class Context:
     routes: list[tuple[str | None, Route]] = field(default_factory=list)
     startup_documents: list[dict[str, Any]] = field(default_factory=list)
     openapi: dict[str, Any] | None = None
+    #: vendor -> its tables, children first (what reset empties)
+    tables: dict[str, list[str]] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
 
     # -- lookups ----------------------------------------------------------------------------
@@ -66,7 +69,9 @@ class Context:
     def _clear(self, conn, only: str | None = None) -> None:
         for name in self.vendors:
             if only is None or name == only:
-                clear_tables(conn, vendor_tables(conn, name))
+                if name not in self.tables:  # the schema is fixed once migrated: look it up once
+                    self.tables[name] = vendor_tables(conn, name)
+                clear_tables(conn, self.tables[name])
 
     def load_startup_sync(self) -> None:
         """Load the start-up fixtures into a database that never had them, and mark it in the
@@ -313,22 +318,26 @@ async def _journal(ctx: Context, request: web.Request, response: web.StreamRespo
         except Exception:  # the peer went away or sent a broken body
             body = None
     resp_body = getattr(response, "body", None) if response is not None else None
-    entry = {
-        "time": ctx.clock.iso(),
-        "vendor": vendor.name if vendor is not None else None,
-        "method": request.method,
-        "path": request.path,
-        "query": request.query_string,
-        "status": response.status if response is not None else None,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        "request_headers": dict(request.headers),
-        "request_body": clip(body),
-        "response_body": clip(resp_body if isinstance(resp_body, (bytes, str)) else None),
-    }
-    if fault is not None:
-        entry["fault"] = fault.id
-        if response is None:
-            entry["dropped"] = True
-    if disconnected:
-        entry["disconnected"] = True
+    extra: dict[str, Any] | None = None
+    if fault is not None or disconnected:
+        extra = {}
+        if fault is not None:
+            extra["fault"] = fault.id
+            if response is None:
+                extra["dropped"] = True
+        if disconnected:
+            extra["disconnected"] = True
+    entry = JournalEntry(
+        ctx.clock.now(),
+        vendor.name if vendor is not None else None,
+        request.method,
+        request.path,
+        request.query_string,
+        response.status if response is not None else None,
+        (time.perf_counter() - started) * 1000,
+        request.headers,
+        body,
+        resp_body if isinstance(resp_body, (bytes, str)) else None,
+        extra,
+    )
     ctx.journal.record(entry)

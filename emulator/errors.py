@@ -6,10 +6,11 @@ the response. A write function raising it inside a transaction rolls that reques
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
+
+from .jsoncodec import dumps_bytes
 
 
 class ApiError(Exception):
@@ -41,10 +42,6 @@ class ApiError(Exception):
         )
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def make_response(
     status: int,
     body: Any,
@@ -65,7 +62,7 @@ def make_response(
     elif isinstance(body, str):
         data = body.encode()
     else:
-        data = dumps(body).encode()
+        data = dumps_bytes(body)
     if trailing_newline:
         data += b"\n"
     resp = web.Response(status=status, body=data, headers=headers)

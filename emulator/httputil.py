@@ -69,13 +69,24 @@ def parse_json(data: bytes, *, require_object: bool = False) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError("not_utf8", str(exc)) from None
+    overflowed: list[bool] = []
+
+    def parse_float(literal: str) -> float:
+        number = float(literal)
+        if not math.isfinite(number):  # 1e999
+            overflowed.append(True)
+        return number
+
     try:
-        value = json.loads(text)  # NaN/Infinity parse to floats; unstorable() names their path
+        value = json.loads(text, parse_float=parse_float)  # NaN/Infinity parse to floats too
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints over 4,300 digits
         raise BodyError("invalid_json", str(exc)) from None
-    problem = unstorable(value)
-    if problem is not None:
-        raise BodyError("invalid_json", problem[1], path=problem[0])
+    # Walking the document costs more than parsing it: only when something unstorable can be
+    # in it (a lone surrogate needs a \u escape; NaN/Infinity are spelled out).
+    if overflowed or "\\u" in text or "NaN" in text or "Infinity" in text:
+        problem = unstorable(value)
+        if problem is not None:
+            raise BodyError("invalid_json", problem[1], path=problem[0])
     if require_object and not isinstance(value, dict):
         raise BodyError("not_object", type(value).__name__)
     return value

@@ -13,9 +13,8 @@ import sqlite3
 import uuid
 from typing import Any, Iterable
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
+from ...jsoncodec import canonical
 from . import errors
 
 MIGRATIONS = (
@@ -75,11 +74,6 @@ RECORD_TABLES = {"events": "beams_events", "deleted_users": "beams_deleted_users
 MAX_DEVICES_PER_USER = 100
 
 
-def canonical(value: Any) -> str:
-    """One JSON text per value, so identical records compare equal in SQL."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
 # -- VAPID ------------------------------------------------------------------------------------
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -91,6 +85,8 @@ def b64url_decode(text: str) -> bytes:
 
 def new_vapid_private_key() -> str:
     """A fresh P-256 private key as base64url of its 32-byte scalar (how VAPID keys are shared)."""
+    from cryptography.hazmat.primitives.asymmetric import ec  # imported on use: ~20 ms of start-up
+
     key = ec.generate_private_key(ec.SECP256R1())
     return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
 
@@ -98,6 +94,9 @@ def new_vapid_private_key() -> str:
 def vapid_public_key(private_b64: str) -> str:
     """base64url of the 65-byte uncompressed public point, what ``pushManager.subscribe`` takes.
     Raises ValueError for a key that is not a P-256 scalar."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     raw = b64url_decode(private_b64)
     if len(raw) != 32:
         raise ValueError("a P-256 private key is 32 bytes")

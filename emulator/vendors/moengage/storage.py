@@ -10,6 +10,8 @@ import json
 import sqlite3
 from typing import Any
 
+from ...jsoncodec import canonical
+
 MIGRATIONS = (
     """
     CREATE TABLE moengage_workspaces (
@@ -58,8 +60,6 @@ MIGRATIONS = (
 )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 # -- workspaces -------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def put_customer(conn: sqlite3.Connection, app_id: str, customer_id: str, attrib
     conn.execute(
         "INSERT INTO moengage_customers(app_id, customer_id, attributes) VALUES (?, ?, ?) "
         "ON CONFLICT(app_id, customer_id) DO UPDATE SET attributes = excluded.attributes",
-        (app_id, customer_id, _dumps(attributes)),
+        (app_id, customer_id, canonical(attributes)),
     )
 
 
@@ -117,7 +117,7 @@ def merge_device(conn: sqlite3.Connection, app_id: str, customer_id: str, device
     conn.execute(
         "INSERT INTO moengage_devices(app_id, customer_id, device_id, attributes) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(app_id, customer_id, device_id) DO UPDATE SET attributes = excluded.attributes",
-        (app_id, customer_id, device_id, _dumps(merged)),
+        (app_id, customer_id, device_id, canonical(merged)),
     )
 
 
@@ -129,8 +129,8 @@ def upsert_event(conn: sqlite3.Connection, app_id: str, event: dict[str, Any]) -
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(app_id, id) DO UPDATE SET "
         "customer_id = excluded.customer_id, action = excluded.action, attributes = excluded.attributes, "
         "properties = excluded.properties, received_at = excluded.received_at",
-        (app_id, event["id"], event["customer_id"], event["action"], _dumps(event.get("attributes", {})),
-         _dumps(event.get("properties", {})), event.get("received_at")),
+        (app_id, event["id"], event["customer_id"], event["action"], canonical(event.get("attributes", {})),
+         canonical(event.get("properties", {})), event.get("received_at")),
     )
 
 
@@ -139,7 +139,7 @@ def upsert_dropped(conn: sqlite3.Connection, app_id: str, drop: dict[str, Any]) 
         "INSERT INTO moengage_dropped(app_id, id, endpoint, reason, payload, received_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(app_id, id) DO UPDATE SET endpoint = excluded.endpoint, "
         "reason = excluded.reason, payload = excluded.payload, received_at = excluded.received_at",
-        (app_id, drop["id"], drop["endpoint"], drop["reason"], _dumps(drop.get("payload")),
+        (app_id, drop["id"], drop["endpoint"], drop["reason"], canonical(drop.get("payload")),
          drop.get("received_at")),
     )
 
