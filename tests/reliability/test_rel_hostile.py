@@ -496,3 +496,33 @@ def test_digit_strings_in_every_body_field(op, device_emulator, served):
                     problems.append(f"{where}: a refused request changed the state")
             before = state(url)
     assert problems == [], "\n".join(problems[:20])
+
+
+# -- integers wider than 64 bits are JSON too (orjson, SQLite and Go stop at 64 bits) -------------------
+
+WIDE_INTS = [2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30, -(10**300)]
+
+
+@pytest.mark.parametrize("number", WIDE_INTS, ids=[str(n)[:12] for n in WIDE_INTS])
+def test_wide_integers_are_stored_and_exported_verbatim(number, device_emulator):
+    """Free-form JSON values (MoEngage attributes, Beams publish payloads) keep their exact value
+    through the write, the state export and a fixture round trip."""
+    url = device_emulator.url
+    moe = {**moengage_auth(), "Content-Type": "application/json"}
+    r = requests.post(f"{url}/v1/customer/{MOENGAGE_APP}", headers=moe, timeout=30,
+                      data='{"type":"customer","customer_id":"wide","attributes":{"n":%d}}' % number)
+    assert r.status_code == 200, r.text
+    r = requests.post(f"{url}/publish_api/v1/instances/{BEAMS_INSTANCE}/publishes/interests", timeout=30,
+                      headers={"Content-Type": "application/json", "Authorization": f"Bearer {BEAMS_SECRET}"},
+                      data='{"interests":["news"],"fcm":{"data":{"n":%d}}}' % number)
+    assert r.status_code == 200, r.text
+    raw = requests.get(f"{url}/_emulator/state", timeout=30)
+    assert raw.status_code == 200
+    doc = json.loads(raw.content)
+    customer = next(c for c in doc["moengage"]["workspaces"][0]["customers"] if c["customer_id"] == "wide")
+    assert customer["attributes"]["n"] == number
+    publish = next(i for i in doc["beams"]["instances"] if i["instance_id"] == BEAMS_INSTANCE)["publishes"][-1]
+    assert publish["request"]["fcm"]["data"]["n"] == number
+    r = requests.put(f"{url}/_emulator/state", data=raw.content, headers={"Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert json.loads(requests.get(f"{url}/_emulator/state", timeout=30).content) == doc
