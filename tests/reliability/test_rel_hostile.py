@@ -145,8 +145,7 @@ def send(url: str, op: Op, t: Tenant, case: Case) -> requests.Response:
                             timeout=60, allow_redirects=False)
 
 
-@pytest.mark.parametrize("op", OPS, ids=[op.id for op in OPS])
-def test_hostile_inputs_to_every_route(op, device_emulator, served):
+def run_hostile(op: Op, device_emulator, served, label: str = "") -> None:
     url = device_emulator.url
     t = Tenant()
     if op.vendor == "beams":
@@ -158,7 +157,7 @@ def test_hostile_inputs_to_every_route(op, device_emulator, served):
         n += 1
         resp = send(url, op, t, case)
         status = resp.status_code
-        where = f"{op.id} [{case.label}] -> {status} {resp.content[:160]!r}"
+        where = f"{op.id}{label} [{case.label}] -> {status} {resp.content[:160]!r}"
         if status >= 400 or b"Traceback" in resp.content:
             problem = shape_problem(served, op.vendor, status, resp.content, resp.headers)
             if problem is not None:
@@ -171,8 +170,23 @@ def test_hostile_inputs_to_every_route(op, device_emulator, served):
         if status >= 400 and after != before:
             problems.append(f"{where}: a refused request changed the state")
         before = after
-    FIGURES[op.id] = n
+    FIGURES[op.id + label] = n
     assert problems == [], f"{len(problems)} problems in {n} hostile requests:\n" + "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.id for op in OPS])
+def test_hostile_inputs_to_every_route(op, device_emulator, served):
+    run_hostile(op, device_emulator, served)
+
+
+CAPGO_OPS = [op for op in OPS if op.vendor == "capgo"]
+
+
+@pytest.mark.parametrize("op", CAPGO_OPS, ids=[op.id for op in CAPGO_OPS])
+def test_hostile_inputs_to_capgo_in_the_live_profile(op, device_emulator, served):
+    """Capgo's live profile is a second implementation of /device (cursor pages, other errors)."""
+    device_emulator.set_options({"capgo": {"profile": "live"}})
+    run_hostile(op, device_emulator, served, " (live)")
 
 
 def test_hostile_input_count():
