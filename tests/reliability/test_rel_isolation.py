@@ -218,3 +218,21 @@ def test_open_mode_tenants_created_on_first_use_see_nothing_of_the_others(two_te
         assert leaked == []
         key = {"applovin": "accounts", "jpush": "apps", "moengage": "workspaces", "beams": "instances"}[vendor]
         assert all(t in now[key] for t in old[key]), f"{vendor}: an existing tenant changed"
+
+
+CAPGO_DEVICE_OPS = [op for op in OPS if op.vendor == "capgo" and op.path == "/device"]
+
+
+@pytest.mark.parametrize("op", CAPGO_DEVICE_OPS, ids=[op.id for op in CAPGO_DEVICE_OPS])
+def test_capgo_live_profile_keeps_tenants_apart(op, two_tenants, served):
+    """The live profile is a second implementation of /device: A's app-limited key stays out of B's app."""
+    url = two_tenants.url
+    two_tenants.set_options({"capgo": {"profile": "live"}})
+    before = state(url, "capgo")
+    for label, path, headers, query, data in attempts(op, A, B):
+        resp = requests.request(op.method, url + path, headers=headers, params=query, data=data, timeout=30)
+        where = f"{op.id} (live) [{label}] -> {resp.status_code} {resp.content[:200]!r}"
+        assert 400 <= resp.status_code < 500, where
+        assert shape_problem(served, "capgo", resp.status_code, resp.content, resp.headers) is None, where
+        assert not [m for m in MARKERS if m.encode() in resp.content], where
+        assert b_part("capgo", state(url, "capgo")) == b_part("capgo", before), where
