@@ -201,3 +201,23 @@ def test_journal_memory_is_bounded_whatever_the_headers(tmp_path):
     print(f"\n[reliability] journal with 150 × 800 KB of headers: RSS {before // 1024} -> {after // 1024} MB, "
           f"a journaled header value holds {len(entry['request_headers']['X-Big-0'])} characters")
     assert (after - before) / 1024 < 50
+
+
+def test_journal_memory_is_bounded_with_large_bodies(tmp_path):
+    """1,200 requests with 250 KB bodies (refused by JPush after reading them) through a journal of
+    1,000 entries: the journal keeps clipped bodies only, so RSS grows by far less than the 300 MB sent."""
+    body = json.dumps({"pad": "p" * 250_000}).encode()
+    with ServerProcess("--db", str(tmp_path / "b.db")) as server:
+        with requests.Session() as s:
+            for _ in range(200):  # warm-up: allocator pools, the first journal entries
+                s.post(f"{server.url}/v3/devices/{JPUSH_RID}", data=body, headers=jpush_auth(), timeout=30)
+            before = vm_rss_kb(server.proc.pid)
+            for _ in range(1000):
+                r = s.post(f"{server.url}/v3/devices/{JPUSH_RID}", data=body, headers=jpush_auth(), timeout=30)
+                assert r.status_code == 400
+        after = vm_rss_kb(server.proc.pid)
+        entry = requests.get(server.url + "/_emulator/requests", params={"limit": 1}, timeout=30).json()["requests"][0]
+        assert server.terminate() == 0
+    print(f"\n[reliability] journal with 1,000 × 250 KB bodies: RSS {before // 1024} -> {after // 1024} MB")
+    assert len(entry["request_body"]) < 4200
+    assert (after - before) / 1024 < 50
