@@ -31,6 +31,12 @@ def clip(data: bytes | str | None) -> str | None:
     return text
 
 
+def _small(headers: Mapping[str, str]) -> bool:
+    """Headers are kept as the request's own mapping unless one of them is large (values up
+    to 256 KB are accepted): then a clipped copy keeps the journal's memory bounded."""
+    return all(len(v) <= BODY_LIMIT for v in headers.values())
+
+
 class Entry:
     """One journaled request, as recorded (cheap); :meth:`as_dict` formats it."""
 
@@ -45,11 +51,11 @@ class Entry:
         self.at = at
         self.vendor = vendor
         self.method = method
-        self.path = path
-        self.query = query
+        self.path = path[:BODY_LIMIT]  # request lines may be 256 KB
+        self.query = query[:BODY_LIMIT]
         self.status = status
         self.duration_ms = duration_ms
-        self.headers = headers
+        self.headers = headers if _small(headers) else {k: v[:BODY_LIMIT] for k, v in headers.items()}
         self.request_body = request_body[:BODY_BYTES] if request_body is not None else None
         self.response_body = response_body[:BODY_BYTES] if response_body is not None else None
         self.extra = extra

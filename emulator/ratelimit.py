@@ -23,25 +23,38 @@ class Decision:
     reset_at: int
 
 
+#: every this many hits, windows with nothing left in them are dropped (keys are often
+#: client-chosen, e.g. device ids, so idle ones must not accumulate)
+SWEEP_EVERY = 1024
+
+
 class SlidingWindowLimiter:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._windows: dict[tuple, deque[list[int]]] = {}
+        self._spans: dict[tuple, int] = {}  # key -> its window length in seconds
+        self._hits = 0
 
     def reset(self, vendor: str | None = None) -> None:
         """Forget every window, or those whose key starts with ``vendor``."""
         if vendor is None:
             self._windows.clear()
+            self._spans.clear()
         else:
             for key in [k for k in self._windows if k and k[0] == vendor]:
                 del self._windows[key]
+                self._spans.pop(key, None)
 
     def hit(self, key: tuple, limit: int, window: int = 60, cost: int = 1) -> Decision:
         """Count ``cost`` requests for ``key`` unless that would exceed ``limit`` in the
         last ``window`` seconds. A refused hit is not counted."""
         now = self.clock.now()
         second = int(now)
+        self._hits += 1
+        if self._hits % SWEEP_EVERY == 0:
+            self._sweep(second)
         buckets = self._windows.setdefault(key, deque())
+        self._spans[key] = window
         while buckets and buckets[0][0] <= second - window:
             buckets.popleft()
         used = sum(c for _, c in buckets)
@@ -62,6 +75,15 @@ class SlidingWindowLimiter:
             reset_after=reset_after,
             reset_at=reset_at,
         )
+
+    def _sweep(self, second: int) -> None:
+        """Drop every window whose requests have all left it."""
+        for key in [k for k, b in self._windows.items() if not b or b[-1][0] <= second - self._spans[k]]:
+            del self._windows[key]
+            del self._spans[key]
+
+    def __len__(self) -> int:
+        return len(self._windows)
 
     def peek(self, key: tuple, limit: int, window: int = 60) -> Decision:
         """The state of ``key``'s window without counting anything (and without keeping a

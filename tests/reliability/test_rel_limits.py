@@ -11,7 +11,6 @@ import json
 import re
 import time
 
-import pytest
 import requests
 
 from emulator.config import Config
@@ -154,7 +153,7 @@ F8 = ("F8 (core SlidingWindowLimiter): a key's window is never dropped once its 
       "memory grows with the number of device ids ever seen")
 
 
-@pytest.mark.xfail(strict=True, reason=F8)
+
 def test_rate_limit_windows_of_idle_keys_are_forgotten(tmp_path):
     """White-box (the core's BackgroundServer exposes its context): 300 distinct Capgo devices, an
     hour on the emulator clock, 300 other devices: the windows of the first 300 are long empty and
@@ -185,7 +184,7 @@ F9 = ("F9 (core journal): request headers are journaled whole (bodies are clippe
       "~120 MB and a full journal could hold gigabytes")
 
 
-@pytest.mark.xfail(strict=True, reason=F9)
+
 def test_journal_memory_is_bounded_whatever_the_headers(tmp_path):
     with ServerProcess("--db", str(tmp_path / "h.db")) as server:
         before = vm_rss_kb(server.proc.pid)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
+from ...httputil import BodyError, parse_json
 from . import errors
 from .storage import b64url_decode
 
@@ -27,13 +27,12 @@ class _Malformed(Exception):
 
 
 def _segment_json(segment: str) -> dict[str, Any]:
+    """A JWT part as a JSON object. Parsed like request bodies, so what Go's decoder refuses
+    (NaN, Infinity, 1e400, lone surrogates, absurd nesting) is a malformed token here too."""
     try:
-        value = json.loads(b64url_decode(segment).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        return parse_json(b64url_decode(segment), require_object=True)
+    except (BodyError, ValueError):
         raise _Malformed() from None
-    if not isinstance(value, dict):
-        raise _Malformed()
-    return value
 
 
 def go_duration(seconds: int) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ...errors import json_response, make_response
-from ...httputil import BodyError, bounded_int, media_type, read_json
+from ...httputil import BodyError, bounded_int, media_type, parse_json, read_json
 from ...vendor import Route
 from . import errors, storage
 from .jwtcheck import MAX_USER_ID, user_id_from_header
@@ -115,10 +114,8 @@ def token_is_valid(platform: str, token: str) -> bool:
     if platform == "fcm":
         return FCM_TOKEN_RE.fullmatch(token) is not None
     try:
-        subscription = json.loads(base64.b64decode(token, validate=True).decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return False
-    if not isinstance(subscription, dict):
+        subscription = parse_json(base64.b64decode(token, validate=True), require_object=True)
+    except (binascii.Error, ValueError, BodyError):
         return False
     endpoint, keys = subscription.get("endpoint"), subscription.get("keys")
     return (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://"))

@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.+-]*)?")
-COERCIBLE = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+#: node-semver's COERCE: components of at most 16 digits (MAX_SAFE_COMPONENT_LENGTH), not
+#: inside a longer run of digits, so a 5,000-digit "version" coerces to nothing
+COERCIBLE = re.compile(r"(?<!\d)(\d{1,16})(?:\.(\d{1,16}))?(?:\.(\d{1,16}))?(?!\d)")
 PLATFORMS = ("ios", "android", "electron")
 #: ``plugins/stats_actions.ts`` (the common ones; the real list is longer)
 STATS_ACTIONS = frozenset({
