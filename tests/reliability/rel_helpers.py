@@ -2,6 +2,8 @@
 checks against the served OpenAPI document, and small HTTP helpers."""
 from __future__ import annotations
 
+import logging
+
 import base64
 import json
 import time
@@ -114,3 +116,16 @@ def vm_rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+class ServerErrors(logging.Handler):
+    """Collects the error records the emulator or aiohttp log while a test runs (the server runs
+    in-process, so a logged traceback is visible to the test)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(("emulator", "aiohttp")):
+            self.records.append(f"{record.name}: {record.getMessage()} {record.exc_text or ''}"[:600])

@@ -14,20 +14,11 @@ import time
 import requests
 
 from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, MOENGAGE_APP,
-                                           beams_fcm_token, jpush_auth, moengage_auth, openapi, shape_problem)
+                                           beams_fcm_token, jpush_auth, moengage_auth, openapi, shape_problem, ServerErrors)
 
 DURATION = 4.0
 SEED = 7
 
-
-class ServerErrors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("emulator", "aiohttp")):
-            self.records.append(f"{record.name}: {record.getMessage()}"[:400])
 
 
 def vendor_calls(url: str, n: int) -> list[tuple[str, str, str, dict]]:

@@ -13,7 +13,7 @@ import jsonschema
 import requests
 
 from tests.reliability.rel_helpers import (BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, MOENGAGE_APP, moengage_auth,
-                                           openapi, state)
+                                           openapi, state, ServerErrors)
 from tests.reliability.test_rel_isolation import TENANT_B
 
 VALUES: list[Any] = [None, -1.5, "x", [], {"x": None}, "9" * 5000]
@@ -59,15 +59,6 @@ def rich_state(url: str) -> dict[str, Any]:
         "version_name": "1.0.0", "version_os": "14", "is_emulator": False, "is_prod": True, "action": "ping"})
     return state(url)
 
-
-class ServerErrors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("emulator", "aiohttp")):
-            self.records.append(f"{record.name}: {record.getMessage()}"[:400])
 
 
 def test_mutated_fixture_documents_are_merged_or_refused_with_a_path(device_emulator):

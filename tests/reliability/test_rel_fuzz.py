@@ -23,7 +23,7 @@ from schemathesis.generation import GenerationMode
 
 from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, CAPGO_KEY,
                                            MOENGAGE_APP, VENDORS, jpush_auth, moengage_auth, openapi,
-                                           shape_problem)
+                                           shape_problem, ServerErrors)
 
 SEED = 1123
 PASSES = (  # (name, mode, fix credentials, max examples): 20 examples per operation
@@ -59,17 +59,6 @@ def fixed_credentials(vendor: str, path: str, operation) -> dict[str, Any]:
         return kw
     raise AssertionError(vendor)
 
-
-class ServerErrors(logging.Handler):
-    """Collects error records the emulator or aiohttp log while the fuzzer runs."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("emulator", "aiohttp")):
-            self.records.append(f"{record.name}: {record.getMessage()} {record.exc_text or ''}"[:600])
 
 
 @pytest.fixture(scope="module")
