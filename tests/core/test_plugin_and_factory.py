@@ -39,6 +39,18 @@ def test_attached(device_emulator):
         result.assert_outcomes(passed=1)
 
 
+def test_the_readme_example_passes_as_written(pytester):
+    """The README's pytest example, taken from the README itself, in a project with no conftest."""
+    from tests.support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## pytest plugin"):]
+    example = section[section.index("```python\n") + len("```python\n"):section.index("\n```", section.index("```python"))]
+    pytester.makepyfile(test_readme_example=example)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
 async def test_create_app_serves_with_pytest_aiohttp(aiohttp_client):
     client = await aiohttp_client(create_app(Config(db=":memory:")))
     r = await client.get("/_emulator/health")
