@@ -2,7 +2,7 @@
 
 Accounts are api keys; each owns device lists (name, description, device models). The seed
 gives statuses only; the notes' proposals fill in bodies, methods and device rules (see
-docs/applovin.md for every decision)."""
+the README's AppLovin section for every decision)."""
 from __future__ import annotations
 
 import sqlite3
