@@ -110,7 +110,7 @@ def npm_packages(name: str, packages: list[str]) -> Path:
     import pytest
 
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the SDK tests")
+        pytest.fail("node and npm are needed for the SDK tests (they are on every machine of this project)")
     root = Path(os.environ.get("BEAMS_NPM_CACHE", Path(tempfile.gettempdir()) / "device-api-emulator-npm-beams"))
     cache = root / name
     marker = cache / ".installed"
