@@ -145,11 +145,17 @@ def send(url: str, op: Op, t: Tenant, case: Case) -> requests.Response:
                             timeout=60, allow_redirects=False)
 
 
-def run_hostile(op: Op, device_emulator, served, label: str = "") -> None:
-    url = device_emulator.url
+def tenant_for(op: Op, url: str) -> Tenant:
+    """The default tenant's credentials; Beams routes also need a registered device."""
     t = Tenant()
     if op.vendor == "beams":
         t.beams_device = register_beams_device(url, t)
+    return t
+
+
+def run_hostile(op: Op, device_emulator, served, label: str = "") -> None:
+    url = device_emulator.url
+    t = tenant_for(op, url)
     before = state(url)
     problems: list[str] = []
     n = 0
@@ -330,9 +336,7 @@ NUMERIC_QUERY = ("limit", "page", "cursor", "offset", "timestampSecs")
 def test_huge_integers_in_query_parameters(op, device_emulator, served):
     """Every declared query parameter and the usual numeric ones, set to a 5000-digit number."""
     url = device_emulator.url
-    t = Tenant()
-    if op.vendor == "beams":
-        t.beams_device = register_beams_device(url, t)
+    t = tenant_for(op, url)
     headers, query = credentials(op, t)
     valid = op.valid_body()
     data = json.dumps(valid).encode() if valid is not None else None
@@ -419,13 +423,15 @@ def _signed(header: bytes, payload: bytes) -> str:
 
 _ISS = f"https://{BEAMS_INSTANCE}.pushnotifications.pusher.com".encode()
 _HS256 = b'{"alg":"HS256","typ":"JWT"}'
-F10 = ("F10 (beams): a validly signed JWT whose header or payload JSON nests 5,000 deep raises RecursionError "
-       "in the emulator's JWT check -> 500 Something went wrong instead of 401 '`Authorization` header token "
-       "is malformed.'")
-F11 = ("F11 (beams): a validly signed JWT whose sub holds a lone surrogate escape (\"\\ud800\") passes the checks "
-       "and reaches SQLite: UnicodeEncodeError in storage.set_user -> 500 instead of a 4xx")
-F12 = ("F12 (beams): a validly signed JWT with \"exp\": -1e400 or -Infinity (Python's json reads -inf) is expired, "
-       "and formatting how long ago calls int(-inf) -> OverflowError -> 500 instead of 401 token is expired")
+# Finding F10 (fixed in 7b7ca79), was: a validly signed JWT whose header or payload JSON nests 5,000
+#   deep raises RecursionError in the emulator's JWT check -> 500 Something went wrong instead of 401
+#   '`Authorization` header token is malformed.'
+# Finding F11 (fixed in 7b7ca79), was: a validly signed JWT whose sub holds a lone surrogate escape
+#   ("\ud800") passes the checks and reaches SQLite: UnicodeEncodeError in storage.set_user -> 500
+#   instead of a 4xx
+# Finding F12 (fixed in 7b7ca79), was: a validly signed JWT with "exp": -1e400 or -Infinity (Python's
+#   json reads -inf) is expired, and formatting how long ago calls int(-inf) -> OverflowError -> 500
+#   instead of 401 token is expired
 HOSTILE_JWTS = [
     pytest.param(_signed(b'{"alg":"HS256","x":' + b"[" * 5000 + b"]" * 5000 + b"}",
                          b'{"sub":"a","iss":"%s","exp":9999999999}' % _ISS), id="deep header"),
@@ -473,15 +479,14 @@ def test_deeply_nested_beams_web_push_token_is_refused(device_emulator, served):
 
 # -- numeric-looking strings of 5,000 digits in every string field of a valid body --------------------
 
-F13 = ("F13 (capgo): coerce_semver() calls int() on each version part; POST /updates or /stats with "
-       "version_build (or another version field) of 5,000 digits -> ValueError -> 500 Unknown error")
+# Finding F13 (fixed in 7b7ca79), was: coerce_semver() calls int() on each version part; POST /updates
+#   or /stats with version_build (or another version field) of 5,000 digits -> ValueError -> 500 Unknown
+#   error
 DIGIT_STRINGS = ["9" * 5000, "1." + "9" * 5000 + ".0", "-" + "9" * 5000]
 @pytest.mark.parametrize("op", [pytest.param(op, id=op.id) for op in OPS if op.valid_body() is not None])
 def test_digit_strings_in_every_body_field(op, device_emulator, served):
     url = device_emulator.url
-    t = Tenant()
-    if op.vendor == "beams":
-        t.beams_device = register_beams_device(url, t)
+    t = tenant_for(op, url)
     headers, query = credentials(op, t)
     valid = op.valid_body()
     before = state(url)

@@ -148,9 +148,9 @@ def test_journal_clips_bodies(device_emulator):
     assert len(entry["request_body"]) < 4200 and "truncated" in entry["request_body"]
 
 
-F8 = ("F8 (core SlidingWindowLimiter): a key's window is never dropped once its requests leave the window; "
-      "with capgo live + rate_limit on, every distinct (app, device, operation) keeps a window for ever, so "
-      "memory grows with the number of device ids ever seen")
+# Finding F8 (fixed in 7b7ca79), was: a key's window is never dropped once its requests leave the
+#   window; with capgo live + rate_limit on, every distinct (app, device, operation) keeps a window for
+#   ever, so memory grows with the number of device ids ever seen
 
 
 
@@ -179,9 +179,9 @@ def test_rate_limit_windows_of_idle_keys_are_forgotten(tmp_path):
         server.stop()
 
 
-F9 = ("F9 (core journal): request headers are journaled whole (bodies are clipped to 4 KB, headers not); "
-      "with header values up to 256 KB allowed, 150 requests with 4 x 200 KB headers grow the process by "
-      "~120 MB and a full journal could hold gigabytes")
+# Finding F9 (fixed in 7b7ca79), was: request headers are journaled whole (bodies are clipped to 4 KB,
+#   headers not); with header values up to 256 KB allowed, 150 requests with 4 x 200 KB headers grow the
+#   process by ~120 MB and a full journal could hold gigabytes
 
 
 
