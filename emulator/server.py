@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import CONTEXT, build_context, create_app
+from .app import build_context, create_app
 from .config import Config
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
@@ -154,4 +154,4 @@ class BackgroundServer:
         self.stop()
 
 
-__all__ = ["BackgroundServer", "serve_forever", "start_site", "url_for", "CONTEXT"]
+__all__ = ["BackgroundServer", "serve_forever", "start_site", "url_for"]
