@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install serve test bench docker clean
+.PHONY: install serve test lint bench docker clean
 
 install: $(BIN)/device-api-emulator
 
@@ -17,6 +17,10 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check emulator tests bench
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FIXTURES = ROOT / "emulator" / "fixtures" / "default.json"

@@ -12,9 +12,9 @@ import subprocess
 import threading
 import time
 from collections import deque
-from typing import Sequence
+from collections.abc import Sequence
 
-_RUNNING: list["ServerProc"] = []
+_RUNNING: list[ServerProc] = []
 _LOCK = threading.Lock()
 
 
@@ -46,7 +46,7 @@ class ServerProc:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, timeout: float = 60.0) -> "ServerProc":
+    def start(self, timeout: float = 60.0) -> ServerProc:
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(

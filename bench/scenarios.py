@@ -12,7 +12,8 @@ import http.client as httpclient
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from . import fixtures
@@ -53,7 +54,7 @@ class Tenants:
     moe_key: str
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> "Tenants":
+    def from_document(cls, doc: dict[str, Any]) -> Tenants:
         capgo = doc["capgo"]
         key = next((k["key"] for k in capgo["api_keys"] if k.get("mode") == "all"), capgo["api_keys"][0]["key"])
         jpush = doc["jpush"]["apps"][0]

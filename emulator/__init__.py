@@ -3,10 +3,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import Config  # noqa: E402
+from .config import Config
 
 
-def create_app(config: "Config | None" = None, **kwargs):
+def create_app(config: Config | None = None, **kwargs):
     """Build the aiohttp application (see :func:`emulator.app.create_app`)."""
     from .app import create_app as _create_app
 

@@ -6,137 +6,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from aiohttp import web
 
 from . import __version__
 from .clock import Clock
 from .config import Config
+from .context import CONTEXT, CONTROL_ROOT, Context
+from .control import control_routes
 from .errors import ApiError, make_response
-from .faults import FaultRule, FaultRules
+from .faults import FaultRule
 from .fixtures import FixtureError, read_document_file, validate_document
+from .httputil import REQUEST_BODY, RESPONSE_HEADERS
 from .journal import Entry as JournalEntry
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
-from .storage import Component, Store, clear_tables, vendor_tables
-from .vendor import Route, Vendor
+from .storage import Component, Store
+from .vendor import Vendor
 from .vendors import REGISTRY
 
 log = logging.getLogger("emulator")
-
-CONTEXT: web.AppKey["Context"] = web.AppKey("emulator_context")
-CONTROL_ROOT = "_emulator"
-
-
-@dataclass
-class Context:
-    """Everything a request handler may need, built once per app."""
-
-    config: Config
-    store: Store
-    clock: Clock
-    limiter: SlidingWindowLimiter
-    journal: Journal
-    options: Options
-    faults: FaultRules = field(default_factory=FaultRules)
-    vendors: dict[str, Vendor] = field(default_factory=dict)
-    #: first path segment -> vendor, for error shapes and journal attribution
-    roots: dict[str, Vendor] = field(default_factory=dict)
-    #: (vendor name or None for the control plane, route) in registration order
-    routes: list[tuple[str | None, Route]] = field(default_factory=list)
-    startup_documents: list[dict[str, Any]] = field(default_factory=list)
-    openapi: dict[str, Any] | None = None
-    #: vendor -> its tables, children first (what reset empties)
-    tables: dict[str, list[str]] = field(default_factory=dict)
-    started_at: float = field(default_factory=time.time)
-
-    # -- lookups ----------------------------------------------------------------------------
-    def vendor_for_path(self, path: str) -> Vendor | None:
-        return self.roots.get(path.lstrip("/").split("/", 1)[0])
-
-    # -- state operations shared by the control plane, the CLI and the pytest plugin ---------
-    def validate(self, doc: Any) -> dict[str, Any]:
-        return validate_document(doc, self.vendors)
-
-    def _load(self, conn, doc: dict[str, Any], only: str | None = None) -> None:
-        for name, part in doc.items():
-            if only is None or name == only:
-                self.vendors[name].load_fixture(conn, part)
-
-    def _clear(self, conn, only: str | None = None) -> None:
-        for name in self.vendors:
-            if only is None or name == only:
-                if name not in self.tables:  # the schema is fixed once migrated: look it up once
-                    self.tables[name] = vendor_tables(conn, name)
-                clear_tables(conn, self.tables[name])
-
-    def load_startup_sync(self) -> None:
-        """Load the start-up fixtures into a database that never had them, and mark it in the
-        same transaction: a load that fails leaves the database as new as it was."""
-        def load(conn):
-            for file, doc in zip(self.config.fixtures, self.startup_documents):
-                try:
-                    self._load(conn, doc)
-                except FixtureError as exc:  # a check only loading can make (cross-references)
-                    exc.file = file  # type: ignore[attr-defined]
-                    raise
-            conn.execute("INSERT OR REPLACE INTO core_meta(key, value) VALUES ('startup_fixtures_loaded', ?)",
-                         (self.clock.iso(),))
-        self.store.write_now(load)
-
-    def startup_fixtures_loaded(self) -> bool:
-        return self.store.read(lambda conn: conn.execute(
-            "SELECT 1 FROM core_meta WHERE key = 'startup_fixtures_loaded'").fetchone() is not None)
-
-    async def merge(self, doc: Any) -> None:
-        """Validate (raises FixtureError) and merge a fixture document."""
-        doc = self.validate(doc)
-        await self.store.write(self._load, doc)
-
-    async def replace(self, doc: Any) -> None:
-        """Validate, then replace the whole state in one transaction."""
-        doc = self.validate(doc)
-
-        def replace(conn):
-            self._clear(conn)
-            self._load(conn, doc)
-
-        await self.store.write(replace)
-        for vendor in self.vendors.values():
-            vendor.on_reset()
-
-    async def reset(self, vendor: str | None = None) -> None:
-        """Empty the state (one vendor or all) and reload the start-up fixtures, in one
-        transaction; forget rate windows, journal entries, options set at run time."""
-
-        def reset(conn):
-            self._clear(conn, vendor)
-            for doc in self.startup_documents:
-                self._load(conn, doc, vendor)
-
-        await self.store.write(reset)
-        self.limiter.reset(vendor)
-        self.faults.clear(vendor)
-        self.journal.clear(vendor)
-        self.options.reset(vendor)
-        if vendor is None:
-            self.clock.reset()
-        for name, v in self.vendors.items():
-            if vendor is None or name == vendor:
-                v.on_reset()
-
-    def export(self, vendor: str | None = None) -> dict[str, Any]:
-        def export(conn):
-            return {
-                name: v.export_state(conn)
-                for name, v in self.vendors.items()
-                if vendor is None or name == vendor
-            }
-        return self.store.read(export)
-
 
 def build_context(config: Config, vendor_classes: Iterable[type[Vendor]] | None = None) -> Context:
     """Open the database, migrate, validate start-up fixtures and load them if the database
@@ -191,8 +83,6 @@ def build_context(config: Config, vendor_classes: Iterable[type[Vendor]] | None 
 def create_app(config: Config | None = None, *, context: Context | None = None) -> web.Application:
     """The public app factory. ``create_app(Config(db=":memory:"))`` is enough for
     pytest-aiohttp's ``aiohttp_client``."""
-    from .control import control_routes  # late: control imports app for CONTEXT
-
     ctx = context or build_context(config or Config())
     app = web.Application(
         middlewares=[emulator_middleware],
@@ -265,7 +155,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             await _journal(ctx, request, None, vendor, started, fault)
             return web.Response()  # never reaches the peer: the connection is gone
         if fault is not None and fault.status is not None:
-            response = (vendor.error_response(request, fault.status) if vendor is not None
+            response = (vendor.generic_error(request, fault.status).response() if vendor is not None
                         else make_response(fault.status, {"error": "injected fault", "status": fault.status}))
         elif vendor is not None and vendor.cors and request.method == "OPTIONS" \
                 and "Access-Control-Request-Method" in request.headers:
@@ -280,9 +170,9 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             response = _not_found(request, exc.status) if unmatched and exc.status in (404, 405) \
                 else make_response(exc.status, {"error": exc.reason})
         elif unmatched and exc.status in (404, 405):
-            response = vendor.unknown_route(request, exc.status)
+            response = vendor.unknown_route(request, exc.status).response()
         else:
-            response = vendor.error_response(request, exc.status)
+            response = vendor.generic_error(request, exc.status).response()
     except asyncio.CancelledError:
         raise
     except ConnectionError:  # the client went away mid-request: nobody to answer, not our error
@@ -292,8 +182,11 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         return web.Response(status=400)  # never delivered: the connection is gone
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
-        response = (vendor.error_response(request, 500) if vendor is not None
+        response = (vendor.generic_error(request, 500).response() if vendor is not None
                     else make_response(500, {"error": "internal error in the emulator"}))
+    extra_headers = request.get(RESPONSE_HEADERS)
+    if extra_headers:
+        response.headers.update(extra_headers)
     if vendor is not None and vendor.cors:
         response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
         response.headers["Vary"] = "Origin"
@@ -308,9 +201,10 @@ JOURNAL_READ_LIMIT = 64 * 1024
 async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse | None,
                    vendor: Vendor | None, started: float, fault: FaultRule | None,
                    disconnected: bool = False) -> None:
-    """One ring-buffer append. The request body is the one the handler read (aiohttp caches
-    it); a small body the handler refused unread is read here so the journal shows it."""
-    body = getattr(request, "_read_bytes", None)
+    """One ring-buffer append. The request body is the one the handler read (kept on the
+    request by :func:`emulator.httputil.read_body`); a small body the handler refused unread is
+    read here so the journal shows it."""
+    body = request.get(REQUEST_BODY)
     if body is None and response is not None and request.body_exists \
             and (request.content_length or 0) <= JOURNAL_READ_LIMIT:
         try:

@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="SQLite file, or :memory: [DEVICE_EMULATOR_DB, default ./device-emulator.db]")
     serve.add_argument("--fixtures", action="append", metavar="FILE",
                        help="fixture document loaded when the database is new and on reset; repeatable "
-                            "[DEVICE_EMULATOR_FIXTURES, ':'-separated; default the shipped fixtures/default.json]")
+                            "[DEVICE_EMULATOR_FIXTURES, ':'-separated; default the shipped "
+                            "emulator/fixtures/default.json]")
     serve.add_argument("--no-default-fixtures", action="store_true", help="start empty")
     serve.add_argument("--auth", choices=AUTH_MODES,
                        help="strict: only known credentials; open: unknown tenants are created on first use "

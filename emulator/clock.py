@@ -6,7 +6,7 @@ advance time (``POST /_emulator/clock``) instead of sleeping.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 
 class Clock:
@@ -58,5 +58,5 @@ class Clock:
 
 def iso_utc(epoch: float) -> str:
     """ISO 8601 in UTC with milliseconds, e.g. ``2026-11-23T04:00:00.000Z``."""
-    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    dt = datetime.fromtimestamp(epoch, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

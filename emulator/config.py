@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .fixtures import DEFAULT_FIXTURES
 
@@ -30,7 +31,7 @@ class Config:
     max_body_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         """Defaults overridden by ``DEVICE_EMULATOR_*`` variables."""
         env = os.environ if env is None else env
         cfg = cls()

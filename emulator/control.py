@@ -9,11 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__
-from .app import CONTEXT, Context
+from .context import CONTEXT, Context
 from .errors import ApiError, json_response
 from .faults import FaultError
 from .fixtures import FixtureError
 from .httputil import BodyError, read_json
+from .openapi import build_openapi
 from .vendor import Route
 
 def _ctx(request: web.Request) -> Context:
@@ -206,8 +207,6 @@ async def seed_faults(request: web.Request) -> web.Response:
 
 
 async def openapi_document(request: web.Request) -> web.Response:
-    from .openapi import build_openapi
-
     ctx = _ctx(request)
     if ctx.openapi is None:  # the route table is fixed once the app is built
         ctx.openapi = build_openapi(ctx)

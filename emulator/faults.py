@@ -8,7 +8,8 @@ import itertools
 import random
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 RULE_KEYS = ("vendor", "method", "path", "status", "latency_ms", "drop", "times", "probability")
 MAX_LATENCY_MS = 60_000

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Literal, overload
+from collections.abc import Iterable, Iterator, Mapping
 
 DEFAULT_FIXTURES = Path(__file__).with_name("fixtures") / "default.json"
 
@@ -20,9 +21,6 @@ class FixtureError(ValueError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
 
 
 # -- helpers vendors use in validate_fixture -----------------------------------------------
@@ -39,6 +37,20 @@ def expect_list(value: Any, path: str) -> list[Any]:
     return value
 
 
+def each_object(doc: Mapping[str, Any], key: str, path: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """(object, its JSON path) for each item of the optional list ``doc[key]``; refuses a
+    value that is not a list and an item that is not an object."""
+    for i, item in enumerate(expect_list(doc.get(key, []), f"{path}.{key}")):
+        item_path = f"{path}.{key}[{i}]"
+        yield expect_object(item, item_path), item_path
+
+
+@overload
+def expect_str(value: Any, path: str, *, pattern: str | None = None, nullable: Literal[False] = False,
+               max_len: int | None = None, choices: Iterable[str] | None = None) -> str: ...
+@overload
+def expect_str(value: Any, path: str, *, pattern: str | None = None, nullable: bool = ...,
+               max_len: int | None = None, choices: Iterable[str] | None = None) -> str | None: ...
 def expect_str(
     value: Any,
     path: str,
@@ -71,6 +83,10 @@ def expect_bool(value: Any, path: str, *, nullable: bool = False) -> bool | None
     return value
 
 
+@overload
+def expect_int(value: Any, path: str, *, nullable: Literal[False] = False, minimum: int | None = None) -> int: ...
+@overload
+def expect_int(value: Any, path: str, *, nullable: bool = ..., minimum: int | None = None) -> int | None: ...
 def expect_int(value: Any, path: str, *, nullable: bool = False, minimum: int | None = None) -> int | None:
     if value is None and nullable:
         return None

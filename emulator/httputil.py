@@ -1,5 +1,6 @@
 """Request parsing every vendor needs, with neutral exceptions each vendor maps to its
-own error body: bodies with a size cap, JSON, content types, Basic and Bearer headers."""
+own error body: bodies with a size cap, JSON, content types, Basic headers; and the headers an
+answer carries whatever its status."""
 from __future__ import annotations
 
 import base64
@@ -23,8 +24,20 @@ class BodyError(Exception):
         self.path = path
 
 
+#: request key of the body bytes a handler read (the journal shows them)
+REQUEST_BODY: web.RequestKey[bytes] = web.RequestKey("emulator_request_body", bytes)
+#: request key of headers the answer carries whether it succeeds or fails (rate-limit counters)
+RESPONSE_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("emulator_response_headers", dict)
+
+
+def add_response_headers(request: web.Request, headers: dict[str, str]) -> None:
+    """Headers for this request's answer, success or error alike; the middleware adds them."""
+    request.setdefault(RESPONSE_HEADERS, {}).update(headers)
+
+
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes (by Content-Length, then by count)."""
+    """The raw body, refusing more than ``limit`` bytes (by Content-Length, then by count).
+    The bytes are kept on the request under :data:`REQUEST_BODY` for the journal."""
     declared = request.content_length
     if declared is not None and declared > limit:
         raise BodyError("too_large", f"{declared} bytes > {limit}")
@@ -34,6 +47,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise BodyError("too_large", "more than the server maximum") from None
     if len(data) > limit:
         raise BodyError("too_large", f"{len(data)} bytes > {limit}")
+    request[REQUEST_BODY] = data
     return data
 
 
@@ -116,10 +130,6 @@ def media_type(request: web.Request) -> str | None:
     return raw.split(";", 1)[0].strip().lower()
 
 
-def is_json_content_type(request: web.Request) -> bool:
-    return media_type(request) == "application/json"
-
-
 class AuthHeaderError(Exception):
     """``kind``: ``missing``, ``wrong_scheme``, ``empty``, ``bad_base64``, ``no_colon``."""
 
@@ -147,15 +157,3 @@ def parse_basic(header: str | None) -> tuple[str, str]:
         raise AuthHeaderError("no_colon")
     return user, password
 
-
-def parse_bearer(header: str | None) -> str:
-    """``Bearer <token>`` -> token."""
-    if header is None or not header.strip():
-        raise AuthHeaderError("missing")
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        raise AuthHeaderError("wrong_scheme")
-    token = token.strip()
-    if not token:
-        raise AuthHeaderError("empty")
-    return token

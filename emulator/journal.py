@@ -10,7 +10,8 @@ from __future__ import annotations
 import fnmatch
 import itertools
 from collections import deque
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .clock import iso_utc
 

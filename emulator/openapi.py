@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import Context
+    from .context import Context
 
 PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}")
 
@@ -46,7 +46,7 @@ def _responses(spec: dict[str, Any] | None, error_ref: str) -> dict[str, Any]:
     return out
 
 
-def build_openapi(ctx: "Context") -> dict[str, Any]:
+def build_openapi(ctx: Context) -> dict[str, Any]:
     schemas: dict[str, Any] = {"ControlPlaneError": CONTROL_ERROR}
     tags = [{"name": "control plane", "description": "the emulator's own /_emulator API"}]
     for name, vendor in ctx.vendors.items():

@@ -4,7 +4,8 @@ through ``/_emulator/options``; reset restores the start-up values."""
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .config import AUTH_MODES
 from .vendor import Option, Vendor

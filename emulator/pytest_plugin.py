@@ -11,7 +11,8 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
@@ -120,7 +121,8 @@ class DeviceEmulator:
 
 
 @pytest.fixture(scope="session")
-def device_emulator_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeviceEmulator]:
+def device_emulator_server(request: pytest.FixtureRequest,
+                           tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeviceEmulator]:
     """The session's emulator (started once per worker, or attached by URL)."""
     url = request.config.getoption("--device-emulator-url")
     if url:

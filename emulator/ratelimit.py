@@ -21,6 +21,8 @@ class Decision:
     reset_after: int
     #: epoch second at which the oldest counted request leaves the window
     reset_at: int
+    #: whole seconds from now until ``reset_at`` (what X-RateLimit-Reset style headers say)
+    reset_in: int
 
 
 #: every this many hits, windows with nothing left in them are dropped (keys are often
@@ -74,6 +76,7 @@ class SlidingWindowLimiter:
             remaining=max(0, limit - used),
             reset_after=reset_after,
             reset_at=reset_at,
+            reset_in=max(0, math.ceil(reset_at - now)),
         )
 
     def _sweep(self, second: int) -> None:
@@ -90,5 +93,5 @@ class SlidingWindowLimiter:
         window for a key never hit, so peeking unknown keys costs no memory)."""
         if key not in self._windows:
             second = int(self.clock.now())
-            return Decision(True, limit, limit, 0, second + window)
+            return Decision(True, limit, limit, 0, second + window, math.ceil(second + window - self.clock.now()))
         return self.hit(key, limit, window, cost=0)

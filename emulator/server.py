@@ -57,10 +57,7 @@ async def start_site(app: web.Application, host: str, port: int, *, access_log: 
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()
-    server = site._server  # aiohttp exposes the bound sockets only here
-    bound = port
-    if server is not None and getattr(server, "sockets", None):
-        bound = server.sockets[0].getsockname()[1]
+    bound = runner.addresses[0][1] if runner.addresses else port
     return runner, bound
 
 
@@ -113,7 +110,7 @@ class BackgroundServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
-    def start(self, timeout: float = 30.0) -> "BackgroundServer":
+    def start(self, timeout: float = 30.0) -> BackgroundServer:
         self._thread = threading.Thread(target=self._main, name="device-api-emulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -147,7 +144,7 @@ class BackgroundServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=30)
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -24,7 +24,8 @@ import queue
 import sqlite3
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 log = logging.getLogger("emulator.storage")
 

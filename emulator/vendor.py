@@ -8,15 +8,17 @@ and the registry in :mod:`emulator.vendors`.
 from __future__ import annotations
 
 import sqlite3
+from types import ModuleType
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .errors import make_response
+from .errors import ApiError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import Context
+    from .context import Context
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -90,6 +92,8 @@ class Vendor:
     title: ClassVar[str]
     #: first path segments this vendor owns (``/v3/...`` -> ``"v3"``).
     path_roots: ClassVar[frozenset[str]]
+    #: the real service's host names (``*`` matches one DNS label), served by the HTTPS proxy
+    hosts: ClassVar[tuple[str, ...]] = ()
     #: ordered SQL scripts; index+1 is the schema version of this vendor.
     migrations: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[dict[str, Option]] = {}
@@ -97,20 +101,36 @@ class Vendor:
     cors: ClassVar[bool] = False
     #: JSON Schema of this vendor's error body (OpenAPI document, fuzzing checks).
     error_schema: ClassVar[dict[str, Any]] = {"type": "object"}
-    #: the vendor's fixture module: ``validate(doc, path)``, ``load(conn, doc)``, ``export(conn)``.
+    #: the vendor's fixture module: ``validate(doc, path)``, ``load(conn, doc, *, path, now)``,
+    #: ``export(conn)``.
     #: The three fixture methods below delegate to it; override one when it needs more.
-    fixture_io: ClassVar[Any] = None
+    fixture_io: ModuleType | None = None
 
-    def __init__(self, ctx: "Context") -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> list[Route]:
+        """The vendor's route table (``routes.Routes(self).table()`` in every package)."""
         return []
 
     def option(self, key: str) -> Any:
         """The current value of one of this vendor's options."""
         return self.ctx.options.get(self.name, key)
+
+    # -- tenants --------------------------------------------------------------------------
+    async def tenant(self, lookup: Callable[..., Any], create: Callable[..., Any], *args: Any,
+                     refusal: ApiError, creatable: bool = True) -> Any:
+        """The stored tenant (Capgo key, MoEngage workspace, Beams instance, JPush app, AppLovin
+        account) found by ``lookup(conn, *args)``; in ``--auth open`` mode an unknown one that
+        the request names acceptably (``creatable``) is made by ``create(conn, *args)``, which
+        returns the same value ``lookup`` would. Otherwise ``refusal`` is raised."""
+        row = self.ctx.store.read(lookup, *args)
+        if row is not None:
+            return row
+        if not (creatable and self.ctx.options.auth_open):
+            raise refusal
+        return await self.ctx.store.write(create, *args)
 
     # -- fixtures -------------------------------------------------------------------------
     def validate_fixture(self, doc: Any, path: str) -> None:
@@ -119,9 +139,11 @@ class Vendor:
             self.fixture_io.validate(doc, path)
 
     def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
-        """Merge an already validated fixture part into the tables (inside a transaction)."""
+        """Merge an already validated fixture part into the tables (inside a transaction).
+        The fixture module's ``load`` gets the part's JSON path (for errors only loading can
+        find, e.g. cross-references) and the emulator clock's ISO time (for stamps)."""
         if self.fixture_io is not None:
-            self.fixture_io.load(conn, doc)
+            self.fixture_io.load(conn, doc, path=f"$.{self.name}", now=self.ctx.clock.iso())
 
     def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
         """The vendor's whole state as a fixture part."""
@@ -131,11 +153,11 @@ class Vendor:
         """Forget in-memory state (caches, counters) after the tables were emptied."""
 
     # -- errors ---------------------------------------------------------------------------
-    def error_response(self, request: web.Request, status: int) -> web.Response:
-        """This vendor's body for a generic status (500, 404, 405, 413, 429, 503...):
+    def generic_error(self, request: web.Request, status: int) -> ApiError:
+        """This vendor's error for a generic status (500, 404, 405, 413, 429, 503...):
         used for crashes, oversized bodies and injected faults."""
-        return make_response(status, {"error": {"status": status}})
+        return ApiError(status, {"error": {"status": status}})
 
-    def unknown_route(self, request: web.Request, status: int) -> web.Response:
+    def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """What the vendor answers for a path (404) or method (405) it does not serve."""
-        return self.error_response(request, status)
+        return self.generic_error(request, status)

@@ -23,7 +23,7 @@ class AppLovinClient:
         self.url = url
         self.api_key = api_key
 
-    def with_key(self, api_key: str | None) -> "AppLovinClient":
+    def with_key(self, api_key: str | None) -> AppLovinClient:
         return AppLovinClient(self.url, api_key)
 
     def call(self, command: str, method: str = "GET", query: dict[str, Any] | str | None = None,

@@ -170,9 +170,9 @@ def test_error_body_empty_option_sends_the_status_only(applovin, device_emulator
     (413, "Request Entity Too Large"), (429, "Too Many Requests"), (503, "Service Unavailable"),
 ])
 def test_generic_statuses_use_the_seeds_wording(status, message):
-    """``error_response`` (used for crashes and injected faults) answers any status in L1's shape."""
+    """``generic_error`` (used for crashes and injected faults) answers any status in L1's shape."""
     ctx = build_context(Config(db=":memory:", fixtures=[]))
-    resp = ctx.vendors["applovin"].error_response(None, status)
+    resp = ctx.vendors["applovin"].generic_error(None, status).response()
     assert resp.status == status
     assert resp.content_type == "application/json"
     assert resp.body == ('{"code":%d,"message":"%s"}' % (status, message)).encode()

@@ -70,7 +70,7 @@ class BeamsClient:
         self.instance = instance
         self.prefix = prefix
 
-    def with_instance(self, instance: str) -> "BeamsClient":
+    def with_instance(self, instance: str) -> BeamsClient:
         return BeamsClient(self.emulator, instance, self.prefix)
 
     def path(self, rest: str = "") -> str:

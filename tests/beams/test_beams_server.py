@@ -272,7 +272,7 @@ def test_reporting_path_and_content_type_errors(beams):
 
 # -- official server SDKs -----------------------------------------------------------------------
 def test_python_sdk_publishes_and_deletes_over_http(beams, monkeypatch):
-    """The Python SDK forces https; its one URL builder is patched to http (see the README's Beams section)."""
+    """The Python SDK forces https; its one URL builder is patched to http (see docs/vendors/beams.md)."""
     fcm, web, ios = _seed_devices(beams)
     real = pusher_push_notifications._make_url
     monkeypatch.setattr(pusher_push_notifications, "_make_url", lambda scheme, host, path: real("http", host, path))

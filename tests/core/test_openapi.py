@@ -8,7 +8,7 @@ from aiohttp.test_utils import make_mocked_request
 from openapi_spec_validator import validate
 
 from emulator import Config, create_app
-from emulator.app import CONTEXT
+from emulator.context import CONTEXT
 from emulator.openapi import PARAM, openapi_path
 
 SAMPLES = ["apns", "fcm", "web", "sample1", "com.example.app", "1", "a", "create"]

@@ -10,7 +10,7 @@ from emulator.config import Config
 from emulator.pytest_plugin import DeviceEmulator
 from emulator.server import BackgroundServer
 
-from emulator.errors import ApiError, json_response, make_response
+from emulator.errors import ApiError, json_response
 from emulator.fixtures import expect_int, expect_keys, expect_list, expect_object, expect_str, expect_unique
 from emulator.httputil import BodyError, read_json
 from emulator.vendor import Option, Route, Vendor
@@ -115,12 +115,12 @@ class Toy(Vendor):
             items.append({"name": name, "value": value, "tags": tags})
         return {"items": items}
 
-    def error_response(self, request, status):
-        return make_response(status, {"toy_error": "generic", "status": status})
+    def generic_error(self, request, status):
+        return ApiError(status, {"toy_error": "generic", "status": status})
 
     def unknown_route(self, request, status):
-        return make_response(status, f"toy has no {request.method} {request.path}\n",
-                             content_type="text/plain; charset=utf-8")
+        return ApiError(status, f"toy has no {request.method} {request.path}\n",
+                        content_type="text/plain; charset=utf-8")
 
 
 TOY_FIXTURE = {"toy": {"items": [{"name": "alpha", "value": 1, "tags": ["x"]}, {"name": "beta", "value": 2}]}}

@@ -1,7 +1,7 @@
 """GET/POST /v3/devices/{registration_id} and POST /v3/devices/status."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 import pytest
 
@@ -178,7 +178,7 @@ def _beijing(dt: datetime) -> str:
 
 @pytest.mark.parametrize("path", ["/v3/devices/status", "/v3/devices/status/"])
 def test_status_reports_online_and_recent_last_online_time(jp, path):
-    recent = _beijing(datetime.now(timezone.utc) - timedelta(hours=3))
+    recent = _beijing(datetime.now(UTC) - timedelta(hours=3))
     jp.emu.load({"jpush": {"apps": [{"app_key": APP_A[0], "master_secret": APP_A[1], "devices": [
         device(RID_HMOS, "hmos", online=False, last_online_time=recent)]}]}})
     resp = jp.a.post(path, {"registration_ids": [RID_ANDROID, RID_HMOS, RID_IOS, RID_NOBODY, RID_B]})

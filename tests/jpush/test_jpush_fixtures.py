@@ -93,6 +93,6 @@ def test_merge_updates_the_master_secret(jp):
 
 
 def test_default_credentials_work(device_emulator):
-    """The documented dev credentials of the shipped fixtures (the README's JPush section)."""
+    """The documented dev credentials of the shipped fixtures (docs/vendors/jpush.md)."""
     default = Client(device_emulator.url, ("emu0jpush0appkey00000001", "emu0jpush0master00secret"))
     assert_ok(default.get("/v3/tags/"), {"tags": []})

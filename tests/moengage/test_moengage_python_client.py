@@ -7,7 +7,7 @@ import pytest
 
 from tests.moengage.moengage_client import API_KEY, APP_ID
 
-import moengage  # noqa: E402  (the test extra moengage>=0.3.4)
+import moengage
 
 
 def test_python_client_tracks_users_and_events(device_emulator):

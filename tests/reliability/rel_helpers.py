@@ -13,7 +13,7 @@ import jsonschema
 import jwt
 import requests
 
-# -- default credentials (fixtures/default.json) -------------------------------------------
+# -- default credentials (emulator/fixtures/default.json) -------------------------------------------
 APPLOVIN_KEY = "applovin-emulator-management-key"
 APPLOVIN_LIST = "dab2d1297d35592597b0eee016e92baa"
 BEAMS_INSTANCE = "8f2b6d1c-3e4a-4b5c-9d6e-7f8091a2b3c4"

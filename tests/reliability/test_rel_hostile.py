@@ -17,7 +17,8 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import jsonschema
@@ -268,7 +269,7 @@ CONTROL_HOSTILE = [("invalid JSON", b'{"a": '), ("JSON array", b"[1]"), ("JSON s
 def test_control_plane_refuses_hostile_bodies_and_changes_nothing(method, path, device_emulator, served):
     assert method.lower() in served["paths"][path]
     url = device_emulator.url
-    snapshot = lambda: (state(url), requests.get(f"{url}/_emulator/options", timeout=30).json(),  # noqa: E731
+    snapshot = lambda: (state(url), requests.get(f"{url}/_emulator/options", timeout=30).json(),
                         requests.get(f"{url}/_emulator/faults", timeout=30).json())
     before = snapshot()
     for label, data in CONTROL_HOSTILE:

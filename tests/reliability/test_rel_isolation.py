@@ -94,7 +94,7 @@ def attempts(op: Op, a: Tenant, b: Tenant) -> list[tuple[str, str, dict, dict, b
     headers, query = credentials(op, a)
     ids = path_values(op, b)
     scope = {k: v for k, v in path_values(op, a).items() if k in ("instance", "app_id")}
-    query = {k: (getattr(b, "applovin_list") if k == "device_list_id" else b.capgo_app if k == "app_id" else v)
+    query = {k: (b.applovin_list if k == "device_list_id" else b.capgo_app if k == "app_id" else v)
              for k, v in query.items()}
     if op.vendor == "applovin" and "device_list_id" in op.query_names():
         query["device_list_id"] = b.applovin_list

@@ -2,11 +2,8 @@
 
 Accounts are api keys; each owns device lists (name, description, device models). The seed
 gives statuses only; the notes' proposals fill in bodies, methods and device rules (see
-the README's AppLovin section for every decision)."""
+docs/vendors/applovin.md for every decision)."""
 from __future__ import annotations
-
-import sqlite3
-from typing import Any
 
 from aiohttp import web
 
@@ -23,6 +20,7 @@ class AppLovin(Vendor):
     name = "applovin"
     title = "AppLovin"
     path_roots = frozenset({"devices"})
+    hosts = ("api.applovin.com",)
     fixture_io = fixtures
     migrations = MIGRATIONS
     options = {
@@ -62,17 +60,13 @@ class AppLovin(Vendor):
         """Apply ``error_body``: the JSON body, or none at all."""
         return errors.as_empty(exc) if self.option("error_body") == "empty" else exc
 
-    def error_response(self, request: web.Request, status: int) -> web.Response:
-        return self.shape(errors.error(status)).response()
+    def generic_error(self, request: web.Request, status: int) -> ApiError:
+        return self.shape(errors.error(status))
 
-    def unknown_route(self, request: web.Request, status: int) -> web.Response:
+    def unknown_route(self, request: web.Request, status: int) -> ApiError:
         if status == 405:
             exc = errors.method_not_allowed(request.method, self.commands.allowed_methods(request.path))
         else:
             exc = errors.unknown_command(request.path)
-        return self.shape(exc).response()
-
-    # -- fixtures ----------------------------------------------------------------------------
-    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
-        fixtures.load(conn, doc, f"$.{self.name}")
+        return self.shape(exc)
 

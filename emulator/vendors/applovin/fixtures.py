@@ -63,7 +63,7 @@ def _validate_list(dl: Any, path: str) -> None:
     expect_unique(((f"{path}.devices[{k}]", d) for k, d in enumerate(devices)), "device")
 
 
-def load(conn: sqlite3.Connection, doc: dict[str, Any], path: str) -> None:
+def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
     for i, account in enumerate(doc["accounts"]):
         account_pk = storage.ensure_account(conn, account["api_key"])
         for j, dl in enumerate(account.get("device_lists", [])):
@@ -87,6 +87,7 @@ def _merge_list(conn: sqlite3.Connection, account_pk: int, dl: dict[str, Any], p
             "VALUES (?, ?, ?, ?, ?)",
             (account_pk, dl["device_list_id"], name, dl.get("description", ""), int(deleted)),
         )
+        assert cur.lastrowid is not None
         list_pk = cur.lastrowid
     else:
         list_pk = row[0]

@@ -6,7 +6,8 @@ the command's own checks (400 missing ``device_list_id`` → 404 → 400 body �
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -81,7 +82,7 @@ class Command:
 class Commands:
     """The handlers, bound to the vendor for its options and the core's store."""
 
-    def __init__(self, vendor: "AppLovin") -> None:
+    def __init__(self, vendor: AppLovin) -> None:
         self.vendor = vendor
         self.store = vendor.ctx.store
         self.table = {c.name: c for c in (

@@ -6,7 +6,7 @@ snapshot read or inside a write transaction; check-then-write happens in one fun
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import errors
 from .rules import new_list_id

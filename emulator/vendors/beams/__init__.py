@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
 from .routes import BeamsRoutes
@@ -14,6 +15,7 @@ class Beams(Vendor):
     name = "beams"
     title = "Pusher Beams"
     path_roots = frozenset({"device_api", "instances", "publish_api", "customer_api", "user_api", "reporting_api"})
+    hosts = ("*.pushnotifications.pusher.com",)
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
@@ -32,9 +34,9 @@ class Beams(Vendor):
     def routes(self) -> list[Route]:
         return BeamsRoutes(self).routes()
 
-    def error_response(self, request: web.Request, status: int) -> web.Response:
+    def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status)
 
-    def unknown_route(self, request: web.Request, status: int) -> web.Response:
+    def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """Go's net/http answers, in plain text."""
-        return (errors.go_not_found() if status == 404 else errors.go_method_not_allowed()).response()
+        return errors.go_not_found() if status == 404 else errors.go_method_not_allowed()

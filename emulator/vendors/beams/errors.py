@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from ...errors import ApiError, make_response
+from ...errors import ApiError
 
 GO_TEXT = "text/plain; charset=utf-8"
 MAX_INTERESTS = 5000
@@ -200,8 +200,8 @@ GENERIC = {
 }
 
 
-def generic_error(status: int):
-    """Beams' body for any status (injected faults and crashes)."""
+def generic_error(status: int) -> ApiError:
+    """Beams' error for any status (injected faults and crashes)."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -209,4 +209,4 @@ def generic_error(status: int):
     title, description = GENERIC.get(status, (phrase, f"{phrase}."))
     if status >= 500 and status not in GENERIC:
         title = "Something went wrong"
-    return make_response(status, {"error": title, "description": description}, trailing_newline=True)
+    return ApiError(status, {"error": title, "description": description}, trailing_newline=True)

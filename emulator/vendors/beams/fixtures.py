@@ -137,7 +137,7 @@ def _merge_device(conn: sqlite3.Connection, instance_id: str, device: dict[str, 
         storage.replace_interests(conn, instance_id, device["id"], device["interests"])
 
 
-def load(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
     for inst in doc.get("instances", []):
         instance_id = inst["instance_id"]
         storage.upsert_instance(conn, instance_id, inst["secret_key"], inst.get("vapid_private_key"))

@@ -183,7 +183,8 @@ def payload_platforms(body: dict[str, Any]) -> list[str]:
         if not isinstance(body[platform], dict):
             raise errors.schema_error(platform, f"Invalid type. Expected: object, given: {json_type(body[platform])}")
     if "webhookUrl" in body and not isinstance(body["webhookUrl"], str):
-        raise errors.schema_error("webhookUrl", f"Invalid type. Expected: string, given: {json_type(body['webhookUrl'])}")
+        given = json_type(body["webhookUrl"])
+        raise errors.schema_error("webhookUrl", f"Invalid type. Expected: string, given: {given}")
     return platforms
 
 
@@ -193,7 +194,7 @@ def empty_ok() -> web.Response:
 
 
 STR = {"type": "string"}
-ROUTE_DOCS = {  # OpenAPI fragments per handler name
+ROUTE_DOCS: dict[str, dict[str, Any]] = {  # OpenAPI fragments per handler name
     "register": {"requestBody": {"type": "object", "required": ["token"], "properties": {
         "token": STR, "bundleIdentifier": STR, "metadata": {"type": "object"},
         "knownPreviousClientIds": {"type": "array", "items": STR}}},
@@ -202,7 +203,8 @@ ROUTE_DOCS = {  # OpenAPI fragments per handler name
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
         {"name": "cursor", "in": "query", "schema": STR}]},
     "put_interests": {"requestBody": {"type": "object", "required": ["interests"], "properties": {
-        "interests": {"type": "array", "maxItems": 5000, "items": {"type": "string", "pattern": INTEREST_RE.pattern}}}}},
+        "interests": {"type": "array", "maxItems": 5000,
+                      "items": {"type": "string", "pattern": INTEREST_RE.pattern}}}}},
     "put_user": {"parameters": [{"name": "Authorization", "in": "header", "required": True, "schema": STR,
                                  "description": "Bearer <HS256 JWT signed with the instance secret key>"}]},
     "publish_interests": {"requestBody": {"type": "object", "required": ["interests"], "properties": {
@@ -221,7 +223,7 @@ ROUTE_DOCS = {  # OpenAPI fragments per handler name
 class BeamsRoutes:
     """The handlers; they need the vendor for its context (store, clock, options)."""
 
-    def __init__(self, vendor: "Beams") -> None:
+    def __init__(self, vendor: Beams) -> None:
         self.vendor = vendor
         self.ctx = vendor.ctx
 
@@ -459,7 +461,8 @@ class BeamsRoutes:
             ("DELETE", "/devices/{platform}/{device_id}/interests/{interest}",
              f"/devices/{plat}/{dev}/interests/{{interest:[^/]*}}", self.remove_interest,
              "Unsubscribe from an interest"),
-            ("GET", "/web-vapid-public-key", "/web-vapid-public-key", self.vapid_key, "The instance's VAPID public key"),
+            ("GET", "/web-vapid-public-key", "/web-vapid-public-key", self.vapid_key,
+             "The instance's VAPID public key"),
         ]
         for prefix in ("/device_api/v1/instances", "/instances"):
             for method, path, pattern, handler, summary in device_table:

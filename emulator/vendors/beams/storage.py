@@ -11,7 +11,8 @@ import json
 import secrets
 import sqlite3
 import uuid
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 
 from ...jsoncodec import canonical
@@ -129,9 +130,12 @@ def upsert_instance(conn: sqlite3.Connection, instance_id: str, secret_key: str 
 
 def ensure_instance(conn: sqlite3.Connection, instance_id: str, secret_key: str | None) -> tuple[str, str]:
     """Open auth mode: the instance is created on first use."""
-    if get_instance(conn, instance_id) is None:
+    row = get_instance(conn, instance_id)
+    if row is None:
         upsert_instance(conn, instance_id, secret_key, None)
-    return get_instance(conn, instance_id)
+        row = get_instance(conn, instance_id)
+        assert row is not None
+    return row
 
 
 # -- devices ----------------------------------------------------------------------------------

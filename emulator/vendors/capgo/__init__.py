@@ -2,11 +2,9 @@
 ``/stats`` and ``/updates`` check-ins that create devices and serve bundles."""
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
-
 from aiohttp import web
 
+from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
 from .device_api import DeviceApi
@@ -20,6 +18,7 @@ class Capgo(Vendor):
     name = "capgo"
     title = "Capgo"
     path_roots = frozenset({"device", "stats", "updates"})
+    hosts = ("api.capgo.app", "plugin.capgo.app")
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
@@ -80,14 +79,10 @@ class Capgo(Vendor):
                   doc={"requestBody": plugin_body, "responses": {"200": "the bundle to run, or an error code"}}),
         ]
 
-    # -- fixtures -----------------------------------------------------------------------------
-    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
-        fixtures.load(conn, doc, self.ctx.clock.iso())
-
 
     # -- errors -------------------------------------------------------------------------------
-    def error_response(self, request: web.Request, status: int) -> web.Response:
-        return errors.generic(self.option("profile"), status).response()
+    def generic_error(self, request: web.Request, status: int) -> ApiError:
+        return errors.generic(self.option("profile"), status)
 
-    def unknown_route(self, request: web.Request, status: int) -> web.Response:
-        return errors.not_found_route(self.option("profile")).response()
+    def unknown_route(self, request: web.Request, status: int) -> ApiError:
+        return errors.not_found_route(self.option("profile"))

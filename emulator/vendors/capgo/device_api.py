@@ -91,7 +91,7 @@ def live_device(row: dict[str, Any], *, in_list: bool) -> dict[str, Any]:
 class DeviceApi:
     """Handlers for ``GET/POST/DELETE /device``; each dispatches on the ``profile`` option."""
 
-    def __init__(self, vendor: "Capgo") -> None:
+    def __init__(self, vendor: Capgo) -> None:
         self.vendor = vendor
 
     @property
@@ -255,7 +255,7 @@ class DeviceApi:
             raise errors.live(400, "cannot_access_app", "You can't access this app", {"app_id": app_id})
 
     @staticmethod
-    def _live_invalid_app_id(app_id: str) -> errors.ApiError:
+    def _live_invalid_app_id(app_id: Any) -> errors.ApiError:
         return errors.live(400, "invalid_app_id", "App ID must be a reverse domain string", {"app_id": app_id})
 
     @staticmethod

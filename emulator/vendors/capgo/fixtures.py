@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from functools import lru_cache
 from typing import Any
 
@@ -48,7 +48,7 @@ def normalise_timestamp(text: str) -> str | None:
         return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-        parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # impossible dates; offsets that leave year 1..9999
         return None
     return (f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}T{parsed.hour:02d}:{parsed.minute:02d}:"
@@ -148,7 +148,7 @@ def _validate_device(device: Any, p: str) -> None:
 
 # -- load (merge) -------------------------------------------------------------------------------
 
-def load(conn: sqlite3.Connection, doc: dict[str, Any], now: str, path: str = "$.capgo") -> None:
+def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
     for item in doc.get("api_keys", []):
         app_ids = item.get("app_ids")
         conn.execute(

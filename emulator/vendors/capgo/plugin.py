@@ -6,7 +6,8 @@ else the app's public channel for the platform). Both profiles serve them the sa
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -132,7 +133,7 @@ def semver_at_least(version: str, minimum: tuple[int, int, int]) -> bool:
 
 
 class PluginApi:
-    def __init__(self, vendor: "Capgo") -> None:
+    def __init__(self, vendor: Capgo) -> None:
         self.vendor = vendor
 
     async def _parse(self, request: web.Request, validate: Callable[[dict[str, Any]], Issues]) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def raw_api_key(request: web.Request) -> str | None:
     return request.headers.get("capgkey") or request.headers.get("authorization") or None
 
 
-async def authenticate(vendor: "Capgo", request: web.Request, profile: str) -> dict[str, Any]:
+async def authenticate(vendor: Capgo, request: web.Request, profile: str) -> dict[str, Any]:
     """The caller's key row; 401 in the profile's shape when missing or unknown. In ``open``
     auth mode an unknown key is created on first use with mode ``all`` and no app limit."""
     raw = raw_api_key(request)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 SCHEMA_V1 = """
 CREATE TABLE capgo_api_keys (
@@ -104,7 +105,7 @@ LEFT JOIN capgo_versions pv ON pv.id = vp.version_id
 
 def dict_rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, row)) for row in cur.fetchall()]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def one(cur: sqlite3.Cursor) -> dict[str, Any] | None:

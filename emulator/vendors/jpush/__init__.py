@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
 from .routes import JPushApi
@@ -13,6 +14,7 @@ class JPush(Vendor):
     name = "jpush"
     title = "JPush"
     path_roots = frozenset({"v3"})
+    hosts = ("device.jpush.cn", "api.jpush.cn")
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     error_schema = errors.ERROR_SCHEMA
@@ -47,9 +49,9 @@ class JPush(Vendor):
     def routes(self) -> list[Route]:
         return JPushApi(self).routes()
 
-    def error_response(self, request: web.Request, status: int) -> web.Response:
-        return errors.generic_response(status)
+    def generic_error(self, request: web.Request, status: int) -> ApiError:
+        return errors.generic_error(status)
 
-    def unknown_route(self, request: web.Request, status: int) -> web.Response:
+    def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """The real service answers 404/7010 for any method+path it does not serve."""
-        return errors.jpush_error(errors.NO_SUCH_API).response()
+        return errors.jpush_error(errors.NO_SUCH_API)

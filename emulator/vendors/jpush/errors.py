@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import ApiError, make_response
+from ...errors import ApiError
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -72,10 +72,10 @@ def rid_not_in_app() -> ApiError:
     return jpush_error(ILLEGAL_PARAMS, RID_NOT_IN_APP)
 
 
-def generic_response(status: int):
-    """JPush's body for any HTTP status (used for faults and crashes)."""
+def generic_error(status: int) -> ApiError:
+    """JPush's error for any HTTP status (used for faults and crashes)."""
     code = STATUS_CODES.get(status, INTERNAL if status >= 500 else ILLEGAL_PARAMS)
-    return make_response(status, body(code), content_type=CONTENT_TYPE)
+    return ApiError(status, body(code), content_type=CONTENT_TYPE)
 
 
 ERROR_SCHEMA: dict[str, Any] = {

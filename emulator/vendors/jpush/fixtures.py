@@ -73,7 +73,7 @@ def validate(doc: dict[str, Any], path: str) -> None:
     expect_unique(((f"{path}.apps[{a}].app_key", app["app_key"]) for a, app in enumerate(apps)), "app_key")
 
 
-def load(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
     """Merge: apps by app_key, devices by registration_id, only the fields given."""
     for app in doc.get("apps", []):
         key = app["app_key"]

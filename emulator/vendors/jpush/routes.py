@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hmac
 import math
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -168,7 +169,7 @@ def _recently_online(last: str | None, now: float) -> bool:
 # -- the API --------------------------------------------------------------------------------
 
 class JPushApi:
-    def __init__(self, vendor: "JPush") -> None:
+    def __init__(self, vendor: JPush) -> None:
         self.vendor = vendor
         self.ctx = vendor.ctx
 

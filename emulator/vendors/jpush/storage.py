@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from . import errors
 from .rules import MAX_ALIAS_IDS, MAX_DEVICES_PER_ALIAS, MAX_TAGS_PER_DEVICE, MAX_TAGS_PER_PLATFORM, PLATFORMS

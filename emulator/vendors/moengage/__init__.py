@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...errors import make_response
+from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import fixtures, storage
 from .errors import FAMILIES, generic_body
@@ -17,6 +17,7 @@ class MoEngage(Vendor):
     name = "moengage"
     title = "MoEngage"
     path_roots = frozenset({"v1"})
+    hosts = ("api-0*.moengage.com",)
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
@@ -58,7 +59,7 @@ class MoEngage(Vendor):
         return Rules(device_id_fallback=self.option("device_id_fallback"),
                      strict_platform_case=self.option("strict_platform_case"))
 
-    def error_response(self, request: web.Request, status: int) -> web.Response:
+    def generic_error(self, request: web.Request, status: int) -> ApiError:
         parts = request.path.strip("/").split("/")
         family = FAMILIES.get(parts[1] if len(parts) > 1 else "", FAMILIES["device"])
-        return make_response(status, generic_body(status, family))
+        return ApiError(status, generic_body(status, family))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from ...errors import ApiError
 

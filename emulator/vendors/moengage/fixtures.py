@@ -85,7 +85,7 @@ def validate(doc: Any, path: str) -> None:
     expect_unique(seen_apps, "app_id")
 
 
-def load(conn: sqlite3.Connection, doc: dict[str, Any], path: str = "$.moengage") -> None:
+def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
     """Merge: workspaces by app_id, customers by customer_id (attributes key by key),
     devices by (customer_id, device_id), events and drops by id; nothing removed."""
     for i, ws in enumerate(doc.get("workspaces", [])):

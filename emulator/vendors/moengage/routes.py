@@ -7,7 +7,8 @@ from __future__ import annotations
 import hmac
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -50,24 +51,24 @@ class Endpoint:
     #: body -> [(bucket, cost)]
     costs: Callable[[Any], list[tuple[str, int]]]
     #: (vendor, app_id, body, receipt) -> write function arguments for Store.write
-    prepare: Callable[["MoEngage", str, dict, tracking.Receipt], tuple]
+    prepare: Callable[[MoEngage, str, dict, tracking.Receipt], tuple]
     body_limit_option: str = "max_body_bytes"
 
 
-def _prepare_device(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+def _prepare_device(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
     update = tracking.parse_device(body, FAMILIES["device"], vendor.rules())
     return (tracking.apply_device, app_id, update, receipt, vendor.option("strict_customer"))
 
 
-def _prepare_customer(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+def _prepare_customer(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
     return (tracking.apply_customer, app_id, tracking.parse_customer(body, FAMILIES["customer"]), receipt)
 
 
-def _prepare_event(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+def _prepare_event(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
     return (tracking.apply_events, app_id, tracking.parse_event(body, FAMILIES["event"]), receipt)
 
 
-def _prepare_bulk(vendor: "MoEngage", app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
+def _prepare_bulk(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
     return (tracking.apply_bulk, app_id, tracking.parse_bulk(body), vendor.rules(), receipt)
 
 
@@ -109,7 +110,7 @@ _SUMMARIES = {
 class Router:
     """The handlers, bound to the vendor (options, context)."""
 
-    def __init__(self, vendor: "MoEngage") -> None:
+    def __init__(self, vendor: MoEngage) -> None:
         self.vendor = vendor
         self.ctx = vendor.ctx
 
@@ -245,7 +246,7 @@ class Router:
         limiter = self.ctx.limiter
         keys = [((self.vendor.name, app_id, bucket), self._limit(bucket), cost) for bucket, cost in costs]
         peeks = [limiter.peek(key, limit, WINDOW_SECONDS) for key, limit, _ in keys]
-        if any(cost > peek.remaining for (_, _, cost), peek in zip(keys, peeks)):
+        if any(cost > peek.remaining for (_, _, cost), peek in zip(keys, peeks, strict=True)):
             call.decisions = peeks
             raise fail(429, *call.family.rate_limited)
         call.decisions = [limiter.hit(key, limit, WINDOW_SECONDS, cost) for key, limit, cost in keys]
