@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import base64
 import json
 import time
 from typing import Any
@@ -13,32 +12,11 @@ import jsonschema
 import jwt
 import requests
 
-# -- default credentials (emulator/fixtures/default.json) -------------------------------------------
-APPLOVIN_KEY = "applovin-emulator-management-key"
-APPLOVIN_LIST = "dab2d1297d35592597b0eee016e92baa"
-BEAMS_INSTANCE = "8f2b6d1c-3e4a-4b5c-9d6e-7f8091a2b3c4"
-BEAMS_SECRET = "B1A5E5EC7E7EA0C0FFEE0DDBA11D00D5EED5CAFEBABE0FACADE0D15EA5E0CA70"
-JPUSH_KEY = "emu0jpush0appkey00000001"
-JPUSH_SECRET = "emu0jpush0master00secret"
-JPUSH_RID = "1507bfd3f7c466c355c"
-MOENGAGE_APP = "EMULATORWORKSPACE0000001"
-MOENGAGE_KEY = "moengage-emulator-data-api-key"
-CAPGO_KEY = "capgo-emulator-key-all"
-CAPGO_APP = "com.example.app"
+from tests.credentials import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP,  # noqa: F401
+                               CAPGO_KEY, JPUSH_KEY, JPUSH_RID, JPUSH_SECRET, MOENGAGE_APP, MOENGAGE_KEY, basic,
+                               jpush_auth, moengage_auth)
 
 VENDORS = ("capgo", "moengage", "beams", "jpush", "applovin")
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def jpush_auth(key: str = JPUSH_KEY, secret: str = JPUSH_SECRET) -> dict[str, str]:
-    return {"Authorization": basic(key, secret)}
-
-
-def moengage_auth(app: str = MOENGAGE_APP, key: str = MOENGAGE_KEY) -> dict[str, str]:
-    return {"Authorization": basic(app, key)}
 
 
 def beams_jwt(user: str, *, instance: str = BEAMS_INSTANCE, secret: str = BEAMS_SECRET) -> str:
