@@ -119,8 +119,8 @@ class Vendor:
         return self.ctx.options.get(self.name, key)
 
     # -- tenants --------------------------------------------------------------------------
-    async def tenant(self, lookup: Callable[..., Any], create: Callable[..., Any], *args: Any,
-                     refusal: ApiError, creatable: bool = True) -> Any:
+    async def tenant(self, request: web.Request, lookup: Callable[..., Any], create: Callable[..., Any],
+                     *args: Any, refusal: ApiError, creatable: bool = True) -> Any:
         """The stored tenant (Capgo key, MoEngage workspace, Beams instance, JPush app, AppLovin
         account) found by ``lookup(conn, *args)``; in ``--auth open`` mode an unknown one that
         the request names acceptably (``creatable``) is made by ``create(conn, *args)``, which
