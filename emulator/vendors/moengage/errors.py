@@ -97,7 +97,7 @@ FAMILIES: dict[str, Family] = {
                          _DEVICE_415, _DEVICE_429, ("PayloadTooLarge", "Payload size exceeds 100 KB")),
 }
 
-# -- fixed texts (Data-API overview table, S2, and the endpoint examples, S1) -----------------
+# -- fixed texts (the Data-API overview's error table and the endpoint examples of data.yaml) ----
 MALFORMED_JSON = ("Malformed JSON",
                   "Could not decode the request body. The JSON was incorrect or not encoded as UTF-8.")
 EMPTY_BODY = ("Empty request body", "A valid JSON document is required")
