@@ -1,4 +1,4 @@
-"""Hostile input, table-driven: every answer is an AppLovin status with the L1 body, never a
+"""Hostile input, table-driven: every answer is an AppLovin status with its JSON error body, never a
 500, and nothing changes."""
 from __future__ import annotations
 
