@@ -137,7 +137,7 @@ class Routes:
         if len(values) != 1 or not values[0]:
             raise errors.forbidden()
         return await self.vendor.tenant(request, storage.account_id, storage.ensure_account, values[0],
-                                        refusal=errors.forbidden())
+                                        refusal=errors.forbidden)
 
     def _check_param_names(self, query: Query, command: Command) -> None:
         if self.vendor.option("unknown_params") != "reject":

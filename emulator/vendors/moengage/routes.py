@@ -165,7 +165,7 @@ class Routes:
         # open mode creates the workspace, but only for a request that names it consistently
         workspace = await self.vendor.tenant(
             request, storage.get_workspace, partial(storage.create_workspace, api_key=password), user,
-            refusal=auth_error("unknown_user"), creatable=all(app_id == user for app_id in app_ids))
+            refusal=partial(auth_error, "unknown_user"), creatable=all(app_id == user for app_id in app_ids))
         for app_id in app_ids:
             if app_id != user and self.ctx.store.read(storage.get_workspace, app_id) is None:
                 raise fail(400, *APP_ID_INVALID)
