@@ -255,6 +255,13 @@ class Routes:
         if not self.vendor.option("rate_limit"):
             return
         limiter = self.ctx.limiter
+        if len(costs) == 1:  # one bucket: a refused hit counts nothing, so no separate check
+            (bucket, cost), = costs
+            decision = limiter.hit(self._key(app_id, bucket), self._limit(bucket), WINDOW_SECONDS, cost)
+            _show(request, [decision])
+            if not decision.allowed:
+                raise fail(429, *endpoint.family.rate_limited)
+            return
         keys = [(self._key(app_id, bucket), self._limit(bucket), cost) for bucket, cost in costs]
         peeks = [limiter.peek(key, limit, WINDOW_SECONDS) for key, limit, _ in keys]
         if any(cost > peek.remaining for (_, _, cost), peek in zip(keys, peeks, strict=True)):
