@@ -12,7 +12,7 @@ import jwt
 import pytest
 from pusher_push_notifications import PushNotifications
 
-from emulator.vendors.beams.jwtcheck import go_duration
+from emulator.vendors.beams.rules import go_duration
 
 from tests.beams.beams_helpers import (INSTANCE, OTHER_INSTANCE, OTHER_SECRET, SECRET, assert_error, make_jwt)
 

@@ -2,13 +2,12 @@
 the server-side publish, user-deletion and reporting routes (recorded in the state)."""
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
-from .routes import BeamsRoutes
+from .routes import Routes
 
 
 class Beams(Vendor):
@@ -24,15 +23,10 @@ class Beams(Vendor):
                                 "SDKs retry a 429 forever", kind=int),
     }
     cors = True
-    error_schema = {
-        "type": "object",
-        "required": ["error", "description"],
-        "properties": {"error": {"type": "string"}, "description": {"type": "string"}},
-        "additionalProperties": False,
-    }
+    error_schema = errors.ERROR_SCHEMA
 
     def routes(self) -> list[Route]:
-        return BeamsRoutes(self).routes()
+        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status)

@@ -6,7 +6,6 @@ are raised here, inside the write, so check-then-write cannot race.
 """
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import sqlite3
@@ -14,9 +13,9 @@ import uuid
 from typing import Any
 from collections.abc import Iterable
 
-
 from ...jsoncodec import canonical
 from . import errors
+from .rules import MAX_DEVICES_PER_USER, MAX_INTERESTS, new_vapid_private_key
 
 MIGRATIONS = (
     """
@@ -72,43 +71,11 @@ MIGRATIONS = (
 #: recorded-call tables and the key of their export list
 RECORD_TABLES = {"events": "beams_events", "deleted_users": "beams_deleted_users"}
 
-MAX_DEVICES_PER_USER = 100
-
-
-# -- VAPID ------------------------------------------------------------------------------------
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def new_vapid_private_key() -> str:
-    """A fresh P-256 private key as base64url of its 32-byte scalar (how VAPID keys are shared)."""
-    from cryptography.hazmat.primitives.asymmetric import ec  # imported on use: ~20 ms of start-up
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-
-
-def vapid_public_key(private_b64: str) -> str:
-    """base64url of the 65-byte uncompressed public point, what ``pushManager.subscribe`` takes.
-    Raises ValueError for a key that is not a P-256 scalar."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    raw = b64url_decode(private_b64)
-    if len(raw) != 32:
-        raise ValueError("a P-256 private key is 32 bytes")
-    key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
-    return b64url(key.public_key().public_bytes(serialization.Encoding.X962,
-                                                serialization.PublicFormat.UncompressedPoint))
-
 
 # -- instances --------------------------------------------------------------------------------
-def get_instance(conn: sqlite3.Connection, instance_id: str) -> tuple[str, str] | None:
-    """(secret_key, vapid_private_key) or None."""
+def get_instance(conn: sqlite3.Connection, instance_id: str, secret_key: str | None = None) -> tuple[str, str] | None:
+    """(secret_key, vapid_private_key) or None. ``secret_key`` is not looked at: it is the
+    key ``ensure_instance`` would create the instance with (the two share their arguments)."""
     return conn.execute("SELECT secret_key, vapid_private_key FROM beams_instances WHERE instance_id = ?",
                         (instance_id,)).fetchone()
 
@@ -180,16 +147,22 @@ def delete_device(conn: sqlite3.Connection, instance_id: str, platform: str, dev
                  (instance_id, device_id, platform))
 
 
-def update_device_field(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str,
-                        column: str, value: str) -> None:
-    """Metadata or token of an existing device (404 when it does not exist)."""
-    assert column in ("metadata", "token")
+def set_metadata(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str,
+                 metadata: dict[str, str]) -> None:
+    """Replace an existing device's metadata (404 when it does not exist)."""
     require_device(conn, instance_id, platform, device_id)
-    if column == "token":  # a token belongs to one device at a time (see register_device)
-        conn.execute("DELETE FROM beams_devices WHERE instance_id = ? AND platform = ? AND token = ? "
-                     "AND device_id <> ?", (instance_id, platform, value, device_id))
-    conn.execute(f"UPDATE beams_devices SET {column} = ? WHERE instance_id = ? AND device_id = ?",
-                 (value, instance_id, device_id))
+    conn.execute("UPDATE beams_devices SET metadata = ? WHERE instance_id = ? AND device_id = ?",
+                 (canonical(metadata), instance_id, device_id))
+
+
+def set_token(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str, token: str) -> None:
+    """Replace an existing device's token (404 when it does not exist); a token belongs to one
+    device at a time, so another device holding it is removed."""
+    require_device(conn, instance_id, platform, device_id)
+    conn.execute("DELETE FROM beams_devices WHERE instance_id = ? AND platform = ? AND token = ? "
+                 "AND device_id <> ?", (instance_id, platform, token, device_id))
+    conn.execute("UPDATE beams_devices SET token = ? WHERE instance_id = ? AND device_id = ?",
+                 (token, instance_id, device_id))
 
 
 def set_user(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str, user_id: str) -> None:
@@ -238,8 +211,8 @@ def add_interest(conn: sqlite3.Connection, instance_id: str, platform: str, devi
         return
     (count,) = conn.execute("SELECT COUNT(*) FROM beams_interests WHERE instance_id = ? AND device_id = ?",
                             (instance_id, device_id)).fetchone()
-    if count >= errors.MAX_INTERESTS:
-        raise errors.interest_set_too_large()
+    if count >= MAX_INTERESTS:
+        raise errors.interest_set_too_large(MAX_INTERESTS)
     conn.execute("INSERT INTO beams_interests(instance_id, device_id, interest) VALUES (?, ?, ?)",
                  (instance_id, device_id, interest))
 
@@ -312,3 +285,54 @@ def delete_user(conn: sqlite3.Connection, instance_id: str, user_id: str, now: f
     conn.execute("DELETE FROM beams_devices WHERE instance_id = ? AND user_id = ?", (instance_id, user_id))
     insert_record(conn, "beams_deleted_users", instance_id, {"user_id": user_id, "device_ids": ids, "time": now})
     return ids
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+def merge_device(conn: sqlite3.Connection, instance_id: str, device: dict[str, Any]) -> None:
+    """Add the fixture's device or update the fields it gives (interests replace the set)."""
+    exists = conn.execute("SELECT 1 FROM beams_devices WHERE instance_id = ? AND device_id = ?",
+                          (instance_id, device["id"])).fetchone()
+    if not exists:
+        conn.execute("INSERT INTO beams_devices(instance_id, device_id, platform, token, created_at) "
+                     "VALUES (?, ?, ?, ?, 0)", (instance_id, device["id"], device["platform"], device["token"]))
+    columns = {"platform": device["platform"], "token": device["token"]}
+    for key in ("user_id", "bundle_identifier"):
+        if key in device:
+            columns[key] = device[key]
+    if "metadata" in device:
+        columns["metadata"] = canonical(device["metadata"])
+    assignments = ", ".join(f"{col} = ?" for col in columns)
+    conn.execute(f"UPDATE beams_devices SET {assignments} WHERE instance_id = ? AND device_id = ?",
+                 (*columns.values(), instance_id, device["id"]))
+    if "interests" in device:
+        replace_interests(conn, instance_id, device["id"], device["interests"])
+
+
+def _docs(conn: sqlite3.Connection, table: str, instance_id: str) -> list[dict[str, Any]]:
+    return [json.loads(doc) for (doc,) in conn.execute(
+        f"SELECT doc FROM {table} WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+
+
+def export_instances(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every instance in the fixture shape (see fixtures.py)."""
+    instances = []
+    for instance_id, secret_key, vapid in conn.execute(
+            "SELECT instance_id, secret_key, vapid_private_key FROM beams_instances ORDER BY instance_id"):
+        interests: dict[str, list[str]] = {}
+        for device_id, name in conn.execute("SELECT device_id, interest FROM beams_interests WHERE instance_id = ? "
+                                            "ORDER BY device_id, interest", (instance_id,)):
+            interests.setdefault(device_id, []).append(name)
+        devices = [
+            {"id": device_id, "platform": platform, "token": token, "user_id": user_id,
+             "interests": interests.get(device_id, []),
+             "metadata": json.loads(metadata), "bundle_identifier": bundle}
+            for device_id, platform, token, bundle, user_id, metadata in conn.execute(
+                f"SELECT {DEVICE_COLUMNS} FROM beams_devices WHERE instance_id = ? "
+                "ORDER BY device_id", (instance_id,))
+        ]
+        entry = {"instance_id": instance_id, "secret_key": secret_key, "vapid_private_key": vapid,
+                 "devices": devices, "publishes": _docs(conn, "beams_publishes", instance_id)}
+        for key, table in RECORD_TABLES.items():
+            entry[key] = _docs(conn, table, instance_id)
+        instances.append(entry)
+    return instances
