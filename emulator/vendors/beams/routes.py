@@ -68,7 +68,8 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {  # OpenAPI fragments per handler name
     "register": {"requestBody": {"type": "object", "required": ["token"], "properties": {
         "token": STR, "bundleIdentifier": STR, "metadata": {"type": "object"},
         "knownPreviousClientIds": {"type": "array", "items": STR}}},
-        "responses": {"200": "`{\"id\": \"<platform>-<uuid4>\", \"initialInterestSet\": []}`"}},
+        "responses": {"200": "`{\"id\": \"<platform>-<uuid4>\", \"initialInterestSet\": [...]}`: a token "
+                                "already registered gets its device back with that device's interests"}},
     "get_interests": {"parameters": [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
         {"name": "cursor", "in": "query", "schema": STR}]},
@@ -133,9 +134,10 @@ class Routes:
             raise errors.missing_bundle_identifier()
         if not token_is_valid(platform, token):
             raise errors.incorrect_token(platform)
-        device_id = await self.ctx.store.write(storage.register_device, instance_id, platform, token, bundle,
-                                               metadata, self.ctx.clock.now())
-        return json_response({"id": device_id, "initialInterestSet": []}, trailing_newline=True)
+        device_id, interests = await self.ctx.store.write(
+            storage.register_device, instance_id, platform, token, bundle,
+            metadata if "metadata" in body else None, self.ctx.clock.now())
+        return json_response({"id": device_id, "initialInterestSet": interests}, trailing_newline=True)
 
     async def get_device(self, request: web.Request) -> web.Response:
         instance_id, platform, device_id = await self.device_call(request)

@@ -115,11 +115,12 @@ def _device_row(conn: sqlite3.Connection, instance_id: str, platform: str, devic
         (instance_id, device_id, platform)).fetchone()
 
 
-def require_device(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str,
-                   missing=errors.device_not_found):
+def require_device(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str):
+    """The device's row, or 404 Device not found: the Android and iOS SDKs read a 404 on any
+    device-scoped call as "device gone" and register again, then replay the call."""
     row = _device_row(conn, instance_id, platform, device_id)
     if row is None:
-        raise missing()
+        raise errors.device_not_found()
     return row
 
 
@@ -129,17 +130,38 @@ def get_device(conn: sqlite3.Connection, instance_id: str, platform: str, device
 
 
 def register_device(conn: sqlite3.Connection, instance_id: str, platform: str, token: str,
-                    bundle_identifier: str | None, metadata: dict[str, Any], now: float) -> str:
-    """A new device id; an earlier device holding the same token is replaced (the token now
-    belongs to this registration, so a publish never reaches one phone twice)."""
-    conn.execute("DELETE FROM beams_devices WHERE instance_id = ? AND platform = ? AND token = ?",
-                 (instance_id, platform, token))
+                    bundle_identifier: str | None, metadata: dict[str, Any] | None,
+                    now: float) -> tuple[str, list[str]]:
+    """(device id, its current interests) for a registration. A token already held by a device
+    of this instance and platform gets that device back with its interests and user, its
+    bundle id and metadata replaced by the ones given; otherwise a new device is made.
+
+    Pusher's Swift integration test run against production
+    (push-notifications-swift Tests/Integration/DeviceInterestsTest.swift,
+    testLocalInterestsSetShouldBeMergedAfterDeviceRegistration) registers the same APNs token
+    twice without a delete in between and expects the same device id, and its server-side
+    interests in ``initialInterestSet``."""
+    row = conn.execute(
+        "SELECT device_id FROM beams_devices WHERE instance_id = ? AND platform = ? AND token = ? "
+        "ORDER BY created_at, device_id LIMIT 1", (instance_id, platform, token)).fetchone()
+    if row is not None:
+        device_id = row[0]
+        if bundle_identifier is not None:
+            conn.execute("UPDATE beams_devices SET bundle_identifier = ? WHERE instance_id = ? AND device_id = ?",
+                         (bundle_identifier, instance_id, device_id))
+        if metadata is not None:
+            conn.execute("UPDATE beams_devices SET metadata = ? WHERE instance_id = ? AND device_id = ?",
+                         (canonical(metadata), instance_id, device_id))
+        interests = [r[0] for r in conn.execute(
+            "SELECT interest FROM beams_interests WHERE instance_id = ? AND device_id = ? ORDER BY interest",
+            (instance_id, device_id))]
+        return device_id, interests
     device_id = f"{platform}-{uuid.uuid4()}"
     conn.execute(
         "INSERT INTO beams_devices(instance_id, device_id, platform, token, bundle_identifier, user_id, "
         "metadata, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-        (instance_id, device_id, platform, token, bundle_identifier, canonical(metadata), now))
-    return device_id
+        (instance_id, device_id, platform, token, bundle_identifier, canonical(metadata or {}), now))
+    return device_id, []
 
 
 def delete_device(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str) -> None:
@@ -166,7 +188,13 @@ def set_token(conn: sqlite3.Connection, instance_id: str, platform: str, device_
 
 
 def set_user(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str, user_id: str) -> None:
+    """Associate the JWT's user with the device. The same user again is a no-op 200: the iOS SDK
+    re-sends PUT user on every ``setUserId`` call and the web SDK on every ``setUserId`` with the
+    stored id, and Pusher's docs tell apps to call it on every launch; only a different user is
+    refused."""
     row = require_device(conn, instance_id, platform, device_id)
+    if row[4] == user_id:
+        return
     if row[4] is not None:
         raise errors.user_already_set()
     (count,) = conn.execute(
@@ -204,8 +232,7 @@ def set_interests(conn: sqlite3.Connection, instance_id: str, platform: str, dev
 
 def add_interest(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str, interest: str) -> None:
     """Idempotent; the 5001st distinct interest is refused like an oversized PUT."""
-    require_device(conn, instance_id, platform, device_id,
-                   missing=lambda: errors.device_id_not_valid("Bad Request"))
+    require_device(conn, instance_id, platform, device_id)
     if conn.execute("SELECT 1 FROM beams_interests WHERE instance_id = ? AND device_id = ? AND interest = ?",
                     (instance_id, device_id, interest)).fetchone():
         return
@@ -218,8 +245,7 @@ def add_interest(conn: sqlite3.Connection, instance_id: str, platform: str, devi
 
 
 def remove_interest(conn: sqlite3.Connection, instance_id: str, platform: str, device_id: str, interest: str) -> None:
-    require_device(conn, instance_id, platform, device_id,
-                   missing=lambda: errors.device_id_not_valid("Incomplete Request"))
+    require_device(conn, instance_id, platform, device_id)
     conn.execute("DELETE FROM beams_interests WHERE instance_id = ? AND device_id = ? AND interest = ?",
                  (instance_id, device_id, interest))
 
