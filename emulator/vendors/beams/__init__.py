@@ -2,6 +2,8 @@
 the server-side publish, user-deletion and reporting routes (recorded in the state)."""
 from __future__ import annotations
 
+import sqlite3
+
 from aiohttp import web
 
 from ...errors import ApiError
@@ -34,3 +36,12 @@ class Beams(Vendor):
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """Go's net/http answers, in plain text."""
         return errors.go_not_found() if status == 404 else errors.go_method_not_allowed()
+
+    # -- delivery ledger: a publish is resolved to devices when it is accepted (storage.record_publish)
+    def explain_miss(self, conn: sqlite3.Connection, tenant: str, publish_id: str, device_id: str) -> str | None:
+        return storage.explain_miss(conn, tenant, publish_id, device_id)
+
+    def invalidate_token(self, conn: sqlite3.Connection, tenant: str, device_id: str, reason: str) -> bool:
+        """The next publish that reaches the device fails with this reason and removes the
+        device (storage._deliver)."""
+        return storage.device_exists(conn, tenant, device_id)

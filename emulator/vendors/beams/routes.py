@@ -146,7 +146,7 @@ class Routes:
 
     async def delete_device(self, request: web.Request) -> web.Response:
         instance_id, platform, device_id = await self.device_call(request)
-        await self.ctx.store.write(storage.delete_device, instance_id, platform, device_id)
+        await self.ctx.store.write(storage.delete_device, instance_id, platform, device_id, self.ctx.clock.now())
         return empty_ok()
 
     async def put_metadata(self, request: web.Request) -> web.Response:
@@ -160,7 +160,8 @@ class Routes:
         token = optional_str(await json_object(request, DEVICE_BODY_LIMIT), "token")
         if not token:
             raise errors.missing_fcm_token_field()
-        await self.ctx.store.write(storage.set_token, instance_id, platform, device_id, token)
+        await self.ctx.store.write(storage.set_token, instance_id, platform, device_id, token,
+                                   self.ctx.clock.now())
         return empty_ok()
 
     async def put_user(self, request: web.Request) -> web.Response:
@@ -259,9 +260,9 @@ class Routes:
         _, max_bytes, max_text = PUBLISH_LIMITS[target]
         body = await json_object(request, (max_bytes, max_text))
         names = validate_targets(body, target)
-        platforms = payload_platforms(body)
+        payload_platforms(body)
         publish_id = await self.ctx.store.write(storage.record_publish, instance_id, target, names, body,
-                                                platforms, self.ctx.clock.now())
+                                                self.ctx.clock.now(), self.ctx.clock.iso())
         # The real answer is json.Marshal written without a Content-Type (Go sniffs text/plain).
         return make_response(200, {"publishId": publish_id}, content_type=errors.GO_TEXT)
 
