@@ -344,6 +344,10 @@ def test_web_sdk_lifecycle_in_chromium(beams, browser):
         "title": "Hello", "body": "from the emulator"}}})
     assert published.status_code == 200
     publish_id = json.loads(published.content)["publishId"]
+    [delivery] = beams.emulator.deliveries(vendor="beams", publish_id=publish_id)
+    assert {k: delivery[k] for k in ("device_id", "platform", "status", "matched_by", "payload")} == {
+        "device_id": device, "platform": "web", "status": "delivered", "matched_by": {"user": "alice"},
+        "payload": {"notification": {"title": "Hello", "body": "from the emulator"}}}
     browser.deliver_push({"notification": {"title": "Hello", "body": "from the emulator"},
                           "data": {"pusher": {"instanceId": INSTANCE, "publishId": publish_id,
                                               "hasDisplayableContent": True, "hasData": False}}})
