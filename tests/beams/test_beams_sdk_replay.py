@@ -87,7 +87,7 @@ class Call:
 
     @property
     def platform(self) -> str:
-        return {"android": "fcm", "swift": "apns", "web": "web"}[self.sdk]
+        return {"android": "fcm", "swift": "apns", "web": "web"}.get(self.sdk, "")
 
 
 # -- what the SDKs read ------------------------------------------------------------------------------
@@ -383,3 +383,58 @@ def test_sdk_call_on_a_device_that_does_not_exist(beams, call: Call):
     else:
         assert resp.content == b""
         assert beams.device_state(other) == next(d for d in before["devices"] if d["id"] == other)
+
+
+# -- whole flows the SDKs' own integration tests run against the real service ------------------------
+def send(beams: BeamsClient, method: str, path: str, headers: dict[str, str],
+         body: dict[str, Any] | bytes | None = None,
+         encode: Callable[[dict[str, Any]], bytes] = gson) -> requests.Response:
+    raw = body if body is None or isinstance(body, bytes) else encode(body)
+    call = Call("flow", "step", method, path, headers, raw)
+    return replay(beams, call, "")
+
+
+def test_android_recovers_a_device_deleted_on_the_server(beams):
+    """push-notifications-android's integration test
+    startDoSomeOperationsWhileHandlingUnexpectedDeviceDeletionCorrectly: the device is deleted on the
+    server, the app adds an interest, the SDK gets 404, registers again (knownPreviousClientIds),
+    PUTs its local interests and replays the add; it expects a new id and {hello, potato}."""
+    body = {"token": FCM_TOKEN, "knownPreviousClientIds": [], "metadata": {"sdkVersion": "1.9.2", "androidVersion": "14"}}
+    first = send(beams, "POST", f"{ANDROID_BASE}/devices/fcm", {**ANDROID, **ANDROID_JSON}, body).json()
+    assert first["initialInterestSet"] == []
+    old = first["id"]
+    assert send(beams, "PUT", f"{ANDROID_BASE}/devices/fcm/{old}/interests", {**ANDROID, **ANDROID_JSON},
+                {"interests": ["hello"]}).status_code == 200
+    assert requests.delete(f"{beams.url}/device_api/v1/instances/{INSTANCE}/devices/fcm/{old}", timeout=30).status_code == 200
+
+    gone = send(beams, "POST", f"{ANDROID_BASE}/devices/fcm/{old}/interests/potato", ANDROID, b"")
+    assert gone.status_code == 404  # PushNotificationsAPIDeviceNotFound: recreate the device
+    again = send(beams, "POST", f"{ANDROID_BASE}/devices/fcm", {**ANDROID, **ANDROID_JSON},
+                 {**body, "knownPreviousClientIds": [old]}).json()
+    new = again["id"]
+    assert new != old and again["initialInterestSet"] == []
+    assert send(beams, "PUT", f"{ANDROID_BASE}/devices/fcm/{new}/interests", {**ANDROID, **ANDROID_JSON},
+                {"interests": ["hello", "potato"]}).status_code == 200
+    assert send(beams, "POST", f"{ANDROID_BASE}/devices/fcm/{new}/interests/potato", ANDROID, b"").status_code == 200
+    assert [(d["id"], d["interests"]) for d in beams.state()["devices"]] == [(new, ["hello", "potato"])]
+
+
+def test_swift_gets_its_device_back_when_it_registers_a_known_token(beams):
+    """push-notifications-swift's integration test against production,
+    testLocalInterestsSetShouldBeMergedAfterDeviceRegistration: a first install registers token T and
+    sets {panda, zebra}; the app's local state is wiped without deleting the device; a second start
+    queues -panda and +lion, registers T again, and must get the same id with the server's
+    interests in initialInterestSet, so its merge ends at {lion, zebra}."""
+    register = {"token": APNS_TOKEN, "bundleIdentifier": "com.example.ios",
+                "metadata": {"sdkVersion": "4.0.0", "iosVersion": "17.4"}}
+    first = send(beams, "POST", f"{SWIFT_BASE}/devices/apns", SWIFT, register, swift_json).json()
+    device = first["id"]
+    assert send(beams, "PUT", f"{SWIFT_BASE}/devices/apns/{device}/interests", SWIFT,
+                {"interests": ["panda", "zebra"]}, swift_json).status_code == 200
+
+    second = send(beams, "POST", f"{SWIFT_BASE}/devices/apns", SWIFT, register, swift_json).json()
+    assert second == {"id": device, "initialInterestSet": ["panda", "zebra"]}
+    merged = (set(second["initialInterestSet"]) - {"panda"}) | {"lion"}  # the SDK replays its queued jobs
+    assert send(beams, "PUT", f"{SWIFT_BASE}/devices/apns/{device}/interests", SWIFT,
+                {"interests": sorted(merged)}, swift_json).status_code == 200
+    assert [(d["id"], d["interests"]) for d in beams.state()["devices"]] == [(device, ["lion", "zebra"])]
