@@ -5,8 +5,8 @@ Nothing of the browser is stubbed. Chromium's own push stack talks to a local fa
 device check-in and registration endpoints (the switches ``--gcm-checkin-url`` and
 ``--gcm-registration-url``), so ``pushManager.subscribe()`` returns a real subscription with
 browser-generated P-256 and auth keys for the instance's VAPID key. The page is served from
-``http://localhost:<port>`` (a secure context) and calls the emulator on ``http://127.0.0.1:<port>``
-(cross-origin, so CORS is exercised too). The npm package's ``service-worker.js`` imports
+``http://127.0.0.1:<port>`` (loopback is a secure context) and calls the emulator on another port
+of 127.0.0.1 (another origin, so CORS is exercised too). The npm package's ``service-worker.js`` imports
 ``/dist/service-worker.js``, which the 2.1.0 tarball does not contain, so the page registers a
 module service worker that imports the package's ``src/service-worker.js`` and hands that
 registration to the SDK. A push is delivered to it with the Chrome DevTools Protocol
@@ -108,7 +108,7 @@ class LocalSite:
 
     @property
     def origin(self) -> str:
-        return f"http://localhost:{self.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     async def checkin(self, request: web.Request) -> web.Response:
         await request.read()
@@ -377,6 +377,9 @@ def test_web_sdk_lifecycle_in_chromium(beams, browser):
                         " await client.getRegistrationState()];") == [None,
                                                                      "PERMISSION_GRANTED_NOT_REGISTERED_WITH_BEAMS"]
     assert beams.state()["devices"] == []
+    # the page is another origin: Chromium sent CORS preflights (PUT, DELETE, JSON POST, Authorization)
+    preflights = beams.emulator.requests("beams", method="OPTIONS", limit=1000)
+    assert preflights and {e["status"] for e in preflights} == {204}
     assert not [c for c in browser.console if c.startswith("page error")], browser.console
 
 
