@@ -9,7 +9,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.beams.beams_helpers import (APNS_TOKEN, FCM_TOKEN, REGISTER_BODIES, UNKNOWN_INSTANCE, assert_error,
-                                       assert_go_404, web_token)
+                                       assert_go_404, make_jwt, web_token)
 
 UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 
@@ -41,12 +41,34 @@ def test_register_accepts_charset_and_no_bundle_for_fcm(beams):
     assert resp.status_code == 200
 
 
-def test_reregistering_a_token_replaces_the_earlier_device(beams):
-    first = beams.register("fcm")
-    second = beams.register("fcm")
-    assert first != second
-    assert beams.device_state(first) is None and beams.device_state(second) is not None
-    assert_error(beams.request("GET", f"/devices/fcm/{first}"), 404, "Device not found", "Could not find the device.")
+def test_reregistering_a_token_returns_the_same_device_with_its_interests_and_user(beams):
+    """Pusher's Swift integration test against production (push-notifications-swift
+    Tests/Integration/DeviceInterestsTest.swift, testLocalInterestsSetShouldBeMergedAfterDeviceRegistration)
+    registers one APNs token twice without deleting the device and expects the same device id
+    back, with the server's interests in ``initialInterestSet``. The record is found again, not
+    made again, so its user stays; bundle id and metadata come from the new registration."""
+    first = beams.request("POST", "/devices/apns", json=REGISTER_BODIES["apns"])
+    device = first.json()["id"]
+    assert first.json() == {"id": device, "initialInterestSet": []}
+    for name in ("zebra", "panda"):
+        assert beams.request("POST", f"/devices/apns/{device}/interests/{name}").status_code == 200
+    assert beams.set_user("apns", device, make_jwt("alice")).status_code == 200
+    body = {**REGISTER_BODIES["apns"], "bundleIdentifier": "com.example.other",
+            "metadata": {"sdkVersion": "4.0.1", "iosVersion": "18.0"}}
+    again = beams.request("POST", "/devices/apns", json=body)
+    assert again.status_code == 200
+    assert again.content == b'{"id":"' + device.encode() + b'","initialInterestSet":["panda","zebra"]}\n'
+    assert beams.state()["devices"] == [{
+        "id": device, "platform": "apns", "token": APNS_TOKEN, "user_id": "alice", "interests": ["panda", "zebra"],
+        "metadata": {"sdkVersion": "4.0.1", "iosVersion": "18.0"}, "bundle_identifier": "com.example.other"}]
+    # the same token on another platform is another device
+    other = beams.request("POST", "/devices/fcm", json={**REGISTER_BODIES["fcm"], "token": APNS_TOKEN}).json()
+    assert other["id"] != device and other["initialInterestSet"] == []
+    # after a delete, the token gets a new device with nothing (the SDKs' clearAllState does this)
+    assert beams.request("DELETE", f"/devices/apns/{device}").status_code == 200
+    fresh = beams.request("POST", "/devices/apns", json=body).json()
+    assert fresh["id"] != device and fresh["initialInterestSet"] == []
+    assert beams.device_state(fresh["id"])["user_id"] is None
 
 
 REGISTER_ERRORS = [
@@ -261,3 +283,29 @@ def test_cors_preflight_and_headers(beams):
     assert resp.headers["Access-Control-Allow-Origin"] == origin
     err = beams.request("GET", "/devices/web/web-missing", headers={"Origin": origin})
     assert err.status_code == 404 and err.headers["Access-Control-Allow-Origin"] == origin
+
+
+#: every device-scoped call (method, path after /devices/{p}/{id}, body)
+DEVICE_SCOPED = [
+    ("GET", "", None),
+    ("PUT", "/metadata", {"sdkVersion": "1"}),
+    ("PUT", "/token", {"token": "new:token"}),
+    ("PUT", "/user", None),
+    ("GET", "/interests", None),
+    ("PUT", "/interests", {"interests": ["a"]}),
+    ("POST", "/interests/a", None),
+    ("DELETE", "/interests/a", None),
+]
+
+
+@pytest.mark.parametrize("method,rest,body", DEVICE_SCOPED, ids=[f"{m} {r or '/'}" for m, r, _ in DEVICE_SCOPED])
+def test_every_device_scoped_call_says_404_for_a_device_that_does_not_exist(beams, method, rest, body):
+    """The Android and iOS SDKs re-register and replay on 404 and drop the call on 400, so a
+    well-formed id of a missing device must be 404 everywhere (DELETE device aside: 200)."""
+    existing = beams.register("fcm")
+    before = beams.state()
+    headers = {"Authorization": f"Bearer {make_jwt()}"} if rest == "/user" else {}
+    resp = beams.request(method, f"/devices/fcm/fcm-00000000-0000-4000-8000-000000000000{rest}", json=body,
+                         headers=headers)
+    assert_error(resp, 404, "Device not found", "Could not find the device.")
+    assert beams.state() == before and beams.device_state(existing) is not None

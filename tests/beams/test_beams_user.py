@@ -12,7 +12,7 @@ import jwt
 import pytest
 from pusher_push_notifications import PushNotifications
 
-from emulator.vendors.beams.jwtcheck import go_duration
+from emulator.vendors.beams.rules import go_duration
 
 from tests.beams.beams_helpers import (INSTANCE, OTHER_INSTANCE, OTHER_SECRET, SECRET, assert_error, make_jwt)
 
@@ -110,9 +110,14 @@ def test_expiry_follows_the_emulator_clock(beams):
 def test_user_already_set_and_other_refusals(beams):
     device = beams.register("apns")
     assert beams.set_user("apns", device, make_jwt("alice")).status_code == 200
-    for user in ("alice", "bob"):
-        assert_error(beams.set_user("apns", device, make_jwt(user)), 400, "Bad Request",
-                     "A User Id is already associated with this device.")
+    # The same user again is 200 with an empty body: the iOS SDK sends PUT user on every
+    # setUserId call and the web SDK on every setUserId with the stored id (push-notifications-swift
+    # Sources/PushNotifications.swift, push-notifications-web src/push-notifications.js), and
+    # Pusher's docs tell apps to call setUserId on every launch; a 400 would fail each of those.
+    again = beams.set_user("apns", device, make_jwt("alice"))
+    assert (again.status_code, again.content) == (200, b"")
+    assert_error(beams.set_user("apns", device, make_jwt("bob")), 400, "Bad Request",
+                 "A User Id is already associated with this device.")
     assert beams.device_state(device)["user_id"] == "alice"
     assert_error(beams.set_user("apns", "apns-missing", make_jwt()), 404, "Device not found",
                  "Could not find the device.")
@@ -137,6 +142,16 @@ def test_101st_device_of_a_user_on_one_platform_is_refused(beams):
     # the limit is per platform
     ios = beams.register("apns")
     assert beams.set_user("apns", ios, make_jwt("carol")).status_code == 200
+
+
+def test_same_user_again_on_a_user_at_the_device_limit_is_200(beams):
+    """The same user again does not count the device a second time."""
+    beams.emulator.load({"beams": {"instances": [{
+        "instance_id": INSTANCE, "secret_key": SECRET,
+        "devices": _devices_for(beams.emulator, 100, "fcm", "carol")}]}})
+    resp = beams.set_user("fcm", "fcm-d0007", make_jwt("carol"))
+    assert (resp.status_code, resp.content) == (200, b"")
+    assert sum(1 for d in beams.state()["devices"] if d["user_id"] == "carol") == 100
 
 
 def test_parallel_set_user_allows_exactly_100_devices(beams):

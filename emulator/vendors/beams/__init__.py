@@ -2,13 +2,14 @@
 the server-side publish, user-deletion and reporting routes (recorded in the state)."""
 from __future__ import annotations
 
+import sqlite3
 
 from aiohttp import web
 
 from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
-from .routes import BeamsRoutes
+from .routes import Routes
 
 
 class Beams(Vendor):
@@ -24,15 +25,10 @@ class Beams(Vendor):
                                 "SDKs retry a 429 forever", kind=int),
     }
     cors = True
-    error_schema = {
-        "type": "object",
-        "required": ["error", "description"],
-        "properties": {"error": {"type": "string"}, "description": {"type": "string"}},
-        "additionalProperties": False,
-    }
+    error_schema = errors.ERROR_SCHEMA
 
     def routes(self) -> list[Route]:
-        return BeamsRoutes(self).routes()
+        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status)
@@ -40,3 +36,12 @@ class Beams(Vendor):
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """Go's net/http answers, in plain text."""
         return errors.go_not_found() if status == 404 else errors.go_method_not_allowed()
+
+    # -- delivery ledger: a publish is resolved to devices when it is accepted (storage.record_publish)
+    def explain_miss(self, conn: sqlite3.Connection, tenant: str, publish_id: str, device_id: str) -> str | None:
+        return storage.explain_miss(conn, tenant, publish_id, device_id)
+
+    def invalidate_token(self, conn: sqlite3.Connection, tenant: str, device_id: str, reason: str) -> bool:
+        """The next publish that reaches the device fails with this reason and removes the
+        device (storage._deliver)."""
+        return storage.device_exists(conn, tenant, device_id)

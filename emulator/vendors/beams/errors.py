@@ -8,11 +8,19 @@ Every refusal in this package is built here, so each text exists exactly once.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from ...errors import ApiError
 
 GO_TEXT = "text/plain; charset=utf-8"
-MAX_INTERESTS = 5000
+
+#: JSON Schema of every Beams error body (the Go-routed plain-text 404/405 aside)
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "description"],
+    "properties": {"error": {"type": "string"}, "description": {"type": "string"}},
+    "additionalProperties": False,
+}
 
 
 def beams_error(status: int, title: str, description: str, headers: dict[str, str] | None = None) -> ApiError:
@@ -105,9 +113,9 @@ def invalid_interest_name() -> ApiError:
     return beams_error(400, "Invalid interest name", "`interest-name` given is not valid.")
 
 
-def interest_set_too_large() -> ApiError:
+def interest_set_too_large(limit: int) -> ApiError:
     return beams_error(400, "Interest set too large",
-                       f"Too many interests are being set for this device. Only {MAX_INTERESTS} "
+                       f"Too many interests are being set for this device. Only {limit} "
                        "interests per device are allowed.")
 
 

@@ -7,47 +7,21 @@ then whatever needs the stored state (inside the write, so nothing races).
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import math
-import re
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ...errors import json_response, make_response
-from ...httputil import BodyError, bounded_int, media_type, parse_json, read_json
+from ...errors import ApiError, json_response, make_response
+from ...httputil import BodyError, media_type, read_json
 from ...vendor import Route
 from . import errors, storage
-from .jwtcheck import MAX_USER_ID, user_id_from_header
+from .rules import (DEVICE_BODY_LIMIT, DEVICE_ID_RE, INTEREST_RE, INTERESTS_BODY_LIMIT, MAX_INTERESTS,
+                    MAX_USER_ID, PUBLISH_LIMITS, REPORTING_BODY_LIMIT, UUID_RE, clean_metadata, decode_cursor,
+                    encode_cursor, optional_str, page_limit, payload_platforms, token_is_valid,
+                    user_id_from_header, validate_targets, vapid_public_key)
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import Beams
-
-UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-INTEREST_RE = re.compile(r"[a-zA-Z0-9_\-=@,.;]{1,164}")
-PUBLISH_INTEREST_PATTERN = r"^[a-zA-Z0-9_\-=@,.;]+$"
-DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_\-.:=@]{1,200}")
-APNS_TOKEN_RE = re.compile(r"(?:[0-9a-fA-F]{2})+")
-FCM_TOKEN_RE = re.compile(r"[A-Za-z0-9_\-:.]{1,4096}")
-
-PLATFORMS = ("apns", "fcm", "web")
-METADATA_FIELDS = {
-    "apns": ("sdkVersion", "iosVersion", "macosVersion"),
-    "fcm": ("sdkVersion", "androidVersion"),
-    "web": ("sdkVersion",),
-}
-KIB = 1024
-DEVICE_BODY_LIMIT = (64 * KIB, "64KiB")
-INTERESTS_BODY_LIMIT = (1024 * KIB, "1MiB")
-REPORTING_BODY_LIMIT = (16 * KIB, "16KiB")
-PUBLISH_LIMITS = {  # target -> (max targets, max body bytes, text)
-    "interests": (100, 10 * KIB, "10KiB"),
-    "users": (1000, 200 * KIB, "200KiB"),
-}
-MAX_INTERESTS_PAGE = 100
-JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
-                   float: "number", type(None): "null"}
 
 
 # -- request parsing shared by handlers -----------------------------------------------------
@@ -84,110 +58,6 @@ async def json_object(request: web.Request, limit: tuple[int, str]) -> dict[str,
         raise errors.bad_body() from None
 
 
-def optional_str(body: dict[str, Any], key: str) -> str | None:
-    """A string field or None; another JSON type cannot decode into the Go struct."""
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise errors.bad_body()
-    return value
-
-
-def clean_metadata(platform: str, raw: Any) -> dict[str, str]:
-    """Only the platform's metadata fields survive (the server decodes into a struct)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise errors.bad_body()
-    out = {}
-    for key in METADATA_FIELDS[platform]:
-        value = optional_str(raw, key)
-        if value is not None:
-            out[key] = value
-    return out
-
-
-def token_is_valid(platform: str, token: str) -> bool:
-    """Stand-in for the real check against APNs / FCM / the web push service: the token has
-    the shape the platform's SDK produces."""
-    if platform == "apns":
-        return APNS_TOKEN_RE.fullmatch(token) is not None
-    if platform == "fcm":
-        return FCM_TOKEN_RE.fullmatch(token) is not None
-    try:
-        subscription = parse_json(base64.b64decode(token, validate=True), require_object=True)
-    except (binascii.Error, ValueError, BodyError):
-        return False
-    endpoint, keys = subscription.get("endpoint"), subscription.get("keys")
-    return (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://"))
-            and isinstance(keys, dict) and isinstance(keys.get("p256dh"), str) and isinstance(keys.get("auth"), str))
-
-
-def encode_cursor(last: str) -> str:
-    return storage.b64url(f"i:{last}".encode())
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        text = storage.b64url_decode(cursor).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise errors.bad_cursor() from None
-    if not text.startswith("i:") or not INTEREST_RE.fullmatch(text[2:]):
-        raise errors.bad_cursor()
-    return text[2:]
-
-
-def page_limit(raw: str | None) -> int:
-    """Default and maximum 100; larger values are clamped, non-positive or non-numeric refused."""
-    if not raw:
-        return MAX_INTERESTS_PAGE
-    limit = bounded_int(raw, MAX_INTERESTS_PAGE)
-    if limit is None or limit < 1:
-        raise errors.bad_limit()
-    return limit
-
-
-def json_type(value: Any) -> str:
-    return JSON_TYPE_NAMES.get(type(value), "unknown")
-
-
-def validate_targets(body: dict[str, Any], target: str) -> list[str]:
-    """The publish body's ``interests`` / ``users``, checked like the server's JSON schema."""
-    max_items = PUBLISH_LIMITS[target][0]
-    names = body.get(target)
-    if target not in body:
-        raise errors.schema_error(target, f"{target} is required")
-    if not isinstance(names, list):
-        raise errors.schema_error(target, f"Invalid type. Expected: array, given: {json_type(names)}")
-    if not names:
-        raise errors.schema_error(target, "Array must have at least 1 items")
-    if len(names) > max_items:
-        raise errors.schema_error(target, f"Array must have at most {max_items} items")
-    for index, name in enumerate(names):
-        field = f"{target}.{index}"
-        if not isinstance(name, str):
-            raise errors.schema_error(field, f"Invalid type. Expected: string, given: {json_type(name)}")
-        if target == "interests" and not re.fullmatch(PUBLISH_INTEREST_PATTERN, name):
-            raise errors.schema_error(field, f"Does not match pattern '{PUBLISH_INTEREST_PATTERN}'")
-        if not name:
-            raise errors.schema_error(field, "String length must be greater than or equal to 1")
-        if len(name) > MAX_USER_ID:
-            raise errors.schema_error(field, f"String length must be less than or equal to {MAX_USER_ID}")
-    return list(dict.fromkeys(names))
-
-
-def payload_platforms(body: dict[str, Any]) -> list[str]:
-    platforms = [p for p in PLATFORMS if p in body]
-    if not platforms:
-        raise errors.schema_error("(root)", "Must validate at least one schema (anyOf)")
-    for platform in platforms:
-        if not isinstance(body[platform], dict):
-            raise errors.schema_error(platform, f"Invalid type. Expected: object, given: {json_type(body[platform])}")
-    if "webhookUrl" in body and not isinstance(body["webhookUrl"], str):
-        given = json_type(body["webhookUrl"])
-        raise errors.schema_error("webhookUrl", f"Invalid type. Expected: string, given: {given}")
-    return platforms
-
-
 def empty_ok() -> web.Response:
     """Go's ``WriteHeader(200)`` with no body: no Content-Type, nothing to parse."""
     return web.Response(status=200)
@@ -198,7 +68,8 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {  # OpenAPI fragments per handler name
     "register": {"requestBody": {"type": "object", "required": ["token"], "properties": {
         "token": STR, "bundleIdentifier": STR, "metadata": {"type": "object"},
         "knownPreviousClientIds": {"type": "array", "items": STR}}},
-        "responses": {"200": "`{\"id\": \"<platform>-<uuid4>\", \"initialInterestSet\": []}`"}},
+        "responses": {"200": "`{\"id\": \"<platform>-<uuid4>\", \"initialInterestSet\": [...]}`: a token "
+                                "already registered gets its device back with that device's interests"}},
     "get_interests": {"parameters": [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
         {"name": "cursor", "in": "query", "schema": STR}]},
@@ -220,7 +91,7 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {  # OpenAPI fragments per handler name
 }
 
 
-class BeamsRoutes:
+class Routes:
     """The handlers; they need the vendor for its context (store, clock, options)."""
 
     def __init__(self, vendor: Beams) -> None:
@@ -228,22 +99,20 @@ class BeamsRoutes:
         self.ctx = vendor.ctx
 
     # -- instances ------------------------------------------------------------------------
-    async def instance(self, instance_id: str, *, period: bool = True, secret: str | None = None) -> tuple[str, str]:
+    async def instance(self, request: web.Request, instance_id: str, *, period: bool = True,
+                       secret: str | None = None) -> tuple[str, str]:
         """(secret_key, vapid_private_key) of a known instance; in open auth mode an unknown
         one is created (with ``secret`` as its key when the caller presented one)."""
-        row = self.ctx.store.read(storage.get_instance, instance_id)
-        if row is None:
-            if not self.ctx.options.auth_open:
-                raise errors.instance_not_found(period=period)
-            row = await self.ctx.store.write(storage.ensure_instance, instance_id, secret)
-        return row
+        refusal: ApiError = errors.instance_not_found(period=period)
+        return await self.vendor.tenant(request, storage.get_instance, storage.ensure_instance, instance_id,
+                                        secret, refusal=refusal)
 
     async def device_call(self, request: web.Request, *, has_body: bool = False) -> tuple[str, str, str]:
         """Common prefix of the per-device routes: (instance, platform, device id)."""
         check_content_type(request, has_body=has_body)
         instance_id = instance_param(request)
         device_id = device_param(request)
-        await self.instance(instance_id)
+        await self.instance(request, instance_id)
         return instance_id, request.match_info["platform"], device_id
 
     # -- device API -----------------------------------------------------------------------
@@ -251,7 +120,7 @@ class BeamsRoutes:
         check_content_type(request, has_body=True)
         instance_id = instance_param(request)
         platform = request.match_info["platform"]
-        await self.instance(instance_id)
+        await self.instance(request, instance_id)
         body = await json_object(request, DEVICE_BODY_LIMIT)
         token = optional_str(body, "token")
         bundle = optional_str(body, "bundleIdentifier")
@@ -265,9 +134,10 @@ class BeamsRoutes:
             raise errors.missing_bundle_identifier()
         if not token_is_valid(platform, token):
             raise errors.incorrect_token(platform)
-        device_id = await self.ctx.store.write(storage.register_device, instance_id, platform, token, bundle,
-                                               metadata, self.ctx.clock.now())
-        return json_response({"id": device_id, "initialInterestSet": []}, trailing_newline=True)
+        device_id, interests = await self.ctx.store.write(
+            storage.register_device, instance_id, platform, token, bundle,
+            metadata if "metadata" in body else None, self.ctx.clock.now())
+        return json_response({"id": device_id, "initialInterestSet": interests}, trailing_newline=True)
 
     async def get_device(self, request: web.Request) -> web.Response:
         instance_id, platform, device_id = await self.device_call(request)
@@ -276,14 +146,13 @@ class BeamsRoutes:
 
     async def delete_device(self, request: web.Request) -> web.Response:
         instance_id, platform, device_id = await self.device_call(request)
-        await self.ctx.store.write(storage.delete_device, instance_id, platform, device_id)
+        await self.ctx.store.write(storage.delete_device, instance_id, platform, device_id, self.ctx.clock.now())
         return empty_ok()
 
     async def put_metadata(self, request: web.Request) -> web.Response:
         instance_id, platform, device_id = await self.device_call(request, has_body=True)
         metadata = clean_metadata(platform, await json_object(request, DEVICE_BODY_LIMIT))
-        await self.ctx.store.write(storage.update_device_field, instance_id, platform, device_id,
-                                   "metadata", storage.canonical(metadata))
+        await self.ctx.store.write(storage.set_metadata, instance_id, platform, device_id, metadata)
         return empty_ok()
 
     async def put_token(self, request: web.Request) -> web.Response:
@@ -291,7 +160,8 @@ class BeamsRoutes:
         token = optional_str(await json_object(request, DEVICE_BODY_LIMIT), "token")
         if not token:
             raise errors.missing_fcm_token_field()
-        await self.ctx.store.write(storage.update_device_field, instance_id, platform, device_id, "token", token)
+        await self.ctx.store.write(storage.set_token, instance_id, platform, device_id, token,
+                                   self.ctx.clock.now())
         return empty_ok()
 
     async def put_user(self, request: web.Request) -> web.Response:
@@ -300,7 +170,7 @@ class BeamsRoutes:
         device_id = device_param(request)
         if not DEVICE_ID_RE.fullmatch(device_id):
             raise errors.invalid_device_id()
-        secret_key, _ = await self.instance(instance_id)
+        secret_key, _ = await self.instance(request, instance_id)
         user_id = user_id_from_header(request.headers.get("Authorization"), instance_id, secret_key,
                                       self.ctx.clock.now())
         await self.ctx.store.write(storage.set_user, instance_id, request.match_info["platform"], device_id, user_id)
@@ -324,8 +194,8 @@ class BeamsRoutes:
         if not all(INTEREST_RE.fullmatch(n) for n in names):
             raise errors.invalid_interest_name()
         unique = list(dict.fromkeys(names))
-        if len(unique) > errors.MAX_INTERESTS:
-            raise errors.interest_set_too_large()
+        if len(unique) > MAX_INTERESTS:
+            raise errors.interest_set_too_large(MAX_INTERESTS)
         await self.ctx.store.write(storage.set_interests, instance_id, platform, device_id, unique)
         return empty_ok()
 
@@ -341,7 +211,7 @@ class BeamsRoutes:
             raise errors.missing_interest_name()
         if not INTEREST_RE.fullmatch(interest):
             raise errors.invalid_interest_name()
-        await self.instance(instance_id)
+        await self.instance(request, instance_id)
         return instance_id, request.match_info["platform"], device_id, interest
 
     async def add_interest(self, request: web.Request) -> web.Response:
@@ -356,8 +226,8 @@ class BeamsRoutes:
 
     async def vapid_key(self, request: web.Request) -> web.Response:
         check_content_type(request, has_body=False)
-        _, private_key = await self.instance(instance_param(request))
-        return json_response({"vapidPublicKey": storage.vapid_public_key(private_key)}, trailing_newline=True)
+        _, private_key = await self.instance(request, instance_param(request))
+        return json_response({"vapidPublicKey": vapid_public_key(private_key)}, trailing_newline=True)
 
     # -- server side ------------------------------------------------------------------------
     async def server_call(self, request: web.Request, *, has_body: bool) -> str:
@@ -375,14 +245,14 @@ class BeamsRoutes:
         presented = presented.strip() if scheme == "Bearer" else ""
         if not UUID_RE.fullmatch(instance_id):
             raise errors.instance_not_found(period=False)
-        secret_key, _ = await self.instance(instance_id, period=False, secret=presented or None)
+        secret_key, _ = await self.instance(request, instance_id, period=False, secret=presented or None)
         if not presented or presented != secret_key:
             raise errors.incorrect_secret_key()
         per_second = self.vendor.option("rate_limit")
         if per_second:
             decision = self.ctx.limiter.hit((self.vendor.name, instance_id, "server"), per_second, 1)
             if not decision.allowed:
-                raise errors.rate_limited(per_second, max(1, math.ceil(decision.reset_after)))
+                raise errors.rate_limited(per_second, max(1, decision.reset_after))
         return instance_id
 
     async def publish(self, request: web.Request, target: str) -> web.Response:
@@ -390,9 +260,9 @@ class BeamsRoutes:
         _, max_bytes, max_text = PUBLISH_LIMITS[target]
         body = await json_object(request, (max_bytes, max_text))
         names = validate_targets(body, target)
-        platforms = payload_platforms(body)
+        payload_platforms(body)
         publish_id = await self.ctx.store.write(storage.record_publish, instance_id, target, names, body,
-                                                platforms, self.ctx.clock.now())
+                                                self.ctx.clock.now(), self.ctx.clock.iso())
         # The real answer is json.Marshal written without a Content-Type (Go sniffs text/plain).
         return make_response(200, {"publishId": publish_id}, content_type=errors.GO_TEXT)
 
@@ -413,7 +283,7 @@ class BeamsRoutes:
     async def report_event(self, request: web.Request) -> web.Response:
         check_content_type(request, has_body=True)
         instance_id = instance_param(request, invalid=errors.reporting_invalid_instance)
-        await self.instance(instance_id)
+        await self.instance(request, instance_id)
         body = await json_object(request, REPORTING_BODY_LIMIT)
         for key in ("event", "publishId", "deviceId"):
             value = optional_str(body, key)
@@ -436,7 +306,7 @@ class BeamsRoutes:
         return empty_ok()
 
     # -- the table ----------------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+    def table(self) -> list[Route]:
         out: list[Route] = []
         inst = "{instance:[^/]*}"
         dev = "{device_id:[^/]*}"
