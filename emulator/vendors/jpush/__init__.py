@@ -7,7 +7,7 @@ from aiohttp import web
 from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
-from .routes import JPushApi
+from .routes import Routes
 
 
 class JPush(Vendor):
@@ -47,7 +47,7 @@ class JPush(Vendor):
     }
 
     def routes(self) -> list[Route]:
-        return JPushApi(self).routes()
+        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status)

@@ -6,14 +6,13 @@ sends both) through an aiohttp regex pattern; ``Route.path`` stays the documente
 from __future__ import annotations
 
 import hmac
-import math
 from typing import TYPE_CHECKING, Any
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from ...errors import ApiError, make_response
-from ...httputil import AuthHeaderError, BodyError, parse_basic, read_json
+from ...errors import make_response
+from ...httputil import AuthHeaderError, BodyError, add_response_headers, parse_basic, read_json
 from ...vendor import Route
 from . import errors, rules, storage
 
@@ -168,12 +167,12 @@ def _recently_online(last: str | None, now: float) -> bool:
 
 # -- the API --------------------------------------------------------------------------------
 
-class JPushApi:
+class Routes:
     def __init__(self, vendor: JPush) -> None:
         self.vendor = vendor
         self.ctx = vendor.ctx
 
-    def routes(self) -> list[Route]:
+    def table(self) -> list[Route]:
         platform = {"name": "platform", "in": "query", "required": False,
                     "description": "comma-separated: android,ios,hmos,quickapp,winphone or all",
                     "schema": {"type": "string"}}
@@ -219,15 +218,9 @@ class JPushApi:
     def _endpoint(self, op: Operation, query: tuple[str, ...]) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
             app_key = await self._authenticate(request)
-            headers = self._count_call(app_key)
-            try:
-                _check_query(request, query)
-                response = await op(request, app_key)
-            except ApiError as exc:
-                exc.headers.update(headers)
-                raise
-            response.headers.update(headers)
-            return response
+            self._count_call(request, app_key)
+            _check_query(request, query)
+            return await op(request, app_key)
         handler.__name__ = op.__name__
         handler.__doc__ = op.__doc__
         return handler
@@ -243,32 +236,28 @@ class JPushApi:
             raise errors.jpush_error(code) from None
         if not app_key or not secret:
             raise errors.jpush_error(errors.AUTH_EMPTY)
-        stored = self.ctx.store.read(storage.app_secret, app_key)
-        if stored is None:
-            creatable = rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret)
-            if not (self.ctx.options.auth_open and creatable):
-                raise errors.jpush_error(errors.APPKEY_UNKNOWN)
-            stored = await self.ctx.store.write(storage.create_app_if_missing, app_key, secret)
+        creatable = bool(rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret))
+        stored = await self.vendor.tenant(request, storage.app_secret, storage.create_app, app_key, secret,
+                                          refusal=errors.jpush_error(errors.APPKEY_UNKNOWN), creatable=creatable)
         if not hmac.compare_digest(stored.encode(), secret.encode()):
             raise errors.jpush_error(errors.AUTH_FAILED)
-        return app_key
+        return str(app_key)
 
-    def _count_call(self, app_key: str) -> dict[str, str]:
-        """The per-app-key quota (option ``rate_limit``): headers to send, or 429/2002."""
+    def _count_call(self, request: web.Request, app_key: str) -> None:
+        """The per-app-key quota (option ``rate_limit``): X-Rate-Limit-* headers on every
+        answer, or 429/2002."""
         if not self.vendor.option("rate_limit"):
-            return {}
+            return
         limit = self.vendor.option("rate_limit_per_minute")
         decision = self.ctx.limiter.hit((self.vendor.name, app_key), limit, RATE_WINDOW)
-        reset = max(0, math.ceil(decision.reset_at - self.ctx.clock.now()))
-        headers = {
+        add_response_headers(request, {
             "X-Rate-Limit-Quota": str(limit),
             "X-Rate-Limit-Limit": str(limit),
             "X-Rate-Limit-Remaining": str(decision.remaining),
-            "X-Rate-Limit-Reset": str(reset),
-        }
+            "X-Rate-Limit-Reset": str(decision.reset_in),
+        })
         if not decision.allowed:
-            raise errors.jpush_error(errors.RATE_LIMITED, headers=headers)
-        return headers
+            raise errors.jpush_error(errors.RATE_LIMITED)
 
     # -- answers ----------------------------------------------------------------------------
     @staticmethod

@@ -96,16 +96,27 @@ def _check_tag_counts(conn: sqlite3.Connection, app_key: str, rids: Sequence[str
 
 # -- apps ---------------------------------------------------------------------------------
 
-def app_secret(conn: sqlite3.Connection, app_key: str) -> str | None:
+def app_secret(conn: sqlite3.Connection, app_key: str, master_secret: str | None = None) -> str | None:
+    """The stored master secret of ``app_key`` (``master_secret`` is the caller's, unused here:
+    lookup and create take the same arguments)."""
     row = conn.execute("SELECT master_secret FROM jpush_apps WHERE app_key = ?", (app_key,)).fetchone()
     return None if row is None else row[0]
 
 
-def create_app_if_missing(conn: sqlite3.Connection, app_key: str, master_secret: str) -> str:
+def create_app(conn: sqlite3.Connection, app_key: str, master_secret: str) -> str:
     """Open auth mode: the first call with an unknown app key creates it. Returns the secret."""
     conn.execute("INSERT OR IGNORE INTO jpush_apps(app_key, master_secret) VALUES (?, ?)",
                  (app_key, master_secret))
     return app_secret(conn, app_key) or master_secret
+
+
+def merge_app(conn: sqlite3.Connection, app_key: str, master_secret: str) -> None:
+    """Fixture load: insert the app or replace its secret."""
+    conn.execute(
+        "INSERT INTO jpush_apps(app_key, master_secret) VALUES (?, ?) "
+        "ON CONFLICT(app_key) DO UPDATE SET master_secret = excluded.master_secret",
+        (app_key, master_secret),
+    )
 
 
 # -- devices ------------------------------------------------------------------------------
@@ -264,3 +275,55 @@ def delete_tag(conn: sqlite3.Connection, app_key: str, tag: str, platforms: Sequ
     clause, params = _platform_clause(platforms)
     conn.execute(f"DELETE FROM jpush_device_tags WHERE app_key = ? AND tag = ?{clause}",
                  (app_key, tag, *params))
+
+
+# -- fixtures -----------------------------------------------------------------------------
+
+DEVICE_COLUMNS = ("alias", "mobile", "online", "last_online_time")
+
+
+def merge_device(conn: sqlite3.Connection, app_key: str, rid: str, platform: str,
+                 fields: dict[str, Any], tags: Sequence[str] | None) -> None:
+    """Fixture load: insert or update one device; only the given ``fields`` change, ``tags``
+    (when not None) replace the device's tags."""
+    conn.execute(
+        "INSERT INTO jpush_devices(app_key, registration_id, platform) VALUES (?, ?, ?) "
+        "ON CONFLICT(app_key, registration_id) DO UPDATE SET platform = excluded.platform",
+        (app_key, rid, platform),
+    )
+    conn.execute("UPDATE jpush_device_tags SET platform = ? WHERE app_key = ? AND registration_id = ?",
+                 (platform, app_key, rid))
+    for column in DEVICE_COLUMNS:
+        if column in fields:
+            value = int(fields[column]) if column == "online" else fields[column]
+            conn.execute(f"UPDATE jpush_devices SET {column} = ? WHERE app_key = ? AND registration_id = ?",
+                         (value, app_key, rid))
+    if tags is not None:
+        conn.execute("DELETE FROM jpush_device_tags WHERE app_key = ? AND registration_id = ?", (app_key, rid))
+        conn.executemany(
+            "INSERT INTO jpush_device_tags(app_key, registration_id, tag, platform) VALUES (?, ?, ?, ?)",
+            [(app_key, rid, tag, platform) for tag in tags],
+        )
+
+
+def export_apps(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every app with its devices (the fixture shape)."""
+    tags: dict[tuple[str, str], list[str]] = {}
+    for app_key, rid, tag in conn.execute(
+            "SELECT app_key, registration_id, tag FROM jpush_device_tags ORDER BY app_key, registration_id, tag"):
+        tags.setdefault((app_key, rid), []).append(tag)
+    apps: list[dict[str, Any]] = []
+    by_key: dict[str, dict[str, Any]] = {}
+    for app_key, secret in conn.execute("SELECT app_key, master_secret FROM jpush_apps ORDER BY app_key"):
+        app: dict[str, Any] = {"app_key": app_key, "master_secret": secret, "devices": []}
+        apps.append(app)
+        by_key[app_key] = app
+    for row in conn.execute(
+            "SELECT app_key, registration_id, platform, alias, mobile, online, last_online_time "
+            "FROM jpush_devices ORDER BY app_key, registration_id"):
+        app_key, rid, platform, alias, mobile, online, last = row
+        by_key[app_key]["devices"].append({
+            "registration_id": rid, "platform": platform, "tags": tags.get((app_key, rid), []),
+            "alias": alias, "mobile": mobile, "online": bool(online), "last_online_time": last,
+        })
+    return apps
