@@ -38,6 +38,13 @@ class JPush(Vendor):
             "integer when it is all digits (the Ruby tests compare it to an integer)",
             choices=("string", "number"),
         ),
+        "tag_alias_chars": Option(
+            "documented",
+            "characters accepted in tags and aliases: documented = letters, digits, '_', Chinese "
+            "characters and @!#$&*+=.|\uffe5 (Jiguang's client and Push API docs); any = any "
+            "characters (only the 40-byte limit), for apps whose tags hold e.g. '-'",
+            choices=("documented", "any"),
+        ),
         "rate_limit": Option(
             False,
             "enforce the per-app-key quota (429/2002) and send X-Rate-Limit-* headers",

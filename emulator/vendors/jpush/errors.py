@@ -17,6 +17,7 @@ ILLEGAL_PARAMS = 7002
 AUTH_FAILED = 7004
 APPKEY_UNKNOWN = 7008
 NO_SUCH_API = 7010
+PARTLY_ILLEGAL = 7013
 ALIAS_FULL = 7015
 BUSY = 7030
 RATE_LIMITED = 2002
@@ -28,6 +29,7 @@ CODES: dict[int, tuple[int, str]] = {
     AUTH_FAILED: (401, "Basic authentication failed"),
     APPKEY_UNKNOWN: (400, "Appkey does not exist"),
     NO_SUCH_API: (404, "request api doesn't exist"),
+    PARTLY_ILLEGAL: (400, "Some request parameters are illegal"),
     ALIAS_FULL: (400, "The alias has been bound to 10 devices, no more devices can be bound"),
     BUSY: (503, "System busy, please try again later"),
     RATE_LIMITED: (429, "Rate limit exceeded"),
@@ -70,6 +72,12 @@ def illegal(message: str) -> ApiError:
 
 def rid_not_in_app() -> ApiError:
     return jpush_error(ILLEGAL_PARAMS, RID_NOT_IN_APP)
+
+
+def some_rids_not_in_app(rids: list[str]) -> ApiError:
+    """7013: some (not all) registration_ids of a list are not this app key's."""
+    shown = ", ".join(rids[:5]) + (", ..." if len(rids) > 5 else "")
+    return jpush_error(PARTLY_ILLEGAL, f"Some registration_ids do not belong to this appkey: {shown}")
 
 
 def generic_error(status: int) -> ApiError:

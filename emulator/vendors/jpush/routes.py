@@ -48,11 +48,10 @@ def slash_tolerant(path: str) -> str:
 # -- request parsing helpers ----------------------------------------------------------------
 
 def _check_query(request: web.Request, allowed: Iterable[str]) -> None:
-    allowed = set(allowed)
-    for key in request.query:
-        if key not in allowed:
-            raise errors.illegal(f"unknown parameter {key!r}")
-        if len(request.query.getall(key)) > 1:
+    """A route's own parameters may be given once. Other parameters are ignored: no source shows
+    the real service refusing them, and the Node client drops or mangles query strings."""
+    for key in allowed:
+        if len(request.query.getall(key, [])) > 1:
             raise errors.illegal(f"parameter {key!r} given more than once")
 
 
@@ -96,11 +95,11 @@ def _string_list(value: Any, where: str, max_items: int) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _tag_batch(value: Any, where: str) -> list[str]:
+def _tag_batch(value: Any, where: str, chars: str) -> list[str]:
     """Tags added (or removed) by one device update: ≤100, ≤1000 bytes in all, each valid."""
     tags = _string_list(value, where, rules.MAX_TAGS_PER_CALL)
     for tag in tags:
-        _refuse(rules.name_problem(tag, "tag"))
+        _refuse(rules.name_problem(tag, "tag", chars))
     if sum(len(t.encode("utf-8")) for t in tags) > rules.MAX_TAG_BYTES_PER_CALL:
         raise errors.illegal(f"{where}: the tags total more than {rules.MAX_TAG_BYTES_PER_CALL} bytes")
     return tags
@@ -126,7 +125,7 @@ def _rid_ops(body: dict[str, Any], ops: tuple[str, ...]) -> dict[str, list[str]]
     return lists
 
 
-def _device_change(body: dict[str, Any]) -> storage.DeviceChange:
+def _device_change(body: dict[str, Any], chars: str) -> storage.DeviceChange:
     """POST /v3/devices/{rid}: ``tags`` ("" or {add, remove}), ``alias``, ``mobile``;
     a null field is left unchanged."""
     _only_keys(body, ("tags", "alias", "mobile"), "")
@@ -137,17 +136,19 @@ def _device_change(body: dict[str, Any]) -> storage.DeviceChange:
     elif isinstance(tags, dict):
         _only_keys(tags, ("add", "remove"), "tags.")
         if tags.get("add") is not None:
-            change.add_tags = _tag_batch(tags["add"], "tags.add")
+            change.add_tags = _tag_batch(tags["add"], "tags.add", chars)
         if tags.get("remove") is not None:
-            change.remove_tags = _tag_batch(tags["remove"], "tags.remove")
+            change.remove_tags = _tag_batch(tags["remove"], "tags.remove", chars)
     elif tags is not None:
+        # e.g. {"tags": "x"} from the Python client's device_tag("x"): the Device API doc allows
+        # only "" (clear) or {add, remove}
         raise errors.illegal('tags must be "" (clear all) or an object with add and/or remove')
     alias = body.get("alias")
     if alias is not None:
         if not isinstance(alias, str):
             raise errors.illegal("alias must be a string")
         if alias:
-            _refuse(rules.name_problem(alias, "alias"))
+            _refuse(rules.name_problem(alias, "alias", chars))
         change.alias = alias
     mobile = body.get("mobile")
     if mobile is not None:
@@ -285,7 +286,7 @@ class Routes:
         return self._ok(info)
 
     async def update_device(self, request: web.Request, app_key: str) -> web.Response:
-        change = _device_change(await _json_object(request))
+        change = _device_change(await _json_object(request), self.vendor.option("tag_alias_chars"))
         await self.ctx.store.write(storage.update_device, app_key, request.match_info["registration_id"], change)
         return self._written()
 
@@ -351,7 +352,7 @@ class Routes:
 
     async def update_tag(self, request: web.Request, app_key: str) -> web.Response:
         tag = request.match_info["tag"]
-        _refuse(rules.name_problem(tag, "tag"))
+        _refuse(rules.name_problem(tag, "tag", self.vendor.option("tag_alias_chars")))
         lists = _rid_ops(await _json_object(request), ("add", "remove"))
         await self.ctx.store.write(storage.update_tag, app_key, tag, lists["add"], lists["remove"])
         return self._written()

@@ -24,15 +24,23 @@ ALL_PLATFORMS = "all"
 
 APP_CREDENTIAL_RE = re.compile(r"[A-Za-z0-9]{24}")
 RID_RE = re.compile(r"[0-9A-Za-z]{1,64}")
-NAME_RE = re.compile(r"[A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff@!#$&*+=.|]+")
+# Tag and alias characters: letters, digits, '_', Chinese characters and @!#$&*+=.| (Android
+# client API doc, setAlias/setTags) plus the fullwidth yen sign (Push API v3 doc, audience table,
+# jpush/jpush-docs zh/jpush/server/push/rest_api_v3_push.md).
+NAME_RE = re.compile(r"[A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff@!#$&*+=.|\uffe5]+")
+NAME_CHARS = "letters, digits, '_', Chinese characters and @!#$&*+=.|\uffe5"
+#: values of the ``tag_alias_chars`` option
+DOCUMENTED_CHARS = "documented"
+ANY_CHARS = "any"
 MOBILE_RE = re.compile(r"[+0-9][0-9-]*")
 LAST_ONLINE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # JPush is a Beijing service: its timestamps are China Standard Time.
 BEIJING = timezone(timedelta(hours=8))
 
 
-def name_problem(value: str, what: str) -> str | None:
-    """A tag or alias: 1..40 bytes of UTF-8 from the documented character set."""
+def name_problem(value: str, what: str, chars: str = DOCUMENTED_CHARS) -> str | None:
+    """A tag or alias: 1..40 bytes of UTF-8, from the documented character set unless
+    ``chars`` is ``any``."""
     if value == "":
         return f"{what} must not be empty"
     try:
@@ -41,9 +49,8 @@ def name_problem(value: str, what: str) -> str | None:
         return f"{what} contains an unpaired UTF-16 surrogate"
     if size > MAX_TAG_ALIAS_BYTES:
         return f"{what} {value!r} is longer than {MAX_TAG_ALIAS_BYTES} bytes"
-    if not NAME_RE.fullmatch(value):
-        return (f"{what} {value!r} may only contain letters, digits, '_', Chinese characters "
-                f"and @!#$&*+=.|")
+    if chars == DOCUMENTED_CHARS and not NAME_RE.fullmatch(value):
+        return f"{what} {value!r} may only contain {NAME_CHARS}"
     return None
 
 

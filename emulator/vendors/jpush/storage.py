@@ -79,9 +79,12 @@ def _known_rids(conn: sqlite3.Connection, app_key: str, rids: Iterable[str]) -> 
 
 
 def require_rids(conn: sqlite3.Connection, app_key: str, rids: Sequence[str]) -> None:
-    """Refuse the whole request if any id is unknown or belongs to another app key."""
-    if len(_known_rids(conn, app_key, rids)) != len(set(rids)):
-        raise errors.rid_not_in_app()
+    """Refuse the whole request if any id is unknown or belongs to another app key: 7002 when
+    none is this app's, 7013 ("some request parameters are illegal") when only some are."""
+    wanted = set(rids)
+    known = _known_rids(conn, app_key, wanted)
+    if len(known) != len(wanted):
+        raise errors.rid_not_in_app() if not known else errors.some_rids_not_in_app(sorted(wanted - known))
 
 
 def _check_tag_counts(conn: sqlite3.Connection, app_key: str, rids: Sequence[str]) -> None:
