@@ -166,6 +166,33 @@ def _recently_online(last: str | None, now: float) -> bool:
     return when is not None and now - when.timestamp() <= TWO_DAYS
 
 
+def is_push_path(path: str) -> bool:
+    """Whether a request path is the Push API's (``/v3/push...``, any slashes)."""
+    segments = [p for p in path.split("/") if p]
+    return len(segments) >= 2 and segments[0] == "v3" and segments[1] in ("push", "grouppush")
+
+
+PUSH_BODY_MESSAGES = {
+    "too_large": (rules.TOO_BIG, f"request body is larger than {BODY_LIMIT} bytes"),
+    "empty": (rules.MISSING, "Missing parameter"),
+    "not_utf8": (rules.MISSING, "Missing parameter: the body is not valid UTF-8"),
+    "invalid_json": (rules.MISSING, "Missing parameter: the body is not valid JSON"),
+    "not_object": (rules.INVALID, "the push must be a JSON object"),
+}
+
+PUSH_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["platform", "audience"],
+    "properties": {
+        "platform": {"oneOf": [{"const": "all"}, {"type": "array", "items": {"enum": list(rules.PUSH_PLATFORMS)}}]},
+        "audience": {"oneOf": [{"const": "all"}, {"type": "object", "properties": {
+            key: {"type": "array", "items": {"type": "string"}, "maxItems": limit}
+            for key, limit in rules.AUDIENCE_LIMITS.items()}}]},
+        "notification": {"type": "object"}, "message": {"type": "object", "required": ["msg_content"]},
+        "sms_message": {"type": "object"}, "options": {"type": "object"}, "cid": {"type": "string"},
+    },
+}
+
+
 # -- the API --------------------------------------------------------------------------------
 
 class Routes:
@@ -210,15 +237,33 @@ class Routes:
             ("DELETE", "/v3/tags/{tag}", self.delete_tag, ("platform",),
              "Delete a tag from every device", {"parameters": [platform]}),
         ]
+        push_body = {"requestBody": PUSH_SCHEMA}
+        # the Push API (https://api.jpush.cn) shares the path root v3 with the Device API
+        push_table: list[tuple[str, str, Operation, tuple[str, ...], str, dict[str, Any]]] = [
+            ("POST", "/v3/push", self.send_push, (),
+             "Push a notification and/or message to an audience; answers sendno and msg_id", push_body),
+            ("POST", "/v3/push/validate", self.validate_push, (),
+             "Check a push exactly like /v3/push without sending it", push_body),
+            ("GET", "/v3/push/cid", self.push_cids, ("count", "type"),
+             "Fresh cids (idempotency keys) for pushes",
+             {"parameters": [{"name": "count", "in": "query", "required": False,
+                              "schema": {"type": "integer", "minimum": 1, "maximum": rules.MAX_CID_COUNT}},
+                             {"name": "type", "in": "query", "required": False,
+                              "schema": {"type": "string", "enum": ["push", "schedule"]}}]}),
+        ]
         return [
             Route(method, path, self._endpoint(op, query), summary, pattern=slash_tolerant(path), doc=doc)
             for method, path, op, query, summary, doc in table
+        ] + [
+            Route(method, path, self._endpoint(op, query, push=True), summary, pattern=slash_tolerant(path), doc=doc)
+            for method, path, op, query, summary, doc in push_table
         ]
 
     # -- the envelope every route shares ----------------------------------------------------
-    def _endpoint(self, op: Operation, query: tuple[str, ...]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _endpoint(self, op: Operation, query: tuple[str, ...],
+                  push: bool = False) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
-            app_key = await self._authenticate(request)
+            app_key = await (self._authenticate_push(request) if push else self._authenticate(request))
             self._count_call(request, app_key)
             _check_query(request, query)
             return await op(request, app_key)
@@ -242,6 +287,24 @@ class Routes:
                                           refusal=errors.jpush_error(errors.APPKEY_UNKNOWN), creatable=creatable)
         if not hmac.compare_digest(stored.encode(), secret.encode()):
             raise errors.jpush_error(errors.AUTH_FAILED)
+        return str(app_key)
+
+    async def _authenticate_push(self, request: web.Request) -> str:
+        """The Push API answers every credential problem (none, malformed, unknown app key, wrong
+        secret) with 401/1004: the Java client's remote ExceptionTest expects 1004 for an unknown
+        app key and for a wrong secret alike."""
+        failed = errors.push_error(errors.PUSH_AUTH_FAILED)
+        try:
+            app_key, secret = parse_basic(request.headers.get("Authorization"))
+        except AuthHeaderError:
+            raise failed from None
+        if not app_key or not secret:
+            raise failed
+        creatable = bool(rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret))
+        stored = await self.vendor.tenant(request, storage.app_secret, storage.create_app, app_key, secret,
+                                          refusal=failed, creatable=creatable)
+        if not hmac.compare_digest(stored.encode(), secret.encode()):
+            raise failed
         return str(app_key)
 
     def _count_call(self, request: web.Request, app_key: str) -> None:
@@ -360,3 +423,31 @@ class Routes:
     async def delete_tag(self, request: web.Request, app_key: str) -> web.Response:
         await self.ctx.store.write(storage.delete_tag, app_key, request.match_info["tag"], _platforms(request))
         return self._written()
+
+    # -- pushes -------------------------------------------------------------------------------
+    async def _push(self, request: web.Request, app_key: str, validate_only: bool) -> web.Response:
+        try:
+            body = await read_json(request, BODY_LIMIT, require_object=True)
+        except BodyError as exc:
+            raise errors.push_error(*PUSH_BODY_MESSAGES[exc.kind]) from None
+        problem = rules.push_problem(body, self.vendor.option("tag_alias_chars"))
+        if problem is not None:
+            raise errors.push_error(*problem)
+        push = storage.Push(**{k: body.get(k) for k in (*storage.PUSH_JSON_FIELDS, "cid")})
+        answer = await self.ctx.store.write(storage.send_push, app_key, push, validate_only, self.ctx.clock.now())
+        return make_response(200, answer, content_type=errors.CONTENT_TYPE)
+
+    async def send_push(self, request: web.Request, app_key: str) -> web.Response:
+        return await self._push(request, app_key, validate_only=False)
+
+    async def validate_push(self, request: web.Request, app_key: str) -> web.Response:
+        return await self._push(request, app_key, validate_only=True)
+
+    async def push_cids(self, request: web.Request, app_key: str) -> web.Response:
+        raw = request.query.get("count", "1")
+        count = int(raw) if raw.isdigit() and len(raw) <= 4 else 0
+        if not 1 <= count <= rules.MAX_CID_COUNT:
+            raise errors.push_error(rules.INVALID, f"count must be an integer from 1 to {rules.MAX_CID_COUNT}")
+        if request.query.get("type", "push") not in ("push", "schedule"):
+            raise errors.push_error(rules.INVALID, "type must be push or schedule")
+        return make_response(200, {"cidlist": storage.new_cids(app_key, count)}, content_type=errors.CONTENT_TYPE)
