@@ -138,25 +138,24 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
             text = encoded[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         return text
 
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'core_deliveries'").fetchone()
+    seq = 0 if row is None else row[0]  # ids only grow, even past rows a reset deleted
     rows = [
-        (vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason,
+        (seq + n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason,
          None if d.matched_by is None else json.dumps(d.matched_by, separators=(",", ":"),
                                                      ensure_ascii=False),
          enc(d.payload), now)
-        for d in deliveries
+        for n, d in enumerate(deliveries, 1)
     ]
     for d_row in rows:
-        if d_row[5] not in STATUSES:
-            raise ValueError(f"delivery status must be one of {STATUSES}, got {d_row[5]!r}")
-    if len(rows) > bound:  # only the newest ``bound`` would survive the trim anyway
-        rows = rows[-bound:]
-    first = None
-    if rows:
-        before = conn.execute("SELECT coalesce(max(id), 0) FROM core_deliveries").fetchone()[0]
-        conn.executemany(
-            "INSERT INTO core_deliveries(vendor, tenant, publish_id, device_id, platform, status, "
-            "reason, matched_by, payload, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        first = conn.execute("SELECT min(id) FROM core_deliveries WHERE id > ?", (before,)).fetchone()[0]
+        if d_row[6] not in STATUSES:
+            raise ValueError(f"delivery status must be one of {STATUSES}, got {d_row[6]!r}")
+    first = rows[0][0] if rows else None
+    # Only the newest ``bound`` would survive the trim: the others keep their ids (so the trim
+    # mark, set by the trim below, shows this publish lost rows) but are never written.
+    conn.executemany(
+        "INSERT INTO core_deliveries(id, vendor, tenant, publish_id, device_id, platform, status, "
+        "reason, matched_by, payload, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[-bound:])
     conn.execute(
         "INSERT INTO core_publishes(vendor, tenant, publish_id, first_delivery, time) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT(vendor, publish_id, tenant) DO UPDATE SET "
