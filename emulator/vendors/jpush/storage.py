@@ -10,7 +10,7 @@ import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ... import deliveries
 from ...clock import iso_utc
@@ -391,31 +391,26 @@ def next_msg_id(conn: sqlite3.Connection) -> int:
 
 
 def _audience_sql(app_key: str, audience: Any, platforms: Sequence[str] | None) -> tuple[str, list[Any]]:
-    """One set-based SELECT of (rid, platform, alias, matched tag) for the whole audience: every
-    selector is an IN (subquery) on an index, combined with AND (the Push API's intersection)."""
-    select_args: list[Any] = []
+    """One set-based SELECT of (rid, platform, alias) for the whole audience: every selector is
+    an IN (subquery) on an index, combined with AND (the Push API's intersection)."""
     where = ["d.app_key = ?"]
     args: list[Any] = [app_key]
-    tag_expr = "NULL"
     if platforms is not None:
         where.append("d.platform IN (SELECT value FROM json_each(?))")
         args.append(json.dumps(list(platforms)))
     if audience != "all":
         def values(key: str) -> list[str]:
             return list(dict.fromkeys(audience.get(key) or []))
+        if values("tag"):
+            where.append("d.registration_id IN (SELECT registration_id FROM jpush_device_tags "
+                         "WHERE app_key = ? AND tag IN (SELECT value FROM json_each(?)))")
+            args += [app_key, json.dumps(values("tag"))]
         if values("registration_id"):
             where.append("d.registration_id IN (SELECT value FROM json_each(?))")
             args.append(json.dumps(values("registration_id")))
         if values("alias"):
             where.append("d.alias IN (SELECT value FROM json_each(?))")
             args.append(json.dumps(values("alias")))
-        if values("tag"):
-            where.append("d.registration_id IN (SELECT registration_id FROM jpush_device_tags "
-                         "WHERE app_key = ? AND tag IN (SELECT value FROM json_each(?)))")
-            args += [app_key, json.dumps(values("tag"))]
-            tag_expr = ("(SELECT min(t.tag) FROM jpush_device_tags t WHERE t.app_key = d.app_key "
-                        "AND t.registration_id = d.registration_id AND t.tag IN (SELECT value FROM json_each(?)))")
-            select_args.append(json.dumps(values("tag")))
         if values("tag_and"):
             where.append("d.registration_id IN (SELECT registration_id FROM jpush_device_tags "
                          "WHERE app_key = ? AND tag IN (SELECT value FROM json_each(?)) "
@@ -427,32 +422,45 @@ def _audience_sql(app_key: str, audience: Any, platforms: Sequence[str] | None) 
             args += [app_key, json.dumps(values("tag_not"))]
         if values("segment") or values("abtest"):
             where.append("0")  # the emulator keeps no segments or A/B tests: nobody is in one
-    sql = (f"SELECT d.registration_id, d.platform, d.alias, {tag_expr} FROM jpush_devices d "
+    sql = (f"SELECT d.registration_id, d.platform, d.alias FROM jpush_devices d "
            f"WHERE {' AND '.join(where)} ORDER BY d.registration_id")
-    return sql, select_args + args
+    return sql, args
 
 
 def resolve_audience(conn: sqlite3.Connection, app_key: str, audience: Any,
                      platforms: Sequence[str] | None) -> list[tuple[str, str, str | None, str | None]]:
     """(rid, platform, alias, first matching ``tag``) of every device the audience selects."""
     sql, args = _audience_sql(app_key, audience, platforms)
-    return [(r[0], r[1], r[2], r[3]) for r in conn.execute(sql, args)]
+    rows = conn.execute(sql, args).fetchall()
+    tags = list(dict.fromkeys(audience.get("tag") or [])) if audience != "all" else []
+    if len(tags) <= 1:
+        only = tags[0] if tags else None
+        return [(rid, platform, alias, only) for rid, platform, alias in rows]
+    first: dict[str, str] = {}   # a device's alphabetically first tag of the list (index order)
+    for rid, tag in conn.execute(
+            "SELECT registration_id, tag FROM jpush_device_tags WHERE app_key = ? AND tag IN "
+            "(SELECT value FROM json_each(?)) ORDER BY tag", (app_key, json.dumps(tags))):
+        first.setdefault(rid, tag)
+    return [(rid, platform, alias, first[rid]) for rid, platform, alias in rows]
 
 
-def _matched_by(audience: Any, rid: str, alias: str | None, tag: str | None) -> dict[str, Any]:
-    """The selector a device was reached through: its registration_id, alias or tag when the
-    audience names one, else the tag_and / tag_not condition, else {"audience": "all"}."""
+def _matched_by(audience: Any) -> Callable[[str, str | None, str | None], dict[str, Any]]:
+    """How a device (rid, alias, tag) was reached: its registration_id, alias or tag when the
+    audience names one, else the tag_and / tag_not condition, else {"audience": "all"}. The
+    constant answers are one shared object."""
     if audience == "all":
-        return {"audience": "all"}
+        everyone = {"audience": "all"}
+        return lambda rid, alias, tag: everyone
     if audience.get("registration_id"):
-        return {"registration_id": rid}
+        return lambda rid, alias, tag: {"registration_id": rid}
     if audience.get("alias"):
-        return {"alias": alias}
+        return lambda rid, alias, tag: {"alias": alias}
     if audience.get("tag"):
-        return {"tag": tag}
-    if audience.get("tag_and"):
-        return {"tag_and": list(dict.fromkeys(audience["tag_and"]))}
-    return {"tag_not": list(dict.fromkeys(audience["tag_not"]))}
+        per_tag = {t: {"tag": t} for t in audience["tag"]}
+        return lambda rid, alias, tag: per_tag[tag or ""]
+    key = "tag_and" if audience.get("tag_and") else "tag_not"
+    condition = {key: list(dict.fromkeys(audience[key]))}
+    return lambda rid, alias, tag: condition
 
 
 def _override_target(conn: sqlite3.Connection, app_key: str, msg_id: int, now: float) -> bool:
@@ -494,11 +502,12 @@ def send_push(conn: sqlite3.Connection, app_key: str, push: Push, validate_only:
     dead = deliveries.dead_tokens(conn, vendor=VENDOR, tenant=app_key)
     payloads = {p: rules.platform_payload(push.notification, push.message, p) for p in PLATFORMS}
     rows = []
+    matched_by_of = _matched_by(push.audience)
     for rid, platform, alias, tag in matched:
         payload = payloads.get(platform)
         if payload is None:
             continue  # nothing in this push for the device's platform (explain_miss says so)
-        matched_by = _matched_by(push.audience, rid, alias, tag)
+        matched_by = matched_by_of(rid, alias, tag)
         if rid in dead:
             rows.append(deliveries.Delivery(rid, platform, "failed", f"token invalidated: {dead[rid]}",
                                             matched_by, payload))
