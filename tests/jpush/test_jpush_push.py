@@ -268,6 +268,7 @@ BAD_PUSHES = [
      1003, "audience.registration_id has 1001 values, at most 1000 are allowed"),
     ({"platform": "all", "audience": {"tag": ["a-b"]}, "notification": ALERT}, 1003, None),
     ({"platform": "all", "audience": "all", "notification": "string"}, 1003, "notification must be an object"),
+    ({"platform": "all", "audience": "all", "notification": {}}, 1003, "notification must have an alert or a platform section"),
     ({"platform": "all", "audience": "all", "notification": {"android": "string"}}, 1003,
      "notification.android must be an object"),
     ({"platform": "all", "audience": "all", "notification": {"android": {"alert": "a", "builder_id": "x"}}}, 1003,

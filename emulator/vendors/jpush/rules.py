@@ -183,6 +183,8 @@ def _notification_problem(notification: object) -> PushProblem | None:
     alert = notification.get("alert")
     if alert is not None and not isinstance(alert, (str, dict)):
         return INVALID, "notification.alert must be a string"
+    if alert is None and all(notification.get(name) is None for name in (*PUSH_PLATFORMS, "voip")):
+        return INVALID, "notification must have an alert or a platform section"
     for name in (*PUSH_PLATFORMS, "voip"):
         if name not in notification or notification[name] is None:
             continue
