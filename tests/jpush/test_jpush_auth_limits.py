@@ -127,7 +127,7 @@ def test_rate_limit_headers_count_down(jp):
 # -- routing ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method,path", [
-    ("GET", "/v3/devices"), ("GET", "/v3/push"), ("GET", "/v3/tags/a/b"), ("PUT", "/v3/tags/news"),
+    ("GET", "/v3/devices"), ("GET", "/v3/push/nothing"), ("GET", "/v3/tags/a/b"), ("PUT", "/v3/tags/news"),
     ("PATCH", f"/v3/devices/{RID_IOS}"), ("GET", "/v3/devices/status/x"), ("DELETE", f"/v3/devices/{RID_IOS}"),
 ])
 def test_unknown_route_is_7010(jp, method, path):

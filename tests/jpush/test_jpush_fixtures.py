@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.pytest_plugin import EmulatorError
+from tests.credentials import JPUSH_KEY, JPUSH_SECRET
 from tests.jpush.jpush_support import APP_A, RID_IOS, Client, assert_ok, device
 
 
@@ -94,5 +95,5 @@ def test_merge_updates_the_master_secret(jp):
 
 def test_default_credentials_work(device_emulator):
     """The documented dev credentials of the shipped fixtures (docs/vendors/jpush.md)."""
-    default = Client(device_emulator.url, ("emu0jpush0appkey00000001", "emu0jpush0master00secret"))
+    default = Client(device_emulator.url, (JPUSH_KEY, JPUSH_SECRET))
     assert_ok(default.get("/v3/tags/"), {"tags": []})

@@ -69,3 +69,31 @@ def test_node_client_device_tag_alias_scenario(node_modules, device_emulator):
     rid2 = next(d for a in state["apps"] if a["app_key"] == APP_A[0] for d in a["devices"]
                 if d["registration_id"] == RID_2)
     assert rid2["tags"] == [] and rid2["alias"] == ""
+
+
+PUSH_SCENARIO = Path(__file__).with_name("jpush_node_push_scenario.js")
+
+
+def test_node_client_push_validate_and_1011(node_modules, device_emulator):
+    device_emulator.load({"jpush": {"apps": [{"app_key": APP_A[0], "master_secret": APP_A[1], "devices": [
+        device(RID_1, "android", tags=["tag1"]),
+        device(RID_2, "ios", tags=["tag2", "tag3"]),
+    ]}]}})
+    done = subprocess.run(["node", str(PUSH_SCENARIO), str(node_modules), device_emulator.url, *APP_A],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["push"]["sendno"] == "42" and out["push"]["msg_id"].isdigit() and set(out["push"]) == {"sendno", "msg_id"}
+    assert out["validate"]["msg_id"] == "0" and set(out["validate"]) == {"sendno", "msg_id"}
+    assert out["error"]["name"] == "APIRequestError"
+    assert ('{"code":1011,"message":"cannot find user by this audience or has been inactive for more than '
+            '255 days"}') in out["error"]["message"]
+    rows = device_emulator.deliveries(vendor="jpush", publish_id=out["push"]["msg_id"])
+    assert [(r["device_id"], r["matched_by"]) for r in rows] == [(RID_1, {"tag": "tag1"})]
+    assert rows[0]["payload"] == {"notification": {"alert": "droid", "title": "Title", "builder_id": 1},
+                                  "message": {"msg_content": "msg content"}}
+    [push] = next(a for a in device_emulator.state("jpush")["apps"] if a["app_key"] == APP_A[0])["pushes"]
+    assert push["options"]["sendno"] == 42 and push["options"]["time_to_live"] == 60
+    # the client's own paths: no trailing slash on send, /validate appended
+    paths = [(r["method"], r["path"]) for r in device_emulator.requests("jpush")]
+    assert ("POST", "/v3/push") in paths and ("POST", "/v3/push/validate") in paths

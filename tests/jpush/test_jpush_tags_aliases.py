@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.jpush.jpush_support import (APP_A, RID_ANDROID, RID_B, RID_HMOS, RID_IOS, RID_NOBODY,
-                                       RID_NOT_IN_APP, assert_illegal, assert_ok, device)
+                                       RID_NOT_IN_APP, assert_error, assert_illegal, assert_ok, device)
 
 
 def _load_app_a(jp, *devices):
@@ -50,7 +50,6 @@ def test_get_alias_new_format(jp):
 @pytest.mark.parametrize("query,message", [
     ("platform=android,web", "platform 'web' is not one of android, ios, hmos, quickapp, winphone, all"),
     ("new_format=yes", "new_format must be true or false"),
-    ("limit=5", "unknown parameter 'limit'"),
     ("platform=ios&platform=android", "parameter 'platform' given more than once"),
 ])
 def test_get_alias_refuses_bad_parameters(jp, query, message):
@@ -98,12 +97,18 @@ def test_unbind_devices_from_alias(jp):
     ({"registration_ids": {"add": [RID_IOS]}}, "unknown field 'registration_ids.add' (allowed: remove)"),
     ({"registration_ids": {"remove": [f"r{i}" for i in range(1001)]}},
      "registration_ids.remove has 1001 items, at most 1000 are allowed"),
-    ({"registration_ids": {"remove": [RID_ANDROID, RID_NOBODY]}}, RID_NOT_IN_APP),
     ({"registration_ids": {"remove": [RID_B]}}, RID_NOT_IN_APP),
 ])
 def test_unbind_refuses_bad_bodies_and_changes_nothing(jp, body, message):
     before = jp.state()
     assert_illegal(jp.a.post("/v3/aliases/alice", body), message)
+    assert jp.state() == before
+
+
+def test_unbind_with_some_foreign_ids_is_7013_and_changes_nothing(jp):
+    before = jp.state()
+    assert_error(jp.a.post("/v3/aliases/alice", {"registration_ids": {"remove": [RID_ANDROID, RID_NOBODY]}}),
+                 400, 7013, f"Some registration_ids do not belong to this appkey: {RID_NOBODY}")
     assert jp.state() == before
 
 
@@ -123,8 +128,8 @@ def test_tag_list_caps_each_platform_at_100(jp):
     assert tags == sorted([f"a{i:03d}" for i in range(100)] + [f"i{i:03d}" for i in range(100)] + ["zzz"])
 
 
-def test_tag_list_refuses_unknown_parameters(jp):
-    assert_illegal(jp.a.get("/v3/tags/?platform=ios"), "unknown parameter 'platform'")
+def test_tag_list_ignores_unknown_parameters(jp):
+    assert_ok(jp.a.get("/v3/tags/?platform=ios&limit=5"), {"tags": ["news", "sport"]})
 
 
 # -- GET /v3/tags/{tag}/registration_ids/{rid} -------------------------------------------
@@ -175,14 +180,24 @@ def test_update_tag_remove_from_missing_tag_is_200(jp):
     ("vip", {"registration_ids": {"add": [RID_IOS]}, "tag": "x"}, "unknown field 'tag' (allowed: registration_ids)"),
     ("vip", {"registration_ids": {"add": [f"r{i}" for i in range(1001)]}}, "registration_ids.add has 1001 items, at most 1000 are allowed"),
     ("vip", {"registration_ids": {"remove": [f"r{i}" for i in range(1001)]}}, "registration_ids.remove has 1001 items, at most 1000 are allowed"),
-    ("vip", {"registration_ids": {"add": [RID_IOS, RID_NOBODY]}}, RID_NOT_IN_APP),
-    ("vip", {"registration_ids": {"add": [RID_IOS], "remove": [RID_B]}}, RID_NOT_IN_APP),
-    ("a-b", {"registration_ids": {"add": [RID_IOS]}}, "tag 'a-b' may only contain letters, digits, '_', Chinese characters and @!#$&*+=.|"),
+    ("vip", {"registration_ids": {"add": [RID_NOBODY], "remove": [RID_B]}}, RID_NOT_IN_APP),
+    ("a-b", {"registration_ids": {"add": [RID_IOS]}}, "tag 'a-b' may only contain letters, digits, '_', Chinese characters and @!#$&*+=.|￥"),
     ("x" * 41, {"registration_ids": {"add": [RID_IOS]}}, f"tag {'x' * 41!r} is longer than 40 bytes"),
 ])
 def test_update_tag_refuses_bad_requests_and_changes_nothing(jp, tag, body, message):
     before = jp.state()
     assert_illegal(jp.a.post(f"/v3/tags/{tag}", body), message)
+    assert jp.state() == before
+
+
+@pytest.mark.parametrize("body,foreign", [
+    ({"registration_ids": {"add": [RID_IOS, RID_NOBODY]}}, RID_NOBODY),
+    ({"registration_ids": {"add": [RID_IOS], "remove": [RID_B]}}, RID_B),
+])
+def test_update_tag_with_some_foreign_ids_is_7013_and_changes_nothing(jp, body, foreign):
+    before = jp.state()
+    assert_error(jp.a.post("/v3/tags/vip", body), 400, 7013,
+                 f"Some registration_ids do not belong to this appkey: {foreign}")
     assert jp.state() == before
 
 

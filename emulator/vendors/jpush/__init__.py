@@ -1,13 +1,16 @@
-"""JPush Device API v3 (``https://device.jpush.cn``): devices, aliases, tags, online status."""
+"""JPush Device API v3 (``https://device.jpush.cn``: devices, aliases, tags, online status) and
+Push API v3 (``https://api.jpush.cn``: push, validate, cid)."""
 from __future__ import annotations
 
+
+import sqlite3
 
 from aiohttp import web
 
 from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
-from .routes import JPushApi
+from .routes import Routes, is_push_path
 
 
 class JPush(Vendor):
@@ -38,6 +41,13 @@ class JPush(Vendor):
             "integer when it is all digits (the Ruby tests compare it to an integer)",
             choices=("string", "number"),
         ),
+        "tag_alias_chars": Option(
+            "documented",
+            "characters accepted in tags and aliases: documented = letters, digits, '_', Chinese "
+            "characters and @!#$&*+=.|\uffe5 (Jiguang's client and Push API docs); any = any "
+            "characters (only the 40-byte limit), for apps whose tags hold e.g. '-'",
+            choices=("documented", "any"),
+        ),
         "rate_limit": Option(
             False,
             "enforce the per-app-key quota (429/2002) and send X-Rate-Limit-* headers",
@@ -47,11 +57,27 @@ class JPush(Vendor):
     }
 
     def routes(self) -> list[Route]:
-        return JPushApi(self).routes()
+        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
+        if is_push_path(request.path):
+            return errors.push_generic_error(status)
         return errors.generic_error(status)
 
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
-        """The real service answers 404/7010 for any method+path it does not serve."""
+        """The Device API answers 404/7010 for any method+path it does not serve; the Push API
+        answers another method on its paths with 405/1001 ("only POST is supported")."""
+        if status == 405 and is_push_path(request.path):
+            return errors.push_error(errors.PUSH_ONLY_POST)
         return errors.jpush_error(errors.NO_SUCH_API)
+
+    # -- delivery ledger --------------------------------------------------------------------
+    def explain_miss(self, conn: sqlite3.Connection, tenant: str, publish_id: str, device_id: str) -> str | None:
+        """Why a device of the app (tenant = app key) got nothing from a push (publish id = msg_id)."""
+        return storage.explain_miss(conn, tenant, publish_id, device_id)
+
+    def invalidate_token(self, conn: sqlite3.Connection, tenant: str, device_id: str, reason: str) -> bool:
+        """The device must exist. Later pushes that select it record a failed delivery
+        ("token invalidated: ..."); JPush's Device API keeps showing the device, so nothing else
+        changes."""
+        return storage.device_exists(conn, tenant, device_id)

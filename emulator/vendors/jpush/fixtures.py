@@ -1,6 +1,10 @@
 """The ``jpush`` part of the fixture document:
 ``{"apps": [{"app_key", "master_secret", "devices": [{"registration_id", "platform", "tags",
-"alias", "mobile", "online", "last_online_time"}]}]}``.
+"alias", "mobile", "online", "last_online_time"}], "pushes": [{"msg_id", "sendno", "cid",
+"audience", "platform", "notification", "message", "sms_message", "options", "time"}]}]}``.
+
+``pushes`` (optional) are the pushes the app has sent, as ``GET /_emulator/state`` exports them:
+a loaded push can be overridden (``options.override_msg_id``) and its cid answers again.
 
 Device ``alias``: null = never set, "" = deleted (how GET shows it is the ``deleted_alias``
 option), else the bound alias.
@@ -9,11 +13,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
-from ...fixtures import (FixtureError, expect_bool, expect_keys, expect_list, expect_object,
+from ...fixtures import (FixtureError, each_object, expect_bool, expect_keys, expect_list,
                          expect_str, expect_unique)
-from . import rules
+from . import rules, storage
 
 APP_FIELDS = ("app_key", "master_secret")
 DEVICE_FIELDS = ("platform", "tags", "alias", "mobile", "online", "last_online_time")
@@ -26,7 +31,6 @@ def _check(problem: str | None, path: str) -> None:
 
 
 def _validate_device(dev: Any, path: str) -> None:
-    expect_object(dev, path)
     expect_keys(dev, path, required=("registration_id", "platform"),
                 optional=("tags", "alias", "mobile", "online", "last_online_time"))
     expect_str(dev["registration_id"], f"{path}.registration_id", pattern=rules.RID_RE.pattern)
@@ -50,81 +54,78 @@ def _validate_device(dev: Any, path: str) -> None:
         raise FixtureError(f"{path}.last_online_time", f"{last!r} is not 'yyyy-MM-dd HH:mm:ss'")
 
 
+def _validate_push(push: dict[str, Any], path: str) -> None:
+    expect_keys(push, path, required=("msg_id", "audience", "platform"),
+                optional=("sendno", "cid", "notification", "message", "sms_message", "options", "time"))
+    expect_str(push["msg_id"], f"{path}.msg_id", pattern=r"[1-9][0-9]{0,17}")
+    expect_str(push.get("sendno", "0"), f"{path}.sendno", pattern=r"[0-9]{1,19}")
+    expect_str(push.get("cid"), f"{path}.cid", nullable=True, max_len=200)
+    when = expect_str(push.get("time"), f"{path}.time", nullable=True)
+    if when is not None and _epoch(when) is None:
+        raise FixtureError(f"{path}.time", f"{when!r} is not an ISO 8601 time such as 2026-01-01T00:00:00Z")
+    body = {k: push[k] for k in ("platform", "audience", "notification", "message", "sms_message", "options",
+                                 "cid") if push.get(k) is not None}
+    problem = rules.push_problem(body, rules.ANY_CHARS)
+    if problem is not None:
+        raise FixtureError(path, problem[1])
+
+
+def _epoch(when: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def validate(doc: dict[str, Any], path: str) -> None:
     expect_keys(doc, path, optional=("apps",))
-    apps = expect_list(doc.get("apps", []), f"{path}.apps")
-    for a, app in enumerate(apps):
-        apath = f"{path}.apps[{a}]"
-        expect_object(app, apath)
-        expect_keys(app, apath, required=APP_FIELDS, optional=("devices",))
+    for app, apath in each_object(doc, "apps", path):
+        expect_keys(app, apath, required=APP_FIELDS, optional=("devices", "pushes"))
         for key in APP_FIELDS:
             expect_str(app[key], f"{apath}.{key}", pattern=CREDENTIAL)
-        devices = expect_list(app.get("devices", []), f"{apath}.devices")
-        for d, dev in enumerate(devices):
-            _validate_device(dev, f"{apath}.devices[{d}]")
-        expect_unique(((f"{apath}.devices[{d}].registration_id", dev["registration_id"])
-                       for d, dev in enumerate(devices)), "registration_id")
-        bound = Counter(dev["alias"] for dev in devices if dev.get("alias"))
-        for d, dev in enumerate(devices):
+        devices = list(each_object(app, "devices", apath))
+        for dev, dpath in devices:
+            _validate_device(dev, dpath)
+        expect_unique(((f"{dpath}.registration_id", dev["registration_id"]) for dev, dpath in devices),
+                      "registration_id")
+        bound = Counter(dev["alias"] for dev, _ in devices if dev.get("alias"))
+        for dev, dpath in devices:
             if dev.get("alias") and bound[dev["alias"]] > rules.MAX_DEVICES_PER_ALIAS:
-                raise FixtureError(f"{apath}.devices[{d}].alias",
+                raise FixtureError(f"{dpath}.alias",
                                    f"alias {dev['alias']!r} is bound to more than "
                                    f"{rules.MAX_DEVICES_PER_ALIAS} devices")
-    expect_unique(((f"{path}.apps[{a}].app_key", app["app_key"]) for a, app in enumerate(apps)), "app_key")
+        pushes = list(each_object(app, "pushes", apath))
+        for push, ppath in pushes:
+            _validate_push(push, ppath)
+        expect_unique(((f"{ppath}.msg_id", push["msg_id"]) for push, ppath in pushes), "msg_id")
+        expect_unique(((f"{ppath}.cid", push["cid"]) for push, ppath in pushes if push.get("cid")), "cid")
+    expect_unique(((f"{path}.apps[{a}].app_key", app["app_key"]) for a, app in enumerate(doc.get("apps", []))),
+                  "app_key")
 
 
 def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
-    """Merge: apps by app_key, devices by registration_id, only the fields given."""
-    for app in doc.get("apps", []):
+    """Merge: apps by app_key, devices by registration_id (only the fields given), pushes by
+    msg_id (a push without ``time`` was sent now)."""
+    for a, app in enumerate(doc.get("apps", [])):
         key = app["app_key"]
-        conn.execute(
-            "INSERT INTO jpush_apps(app_key, master_secret) VALUES (?, ?) "
-            "ON CONFLICT(app_key) DO UPDATE SET master_secret = excluded.master_secret",
-            (key, app["master_secret"]),
-        )
+        storage.merge_app(conn, key, app["master_secret"])
         for dev in app.get("devices", []):
-            _merge_device(conn, key, dev)
-
-
-def _merge_device(conn: sqlite3.Connection, app_key: str, dev: dict[str, Any]) -> None:
-    rid = dev["registration_id"]
-    conn.execute(
-        "INSERT INTO jpush_devices(app_key, registration_id, platform) VALUES (?, ?, ?) "
-        "ON CONFLICT(app_key, registration_id) DO UPDATE SET platform = excluded.platform",
-        (app_key, rid, dev["platform"]),
-    )
-    conn.execute("UPDATE jpush_device_tags SET platform = ? WHERE app_key = ? AND registration_id = ?",
-                 (dev["platform"], app_key, rid))
-    for column in ("alias", "mobile", "online", "last_online_time"):
-        if column in dev:
-            value = int(dev[column]) if column == "online" else dev[column]
-            conn.execute(f"UPDATE jpush_devices SET {column} = ? WHERE app_key = ? AND registration_id = ?",
-                         (value, app_key, rid))
-    if "tags" in dev:
-        conn.execute("DELETE FROM jpush_device_tags WHERE app_key = ? AND registration_id = ?", (app_key, rid))
-        conn.executemany(
-            "INSERT INTO jpush_device_tags(app_key, registration_id, tag, platform) VALUES (?, ?, ?, ?)",
-            [(app_key, rid, tag, dev["platform"]) for tag in dev["tags"]],
-        )
+            storage.merge_device(conn, key, dev["registration_id"], dev["platform"],
+                                 {c: dev[c] for c in storage.DEVICE_COLUMNS if c in dev}, dev.get("tags"))
+        for p, push in enumerate(app.get("pushes", [])):
+            fields = {k: push.get(k) for k in (*storage.PUSH_JSON_FIELDS, "cid")}
+            sent_at = _epoch(push.get("time") or now)
+            problem = storage.merge_push(conn, key, int(push["msg_id"]), push.get("sendno", "0"),
+                                         storage.Push(**fields), sent_at or 0.0)
+            if problem is not None:
+                raise FixtureError(f"{path}.apps[{a}].pushes[{p}]", problem)
 
 
 def export(conn: sqlite3.Connection) -> dict[str, Any]:
-    tags: dict[tuple[str, str], list[str]] = {}
-    for app_key, rid, tag in conn.execute(
-            "SELECT app_key, registration_id, tag FROM jpush_device_tags ORDER BY app_key, registration_id, tag"):
-        tags.setdefault((app_key, rid), []).append(tag)
-    apps: list[dict[str, Any]] = []
-    by_key: dict[str, dict[str, Any]] = {}
-    for app_key, secret in conn.execute("SELECT app_key, master_secret FROM jpush_apps ORDER BY app_key"):
-        app = {"app_key": app_key, "master_secret": secret, "devices": []}
-        apps.append(app)
-        by_key[app_key] = app
-    for row in conn.execute(
-            "SELECT app_key, registration_id, platform, alias, mobile, online, last_online_time "
-            "FROM jpush_devices ORDER BY app_key, registration_id"):
-        app_key, rid, platform, alias, mobile, online, last = row
-        by_key[app_key]["devices"].append({
-            "registration_id": rid, "platform": platform, "tags": tags.get((app_key, rid), []),
-            "alias": alias, "mobile": mobile, "online": bool(online), "last_online_time": last,
-        })
+    apps = storage.export_apps(conn)
+    pushes = storage.export_pushes(conn)
+    for app in apps:   # optional: only apps that pushed show the key
+        if app["app_key"] in pushes:
+            app["pushes"] = pushes[app["app_key"]]
     return {"apps": apps}

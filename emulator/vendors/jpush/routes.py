@@ -6,14 +6,13 @@ sends both) through an aiohttp regex pattern; ``Route.path`` stays the documente
 from __future__ import annotations
 
 import hmac
-import math
 from typing import TYPE_CHECKING, Any
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from ...errors import ApiError, make_response
-from ...httputil import AuthHeaderError, BodyError, parse_basic, read_json
+from ...errors import make_response
+from ...httputil import AuthHeaderError, BodyError, add_response_headers, parse_basic, read_json
 from ...vendor import Route
 from . import errors, rules, storage
 
@@ -49,11 +48,10 @@ def slash_tolerant(path: str) -> str:
 # -- request parsing helpers ----------------------------------------------------------------
 
 def _check_query(request: web.Request, allowed: Iterable[str]) -> None:
-    allowed = set(allowed)
-    for key in request.query:
-        if key not in allowed:
-            raise errors.illegal(f"unknown parameter {key!r}")
-        if len(request.query.getall(key)) > 1:
+    """A route's own parameters may be given once. Other parameters are ignored: no source shows
+    the real service refusing them, and the Node client drops or mangles query strings."""
+    for key in allowed:
+        if len(request.query.getall(key, [])) > 1:
             raise errors.illegal(f"parameter {key!r} given more than once")
 
 
@@ -97,11 +95,11 @@ def _string_list(value: Any, where: str, max_items: int) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _tag_batch(value: Any, where: str) -> list[str]:
+def _tag_batch(value: Any, where: str, chars: str) -> list[str]:
     """Tags added (or removed) by one device update: ≤100, ≤1000 bytes in all, each valid."""
     tags = _string_list(value, where, rules.MAX_TAGS_PER_CALL)
     for tag in tags:
-        _refuse(rules.name_problem(tag, "tag"))
+        _refuse(rules.name_problem(tag, "tag", chars))
     if sum(len(t.encode("utf-8")) for t in tags) > rules.MAX_TAG_BYTES_PER_CALL:
         raise errors.illegal(f"{where}: the tags total more than {rules.MAX_TAG_BYTES_PER_CALL} bytes")
     return tags
@@ -127,7 +125,7 @@ def _rid_ops(body: dict[str, Any], ops: tuple[str, ...]) -> dict[str, list[str]]
     return lists
 
 
-def _device_change(body: dict[str, Any]) -> storage.DeviceChange:
+def _device_change(body: dict[str, Any], chars: str) -> storage.DeviceChange:
     """POST /v3/devices/{rid}: ``tags`` ("" or {add, remove}), ``alias``, ``mobile``;
     a null field is left unchanged."""
     _only_keys(body, ("tags", "alias", "mobile"), "")
@@ -138,17 +136,19 @@ def _device_change(body: dict[str, Any]) -> storage.DeviceChange:
     elif isinstance(tags, dict):
         _only_keys(tags, ("add", "remove"), "tags.")
         if tags.get("add") is not None:
-            change.add_tags = _tag_batch(tags["add"], "tags.add")
+            change.add_tags = _tag_batch(tags["add"], "tags.add", chars)
         if tags.get("remove") is not None:
-            change.remove_tags = _tag_batch(tags["remove"], "tags.remove")
+            change.remove_tags = _tag_batch(tags["remove"], "tags.remove", chars)
     elif tags is not None:
+        # e.g. {"tags": "x"} from the Python client's device_tag("x"): the Device API doc allows
+        # only "" (clear) or {add, remove}
         raise errors.illegal('tags must be "" (clear all) or an object with add and/or remove')
     alias = body.get("alias")
     if alias is not None:
         if not isinstance(alias, str):
             raise errors.illegal("alias must be a string")
         if alias:
-            _refuse(rules.name_problem(alias, "alias"))
+            _refuse(rules.name_problem(alias, "alias", chars))
         change.alias = alias
     mobile = body.get("mobile")
     if mobile is not None:
@@ -166,14 +166,41 @@ def _recently_online(last: str | None, now: float) -> bool:
     return when is not None and now - when.timestamp() <= TWO_DAYS
 
 
+def is_push_path(path: str) -> bool:
+    """Whether a request path is the Push API's (``/v3/push...``, any slashes)."""
+    segments = [p for p in path.split("/") if p]
+    return len(segments) >= 2 and segments[0] == "v3" and segments[1] in ("push", "grouppush")
+
+
+PUSH_BODY_MESSAGES = {
+    "too_large": (rules.TOO_BIG, f"request body is larger than {BODY_LIMIT} bytes"),
+    "empty": (rules.MISSING, "Missing parameter"),
+    "not_utf8": (rules.MISSING, "Missing parameter: the body is not valid UTF-8"),
+    "invalid_json": (rules.MISSING, "Missing parameter: the body is not valid JSON"),
+    "not_object": (rules.INVALID, "the push must be a JSON object"),
+}
+
+PUSH_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["platform", "audience"],
+    "properties": {
+        "platform": {"oneOf": [{"const": "all"}, {"type": "array", "items": {"enum": list(rules.PUSH_PLATFORMS)}}]},
+        "audience": {"oneOf": [{"const": "all"}, {"type": "object", "properties": {
+            key: {"type": "array", "items": {"type": "string"}, "maxItems": limit}
+            for key, limit in rules.AUDIENCE_LIMITS.items()}}]},
+        "notification": {"type": "object"}, "message": {"type": "object", "required": ["msg_content"]},
+        "sms_message": {"type": "object"}, "options": {"type": "object"}, "cid": {"type": "string"},
+    },
+}
+
+
 # -- the API --------------------------------------------------------------------------------
 
-class JPushApi:
+class Routes:
     def __init__(self, vendor: JPush) -> None:
         self.vendor = vendor
         self.ctx = vendor.ctx
 
-    def routes(self) -> list[Route]:
+    def table(self) -> list[Route]:
         platform = {"name": "platform", "in": "query", "required": False,
                     "description": "comma-separated: android,ios,hmos,quickapp,winphone or all",
                     "schema": {"type": "string"}}
@@ -210,24 +237,36 @@ class JPushApi:
             ("DELETE", "/v3/tags/{tag}", self.delete_tag, ("platform",),
              "Delete a tag from every device", {"parameters": [platform]}),
         ]
+        push_body = {"requestBody": PUSH_SCHEMA}
+        # the Push API (https://api.jpush.cn) shares the path root v3 with the Device API
+        push_table: list[tuple[str, str, Operation, tuple[str, ...], str, dict[str, Any]]] = [
+            ("POST", "/v3/push", self.send_push, (),
+             "Push a notification and/or message to an audience; answers sendno and msg_id", push_body),
+            ("POST", "/v3/push/validate", self.validate_push, (),
+             "Check a push exactly like /v3/push without sending it", push_body),
+            ("GET", "/v3/push/cid", self.push_cids, ("count", "type"),
+             "Fresh cids (idempotency keys) for pushes",
+             {"parameters": [{"name": "count", "in": "query", "required": False,
+                              "schema": {"type": "integer", "minimum": 1, "maximum": rules.MAX_CID_COUNT}},
+                             {"name": "type", "in": "query", "required": False,
+                              "schema": {"type": "string", "enum": ["push", "schedule"]}}]}),
+        ]
         return [
             Route(method, path, self._endpoint(op, query), summary, pattern=slash_tolerant(path), doc=doc)
             for method, path, op, query, summary, doc in table
+        ] + [
+            Route(method, path, self._endpoint(op, query, push=True), summary, pattern=slash_tolerant(path), doc=doc)
+            for method, path, op, query, summary, doc in push_table
         ]
 
     # -- the envelope every route shares ----------------------------------------------------
-    def _endpoint(self, op: Operation, query: tuple[str, ...]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _endpoint(self, op: Operation, query: tuple[str, ...],
+                  push: bool = False) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
-            app_key = await self._authenticate(request)
-            headers = self._count_call(app_key)
-            try:
-                _check_query(request, query)
-                response = await op(request, app_key)
-            except ApiError as exc:
-                exc.headers.update(headers)
-                raise
-            response.headers.update(headers)
-            return response
+            app_key = await (self._authenticate_push(request) if push else self._authenticate(request))
+            self._count_call(request, app_key)
+            _check_query(request, query)
+            return await op(request, app_key)
         handler.__name__ = op.__name__
         handler.__doc__ = op.__doc__
         return handler
@@ -243,32 +282,46 @@ class JPushApi:
             raise errors.jpush_error(code) from None
         if not app_key or not secret:
             raise errors.jpush_error(errors.AUTH_EMPTY)
-        stored = self.ctx.store.read(storage.app_secret, app_key)
-        if stored is None:
-            creatable = rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret)
-            if not (self.ctx.options.auth_open and creatable):
-                raise errors.jpush_error(errors.APPKEY_UNKNOWN)
-            stored = await self.ctx.store.write(storage.create_app_if_missing, app_key, secret)
+        creatable = bool(rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret))
+        stored = await self.vendor.tenant(request, storage.app_secret, storage.create_app, app_key, secret,
+                                          refusal=errors.jpush_error(errors.APPKEY_UNKNOWN), creatable=creatable)
         if not hmac.compare_digest(stored.encode(), secret.encode()):
             raise errors.jpush_error(errors.AUTH_FAILED)
-        return app_key
+        return str(app_key)
 
-    def _count_call(self, app_key: str) -> dict[str, str]:
-        """The per-app-key quota (option ``rate_limit``): headers to send, or 429/2002."""
+    async def _authenticate_push(self, request: web.Request) -> str:
+        """The Push API answers every credential problem (none, malformed, unknown app key, wrong
+        secret) with 401/1004: the Java client's remote ExceptionTest expects 1004 for an unknown
+        app key and for a wrong secret alike."""
+        failed = errors.push_error(errors.PUSH_AUTH_FAILED)
+        try:
+            app_key, secret = parse_basic(request.headers.get("Authorization"))
+        except AuthHeaderError:
+            raise failed from None
+        if not app_key or not secret:
+            raise failed
+        creatable = bool(rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret))
+        stored = await self.vendor.tenant(request, storage.app_secret, storage.create_app, app_key, secret,
+                                          refusal=failed, creatable=creatable)
+        if not hmac.compare_digest(stored.encode(), secret.encode()):
+            raise failed
+        return str(app_key)
+
+    def _count_call(self, request: web.Request, app_key: str) -> None:
+        """The per-app-key quota (option ``rate_limit``): X-Rate-Limit-* headers on every
+        answer, or 429/2002."""
         if not self.vendor.option("rate_limit"):
-            return {}
+            return
         limit = self.vendor.option("rate_limit_per_minute")
         decision = self.ctx.limiter.hit((self.vendor.name, app_key), limit, RATE_WINDOW)
-        reset = max(0, math.ceil(decision.reset_at - self.ctx.clock.now()))
-        headers = {
+        add_response_headers(request, {
             "X-Rate-Limit-Quota": str(limit),
             "X-Rate-Limit-Limit": str(limit),
             "X-Rate-Limit-Remaining": str(decision.remaining),
-            "X-Rate-Limit-Reset": str(reset),
-        }
+            "X-Rate-Limit-Reset": str(decision.reset_in),
+        })
         if not decision.allowed:
-            raise errors.jpush_error(errors.RATE_LIMITED, headers=headers)
-        return headers
+            raise errors.jpush_error(errors.RATE_LIMITED)
 
     # -- answers ----------------------------------------------------------------------------
     @staticmethod
@@ -296,7 +349,7 @@ class JPushApi:
         return self._ok(info)
 
     async def update_device(self, request: web.Request, app_key: str) -> web.Response:
-        change = _device_change(await _json_object(request))
+        change = _device_change(await _json_object(request), self.vendor.option("tag_alias_chars"))
         await self.ctx.store.write(storage.update_device, app_key, request.match_info["registration_id"], change)
         return self._written()
 
@@ -362,7 +415,7 @@ class JPushApi:
 
     async def update_tag(self, request: web.Request, app_key: str) -> web.Response:
         tag = request.match_info["tag"]
-        _refuse(rules.name_problem(tag, "tag"))
+        _refuse(rules.name_problem(tag, "tag", self.vendor.option("tag_alias_chars")))
         lists = _rid_ops(await _json_object(request), ("add", "remove"))
         await self.ctx.store.write(storage.update_tag, app_key, tag, lists["add"], lists["remove"])
         return self._written()
@@ -370,3 +423,31 @@ class JPushApi:
     async def delete_tag(self, request: web.Request, app_key: str) -> web.Response:
         await self.ctx.store.write(storage.delete_tag, app_key, request.match_info["tag"], _platforms(request))
         return self._written()
+
+    # -- pushes -------------------------------------------------------------------------------
+    async def _push(self, request: web.Request, app_key: str, validate_only: bool) -> web.Response:
+        try:
+            body = await read_json(request, BODY_LIMIT, require_object=True)
+        except BodyError as exc:
+            raise errors.push_error(*PUSH_BODY_MESSAGES[exc.kind]) from None
+        problem = rules.push_problem(body, self.vendor.option("tag_alias_chars"))
+        if problem is not None:
+            raise errors.push_error(*problem)
+        push = storage.Push(**{k: body.get(k) for k in (*storage.PUSH_JSON_FIELDS, "cid")})
+        answer = await self.ctx.store.write(storage.send_push, app_key, push, validate_only, self.ctx.clock.now())
+        return make_response(200, answer, content_type=errors.CONTENT_TYPE)
+
+    async def send_push(self, request: web.Request, app_key: str) -> web.Response:
+        return await self._push(request, app_key, validate_only=False)
+
+    async def validate_push(self, request: web.Request, app_key: str) -> web.Response:
+        return await self._push(request, app_key, validate_only=True)
+
+    async def push_cids(self, request: web.Request, app_key: str) -> web.Response:
+        raw = request.query.get("count", "1")
+        count = int(raw) if raw.isdigit() and len(raw) <= 4 else 0
+        if not 1 <= count <= rules.MAX_CID_COUNT:
+            raise errors.push_error(rules.INVALID, f"count must be an integer from 1 to {rules.MAX_CID_COUNT}")
+        if request.query.get("type", "push") not in ("push", "schedule"):
+            raise errors.push_error(rules.INVALID, "type must be push or schedule")
+        return make_response(200, {"cidlist": storage.new_cids(app_key, count)}, content_type=errors.CONTENT_TYPE)
