@@ -11,6 +11,7 @@ from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures
 from .routes import Commands
+from . import storage
 from .storage import MIGRATIONS
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -21,6 +22,7 @@ class AppLovin(Vendor):
     title = "AppLovin"
     path_roots = frozenset({"devices"})
     hosts = ("api.applovin.com",)
+    browse = storage.BROWSE
     fixture_io = fixtures
     migrations = MIGRATIONS
     options = {

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from . import errors
 from .rules import new_list_id
+from ...storage import Browse
 
 MIGRATIONS = (
     """
@@ -165,3 +166,10 @@ def delete_devices(conn: sqlite3.Connection, account: int, device_list_id: str, 
     the list when the request started (a repeated line of a removed model counts too)."""
     removed = remove_devices(conn, require_active_list(conn, account, device_list_id), valid)
     return sum(1 for device in valid if device in removed)
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="applovin_accounts", tenant_key="id", tenant_name="api_key",
+                device_table="applovin_device_lists", device_tenant="account_id", device_id="device_list_id",
+                columns=("device_list_id", "name", "description", "device_count", "deleted"),
+                device_label="device lists")

@@ -16,6 +16,7 @@ class Beams(Vendor):
     title = "Pusher Beams"
     path_roots = frozenset({"device_api", "instances", "publish_api", "customer_api", "user_api", "reporting_api"})
     hosts = ("*.pushnotifications.pusher.com",)
+    browse = storage.BROWSE
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {

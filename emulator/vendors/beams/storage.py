@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from ...jsoncodec import canonical
 from . import errors
+from ...storage import Browse
 
 MIGRATIONS = (
     """
@@ -312,3 +313,9 @@ def delete_user(conn: sqlite3.Connection, instance_id: str, user_id: str, now: f
     conn.execute("DELETE FROM beams_devices WHERE instance_id = ? AND user_id = ?", (instance_id, user_id))
     insert_record(conn, "beams_deleted_users", instance_id, {"user_id": user_id, "device_ids": ids, "time": now})
     return ids
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="beams_instances", tenant_key="instance_id", device_table="beams_devices",
+                device_tenant="instance_id", device_id="device_id",
+                columns=("device_id", "platform", "user_id", "token", "bundle_identifier", "metadata"))

@@ -19,6 +19,7 @@ class Capgo(Vendor):
     title = "Capgo"
     path_roots = frozenset({"device", "stats", "updates"})
     hosts = ("api.capgo.app", "plugin.capgo.app")
+    browse = storage.BROWSE
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {

@@ -15,6 +15,7 @@ class JPush(Vendor):
     title = "JPush"
     path_roots = frozenset({"v3"})
     hosts = ("device.jpush.cn", "api.jpush.cn")
+    browse = storage.BROWSE
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     error_schema = errors.ERROR_SCHEMA

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from . import errors
 from .rules import MAX_ALIAS_IDS, MAX_DEVICES_PER_ALIAS, MAX_TAGS_PER_DEVICE, MAX_TAGS_PER_PLATFORM, PLATFORMS
+from ...storage import Browse
 
 MIGRATIONS = (
     """
@@ -264,3 +265,9 @@ def delete_tag(conn: sqlite3.Connection, app_key: str, tag: str, platforms: Sequ
     clause, params = _platform_clause(platforms)
     conn.execute(f"DELETE FROM jpush_device_tags WHERE app_key = ? AND tag = ?{clause}",
                  (app_key, tag, *params))
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="jpush_apps", tenant_key="app_key", device_table="jpush_devices", device_tenant="app_key",
+                device_id="registration_id",
+                columns=("registration_id", "platform", "alias", "mobile", "online", "last_online_time"))

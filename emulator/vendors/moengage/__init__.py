@@ -18,6 +18,7 @@ class MoEngage(Vendor):
     title = "MoEngage"
     path_roots = frozenset({"v1"})
     hosts = ("api-0*.moengage.com",)
+    browse = storage.BROWSE
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {

@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from ...jsoncodec import canonical
+from ...storage import Browse
 
 MIGRATIONS = (
     """
@@ -190,3 +191,6 @@ def customer_exists(conn: sqlite3.Connection, app_id: str, customer_id: str) -> 
     ).fetchone() is not None
 
 
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="moengage_workspaces", tenant_key="app_id", device_table="moengage_devices",
+                device_tenant="app_id", device_id="device_id", columns=("device_id", "customer_id", "attributes"))
