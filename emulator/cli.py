@@ -38,6 +38,9 @@ def _add_server_flags(parser: argparse.ArgumentParser, *, listen: bool) -> None:
                         help="info prints one access line per request [DEVICE_EMULATOR_LOG_LEVEL, default info]")
     parser.add_argument("--journal-size", type=int, metavar="N",
                         help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
+    parser.add_argument("--deliveries-size", type=int, metavar="N",
+                        help="delivery ledger bound: the newest N deliveries are kept, 0 keeps none "
+                             "[DEVICE_EMULATOR_DELIVERIES_SIZE, default 100000]")
 
 
 def _add_url_flag(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     cfg = Config.from_env()
-    for name in ("host", "port", "db", "auth", "log_level", "journal_size"):
+    for name in ("host", "port", "db", "auth", "log_level", "journal_size", "deliveries_size"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(cfg, name, value)
@@ -89,6 +92,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         merge_options(cfg.options, parse_options(args.option))
     if cfg.auth not in AUTH_MODES:
         raise ValueError(f"auth: expected one of {', '.join(AUTH_MODES)}, got {cfg.auth!r}")
+    if cfg.deliveries_size < 0:
+        raise ValueError(f"deliveries size: expected a non-negative integer, got {cfg.deliveries_size}")
     if cfg.log_level not in LOG_LEVELS:
         raise ValueError(f"log level: expected one of {', '.join(LOG_LEVELS)}, got {cfg.log_level!r}")
     return cfg

@@ -49,4 +49,4 @@ class DeviceApiEmulatorContainer(DockerContainer):
 
     def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
         """The delivery ledger (``GET /_emulator/deliveries``)."""
-        return self.client._call("GET", "deliveries", query=filters)["deliveries"]
+        return self.client.deliveries(**filters)
