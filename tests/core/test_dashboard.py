@@ -190,7 +190,7 @@ def test_tenants_and_devices_endpoints(device_emulator):
         "vendor": "jpush", "label": "devices", "tenants": [{"id": JPUSH_KEY, "devices": 8}]}
     page = requests.get(url + f"/devices?vendor=jpush&tenant={JPUSH_KEY}&limit=2&offset=1", timeout=10).json()
     assert page["total"] == 8 and (page["offset"], page["limit"]) == (1, 2)
-    assert [d["registration_id"] for d in page["devices"]] == ["00000000100", "00000000101"]
+    assert [d["registration_id"] for d in page["devices"]] == ["00000000101", "00000000102"]  # ordered by id
     assert set(page["devices"][0]) == {"registration_id", "platform", "alias", "mobile", "online", "last_online_time"}
     found = requests.get(url + f"/devices?vendor=jpush&tenant={JPUSH_KEY}&search=0000000010", timeout=10).json()
     assert [d["registration_id"] for d in found["devices"]] == [f"0000000010{i}" for i in range(5)]
