@@ -15,7 +15,7 @@ from .errors import ApiError, json_response
 from .faults import FaultError
 from .fixtures import FixtureError
 from .httputil import BodyError, bounded_int, read_json
-from .openapi import build_openapi
+from .openapi import build_openapi, render_html
 from .storage import browse_devices, browse_tenants
 from .vendor import Route, Vendor
 
@@ -255,11 +255,23 @@ async def seed_faults(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "seed": seed})
 
 
-async def openapi_document(request: web.Request) -> web.Response:
+def _openapi(request: web.Request) -> dict[str, Any]:
+    """The document, with ``servers`` naming the origin this reader used."""
     ctx = _ctx(request)
     if ctx.openapi is None:  # the route table is fixed once the app is built
         ctx.openapi = build_openapi(ctx)
-    return json_response(ctx.openapi)
+    return {**ctx.openapi, "servers": [{"url": f"{request.scheme}://{request.host}"}]}
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return json_response(_openapi(request))
+
+
+async def api_page(request: web.Request) -> web.Response:
+    """The OpenAPI document rendered for people, with nothing loaded from elsewhere."""
+    resp = web.Response(text=render_html(_openapi(request)))
+    resp.headers["Content-Type"] = "text/html; charset=utf-8"
+    return resp
 
 
 DASHBOARD_FILES = {
@@ -314,6 +326,9 @@ def control_routes(ctx: Context) -> list[Route]:
         Route("POST", f"{p}/faults/seed", seed_faults, "Seed the probability draws"),
         *ledger_routes(p),
         Route("GET", f"{p}/openapi.json", openapi_document, "This document"),
+        Route("GET", f"{p}/api", api_page, "This document, rendered for people",
+              doc={"responses": {"200": {"description": "an HTML page", "content_type": "text/html",
+                                          "schema": {"type": "string"}}}}),
         Route("GET", f"{p}/", dashboard, "The web dashboard", doc={"responses": {"200": "an HTML page"}}),
         Route("GET", f"{p}/dashboard/{{file}}", dashboard_asset, "The dashboard's script and style"),
     ]

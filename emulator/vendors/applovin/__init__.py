@@ -23,6 +23,9 @@ class AppLovin(Vendor):
     path_roots = frozenset({"devices"})
     hosts = ("api.applovin.com",)
     browse = storage.BROWSE
+    security_schemes = {"applovin_api_key": {"type": "apiKey", "in": "query", "name": "api_key",
+                                             "description": "the account's management key"}}
+    security = [{"applovin_api_key": []}]
     fixture_io = fixtures
     migrations = MIGRATIONS
     options = {

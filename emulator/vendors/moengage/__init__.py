@@ -19,6 +19,9 @@ class MoEngage(Vendor):
     path_roots = frozenset({"v1"})
     hosts = ("api-0*.moengage.com",)
     browse = storage.BROWSE
+    security_schemes = {"moengage_basic": {"type": "http", "scheme": "basic",
+                                           "description": "workspace id : Data API key"}}
+    security = [{"moengage_basic": []}]
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
