@@ -127,16 +127,17 @@ class Vendor:
 
     # -- tenants --------------------------------------------------------------------------
     async def tenant(self, request: web.Request, lookup: Callable[..., Any], create: Callable[..., Any],
-                     *args: Any, refusal: ApiError, creatable: bool = True) -> Any:
+                     *args: Any, refusal: ApiError | Callable[[], ApiError], creatable: bool = True) -> Any:
         """The stored tenant (Capgo key, MoEngage workspace, Beams instance, JPush app, AppLovin
         account) found by ``lookup(conn, *args)``; in ``--auth open`` mode an unknown one that
         the request names acceptably (``creatable``) is made by ``create(conn, *args)``, which
-        returns the same value ``lookup`` would. Otherwise ``refusal`` is raised."""
+        returns the same value ``lookup`` would. Otherwise ``refusal`` is raised; it may be a
+        function that makes the error, for errors that cost something to build (random ids)."""
         row = self.ctx.store.read(lookup, *args)
         if row is not None:
             return row
         if not (creatable and self.ctx.options.auth_open):
-            raise refusal
+            raise refusal if isinstance(refusal, ApiError) else refusal()
         return await self.ctx.store.write(create, *args)
 
     # -- fixtures -------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 import requests
 
-DEFAULT_KEY = "applovin-emulator-management-key"
-SEED_LIST_ID = "dab2d1297d35592597b0eee016e92baa"
+from tests.credentials import APPLOVIN_KEY, APPLOVIN_LIST
+
 OTHER_KEY = "applovin-other-account-key"
 
 
@@ -15,11 +15,11 @@ class AppLovinClient:
     """Calls ``/devices/{command}``. ``query`` is a dict (encoded by requests, ``api_key``
     added) or a raw string sent verbatim (to control ``+``, ``%XX`` and repeats)."""
 
-    default_key = DEFAULT_KEY
+    default_key = APPLOVIN_KEY
     other_key = OTHER_KEY
-    seed_list_id = SEED_LIST_ID
+    default_list_id = APPLOVIN_LIST
 
-    def __init__(self, url: str, api_key: str | None = DEFAULT_KEY) -> None:
+    def __init__(self, url: str, api_key: str | None = APPLOVIN_KEY) -> None:
         self.url = url
         self.api_key = api_key
 

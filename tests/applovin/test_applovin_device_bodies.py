@@ -51,7 +51,7 @@ def test_only_invalid_lines_is_200_with_nothing_processed(applovin, empty_list):
 
 
 def test_append_is_idempotent_and_repeated_lines_count_each(applovin):
-    list_id = applovin.seed_list_id
+    list_id = applovin.default_list_id
     resp = applovin.append(list_id, "SM-G900F\nNEW-1\nNEW-1\nSM-G900F")
     assert resp.json() == result(list_id, 4, 0)
     # existing models keep their place; new ones go to the end once
@@ -60,13 +60,13 @@ def test_append_is_idempotent_and_repeated_lines_count_each(applovin):
 
 
 def test_device_names_are_case_sensitive(applovin):
-    resp = applovin.append(applovin.seed_list_id, "sm-g900f")
-    assert resp.json() == result(applovin.seed_list_id, 1, 0)
-    assert applovin.device_names(applovin.seed_list_id)[-1] == "sm-g900f"
+    resp = applovin.append(applovin.default_list_id, "sm-g900f")
+    assert resp.json() == result(applovin.default_list_id, 1, 0)
+    assert applovin.device_names(applovin.default_list_id)[-1] == "sm-g900f"
 
 
 def test_delete_devices_not_on_the_list_and_invalid_lines_fail(applovin):
-    list_id = applovin.seed_list_id
+    list_id = applovin.default_list_id
     body = "SM-G900F\nSM-G900F\nsm-g900fd\nNOT-THERE\n" + "Y" * 65 + "\n\nSM-J100H\r\n"
     resp = applovin.delete_devices(list_id, body)
     # processed: SM-G900F twice (it was on the list when the request started) and SM-J100H
@@ -76,7 +76,7 @@ def test_delete_devices_not_on_the_list_and_invalid_lines_fail(applovin):
 
 
 def test_re_appending_a_removed_device_puts_it_at_the_end(applovin):
-    list_id = applovin.seed_list_id
+    list_id = applovin.default_list_id
     applovin.delete_devices(list_id, "SM-G900F")
     applovin.append(list_id, "SM-G900F")
     assert applovin.device_names(list_id) == ["SM-G900FD", "SM-J100H", "SM-G900F"]
@@ -86,7 +86,7 @@ def test_re_appending_a_removed_device_puts_it_at_the_end(applovin):
 @pytest.mark.parametrize("body", [b"", b"\n", b"\r\n\r\n", b"   \n\t\n"])
 def test_empty_or_blank_body_is_400_and_changes_nothing(applovin, device_emulator, expect_error, command, body):
     before = device_emulator.state("applovin")
-    resp = applovin.call(command, "POST", {"device_list_id": applovin.seed_list_id}, data=body)
+    resp = applovin.call(command, "POST", {"device_list_id": applovin.default_list_id}, data=body)
     expect_error(resp, 400, NO_DEVICES)
     assert device_emulator.state("applovin") == before
 
@@ -94,7 +94,7 @@ def test_empty_or_blank_body_is_400_and_changes_nothing(applovin, device_emulato
 @pytest.mark.parametrize("command", ["append", "deleteDevices"])
 def test_get_without_body_is_400(applovin, device_emulator, expect_error, command):
     before = device_emulator.state("applovin")
-    resp = applovin.call(command, "GET", {"device_list_id": applovin.seed_list_id})
+    resp = applovin.call(command, "GET", {"device_list_id": applovin.default_list_id})
     expect_error(resp, 400, "Missing device list: send the devices in a POST body")
     assert device_emulator.state("applovin") == before
 

@@ -8,6 +8,8 @@ import requests
 from emulator.app import build_context
 from emulator.config import Config
 
+from tests.credentials import APPLOVIN_KEY, APPLOVIN_LIST
+
 FORBIDDEN = "Authentication failed. Check the validity of the API Key."
 NOT_FOUND = "The device list ID that you specified does not exist."
 TAKEN = "An active list with the same name exists already."
@@ -27,8 +29,8 @@ CALLS = [
 
 @pytest.mark.parametrize("command,method,query,body", CALLS)
 @pytest.mark.parametrize("key_part", ["", "api_key=", "api_key=not-a-key",
-                                      "api_key=applovin-emulator-management-key&api_key=applovin-emulator-management-key",
-                                      "API_KEY=applovin-emulator-management-key"])
+                                      f"api_key={APPLOVIN_KEY}&api_key={APPLOVIN_KEY}",
+                                      f"API_KEY={APPLOVIN_KEY}"])
 def test_missing_empty_unknown_or_repeated_key_is_403_before_anything_else(
         applovin, device_emulator, expect_error, command, method, query, body, key_part):
     before = device_emulator.state("applovin")
@@ -70,7 +72,7 @@ def test_missing_device_list_id_is_400(applovin, device_emulator, expect_error, 
 
 def test_list_with_an_empty_device_list_id_lists_all_lists(applovin):
     resp = applovin.call("list", query=f"device_list_id=&api_key={applovin.api_key}")
-    assert resp.json()["device_lists"][0]["device_list_id"] == applovin.seed_list_id
+    assert resp.json()["device_lists"][0]["device_list_id"] == applovin.default_list_id
 
 
 @pytest.mark.parametrize("command,method,body", [
@@ -78,9 +80,9 @@ def test_list_with_an_empty_device_list_id_lists_all_lists(applovin):
     ("deleteDevices", "POST", b"SM-G900F"), ("delete", "GET", None)])
 @pytest.mark.parametrize("list_id", [
     UNKNOWN_ID,
-    "DAB2D1297D35592597B0EEE016E92BAA",  # the seed list's id in upper case: ids match exactly
+    APPLOVIN_LIST.upper(),  # the default list's id in upper case: ids match exactly
     "not-an-id",
-    "dab2d1297d35592597b0eee016e92ba",  # one digit short
+    APPLOVIN_LIST[:-1],  # one digit short
 ])
 def test_unknown_or_malformed_list_id_is_404(applovin, device_emulator, expect_error, command, method, body, list_id):
     before = device_emulator.state("applovin")
@@ -147,7 +149,7 @@ def test_unknown_command_is_404_in_applovins_shape(device_emulator, applovin, ex
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 @pytest.mark.parametrize("command", ["create", "list", "append", "delete", "deleteDevices"])
 def test_other_methods_are_405_with_allow(applovin, expect_error, method, command):
-    resp = applovin.call(command, method, {"name": "X", "device_list_id": applovin.seed_list_id})
+    resp = applovin.call(command, method, {"name": "X", "device_list_id": applovin.default_list_id})
     expect_error(resp, 405, f"Method {method} is not allowed for this command")
     assert resp.headers["Allow"] == "GET, POST"
 
@@ -181,9 +183,9 @@ def test_generic_statuses_use_the_seeds_wording(status, message):
 def test_injected_fault_answers_in_applovins_shape_and_changes_nothing(applovin, device_emulator, expect_error):
     device_emulator.fault(vendor="applovin", method="POST", path="/devices/append", status=500, times=1)
     before = device_emulator.state("applovin")
-    expect_error(applovin.append(applovin.seed_list_id, "SM-NEW"), 500, "Service Unavailable.")
+    expect_error(applovin.append(applovin.default_list_id, "SM-NEW"), 500, "Service Unavailable.")
     assert device_emulator.state("applovin") == before
-    assert applovin.append(applovin.seed_list_id, "SM-NEW").status_code == 200
+    assert applovin.append(applovin.default_list_id, "SM-NEW").status_code == 200
 
 
 def test_injected_fault_respects_error_body_empty(applovin, device_emulator):

@@ -8,8 +8,8 @@ import pytest
 
 from emulator.pytest_plugin import EmulatorError
 from tests.support import ServerProcess
+from tests.credentials import APPLOVIN_KEY, APPLOVIN_LIST
 
-KEY = "applovin-emulator-management-key"
 LIST_A = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 LIST_B = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
@@ -75,22 +75,22 @@ def test_bad_fixture_is_refused_with_its_path_and_changes_nothing(device_emulato
 
 
 def test_deleted_lists_may_share_a_name_with_an_active_one(device_emulator, applovin):
-    device_emulator.load(doc({"api_key": KEY, "device_lists": [
+    device_emulator.load(doc({"api_key": APPLOVIN_KEY, "device_lists": [
         a_list(LIST_A, "List Test", deleted=True), a_list(LIST_B, "Old", deleted=True)]}))
-    assert [e["device_list_id"] for e in applovin.lists().json()["device_lists"]] == [applovin.seed_list_id]
+    assert [e["device_list_id"] for e in applovin.lists().json()["device_lists"]] == [applovin.default_list_id]
     assert applovin.devices(LIST_A).status_code == 404
     assert applovin.create("Old").status_code == 200
 
 
 def test_merge_adds_accounts_and_lists_and_updates_given_fields_only(device_emulator, applovin):
     device_emulator.load(doc(
-        {"api_key": KEY, "device_lists": [
-            {"device_list_id": applovin.seed_list_id, "name": "Renamed", "devices": ["ONLY-ONE"]},
+        {"api_key": APPLOVIN_KEY, "device_lists": [
+            {"device_list_id": applovin.default_list_id, "name": "Renamed", "devices": ["ONLY-ONE"]},
             a_list(LIST_A, description="new", devices=["D1", "D2"])]},
         {"api_key": "second-key"}))
     lists = applovin.lists().json()
     assert lists == {"code": 200, "count": 2, "device_lists": [
-        {"device_list_id": applovin.seed_list_id, "name": "Renamed",
+        {"device_list_id": applovin.default_list_id, "name": "Renamed",
          "description": "Test Custom Device List", "device_count": 1},
         {"device_list_id": LIST_A, "name": "Fixture List", "description": "new", "device_count": 2}]}
     assert applovin.device_names(LIST_A) == ["D1", "D2"]
@@ -100,22 +100,22 @@ def test_merge_adds_accounts_and_lists_and_updates_given_fields_only(device_emul
 def test_merge_can_undelete_and_delete(device_emulator, applovin):
     list_id = applovin.create_id("Flip")
     applovin.delete(list_id)
-    device_emulator.load(doc({"api_key": KEY, "device_lists": [{"device_list_id": list_id, "name": "Flip",
+    device_emulator.load(doc({"api_key": APPLOVIN_KEY, "device_lists": [{"device_list_id": list_id, "name": "Flip",
                                                                  "deleted": False}]}))
     assert applovin.devices(list_id).status_code == 200
-    device_emulator.load(doc({"api_key": KEY, "device_lists": [{"device_list_id": list_id, "name": "Flip",
+    device_emulator.load(doc({"api_key": APPLOVIN_KEY, "device_lists": [{"device_list_id": list_id, "name": "Flip",
                                                                  "deleted": True}]}))
     assert applovin.devices(list_id).status_code == 404
 
 
 def test_merge_refuses_moving_a_list_or_a_clashing_active_name(device_emulator):
     before = device_emulator.state()
-    seed = "dab2d1297d35592597b0eee016e92baa"
+    seed = APPLOVIN_LIST
     cases = [
         (doc({"api_key": "thief", "device_lists": [a_list(seed, "Stolen")]}),
          {"error": "already belongs to another account",
           "path": "$.applovin.accounts[0].device_lists[0].device_list_id"}),
-        (doc({"api_key": KEY, "device_lists": [a_list(LIST_A, "List Test")]}),
+        (doc({"api_key": APPLOVIN_KEY, "device_lists": [a_list(LIST_A, "List Test")]}),
          {"error": f"an active list {seed} of this account is already named 'List Test'",
           "path": "$.applovin.accounts[0].device_lists[0].name"}),
     ]
@@ -146,10 +146,10 @@ def test_export_round_trips_through_put(device_emulator, applovin, two_accounts)
 def test_state_survives_a_restart(tmp_path):
     db = str(tmp_path / "applovin.db")
     with ServerProcess("--db", db) as server:
-        created = server.get("/devices/create", params={"api_key": KEY, "name": "Durable"}).json()
+        created = server.get("/devices/create", params={"api_key": APPLOVIN_KEY, "name": "Durable"}).json()
         list_id = created["device_list_id"]
-        server.post(f"/devices/append?api_key={KEY}&device_list_id={list_id}", data=b"SM-1\nSM-2")
+        server.post(f"/devices/append?api_key={APPLOVIN_KEY}&device_list_id={list_id}", data=b"SM-1\nSM-2")
         assert server.terminate() == 0
     with ServerProcess("--db", db) as server:
-        resp = server.get("/devices/list", params={"api_key": KEY, "device_list_id": list_id})
+        resp = server.get("/devices/list", params={"api_key": APPLOVIN_KEY, "device_list_id": list_id})
         assert resp.json() == {"code": 200, "devices": [{"device": "SM-1"}, {"device": "SM-2"}], "count": 2}

@@ -1,4 +1,4 @@
-"""Hostile input, table-driven: every answer is an AppLovin status with the L1 body, never a
+"""Hostile input, table-driven: every answer is an AppLovin status with its JSON error body, never a
 500, and nothing changes."""
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import os
 import pytest
 import requests
 
-K = "api_key=applovin-emulator-management-key"
-SEED = "dab2d1297d35592597b0eee016e92baa"
+from tests.credentials import APPLOVIN_KEY, APPLOVIN_LIST
+
+K = f"api_key={APPLOVIN_KEY}"
+SEED = APPLOVIN_LIST
 FORBIDDEN = (403, "Authentication failed. Check the validity of the API Key.")
 NOT_FOUND = (404, "The device list ID that you specified does not exist.")
 BAD_NAME = (400, "Invalid name: use letters, digits, _ - + or spaces")

@@ -10,7 +10,7 @@ NOT_FOUND = "The device list ID that you specified does not exist."
 
 def test_an_account_cannot_read_or_change_anothers_lists(two_accounts, device_emulator, expect_error):
     owner, other = two_accounts
-    seed = owner.seed_list_id
+    seed = owner.default_list_id
     before = device_emulator.state("applovin")
     assert other.lists().json() == {"code": 200, "device_lists": [], "count": 0}
     expect_error(other.devices(seed), 404, NOT_FOUND)
@@ -23,10 +23,10 @@ def test_an_account_cannot_read_or_change_anothers_lists(two_accounts, device_em
 def test_names_are_per_account(two_accounts):
     owner, other = two_accounts
     theirs = other.create_id("List Test")
-    assert theirs != owner.seed_list_id
+    assert theirs != owner.default_list_id
     other.append(theirs, "THEIRS")
-    assert owner.device_names(owner.seed_list_id) == ["SM-G900F", "SM-G900FD", "SM-J100H"]
-    assert [e["device_list_id"] for e in owner.lists().json()["device_lists"]] == [owner.seed_list_id]
+    assert owner.device_names(owner.default_list_id) == ["SM-G900F", "SM-G900FD", "SM-J100H"]
+    assert [e["device_list_id"] for e in owner.lists().json()["device_lists"]] == [owner.default_list_id]
 
 
 def test_parallel_creates_with_one_name_give_exactly_one_200(applovin):
@@ -65,7 +65,7 @@ def test_open_auth_creates_an_empty_account_for_an_unknown_key(applovin, device_
     newcomer = applovin.with_key("brand-new-key")
     assert newcomer.lists().json() == {"code": 200, "device_lists": [], "count": 0}
     list_id = newcomer.create_id("Mine")
-    expect_error(newcomer.devices(applovin.seed_list_id), 404, NOT_FOUND)
+    expect_error(newcomer.devices(applovin.default_list_id), 404, NOT_FOUND)
     accounts = {a["api_key"]: a for a in device_emulator.state("applovin")["accounts"]}
     assert [dl["device_list_id"] for dl in accounts["brand-new-key"]["device_lists"]] == [list_id]
 

@@ -5,6 +5,8 @@ import re
 
 import requests
 
+from tests.credentials import APPLOVIN_LIST
+
 HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -13,12 +15,12 @@ def test_default_account_lists_the_seeds_example_list(applovin):
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "application/json"
     assert resp.json() == {"code": 200, "device_lists": [{
-        "device_list_id": "dab2d1297d35592597b0eee016e92baa", "name": "List Test",
+        "device_list_id": APPLOVIN_LIST, "name": "List Test",
         "description": "Test Custom Device List", "device_count": 3}], "count": 1}
 
 
 def test_list_with_id_returns_the_devices_in_insertion_order(applovin):
-    resp = applovin.devices(applovin.seed_list_id)
+    resp = applovin.devices(applovin.default_list_id)
     assert resp.status_code == 200
     assert resp.json() == {"code": 200, "devices": [
         {"device": "SM-G900F"}, {"device": "SM-G900FD"}, {"device": "SM-J100H"}], "count": 3}
@@ -64,7 +66,7 @@ def test_whole_lifecycle_with_the_seeds_bodies(applovin, expect_error):
     assert resp.status_code == 200
     assert resp.content == b""
     assert resp.headers["Content-Length"] == "0"
-    assert [e["device_list_id"] for e in applovin.lists().json()["device_lists"]] == [applovin.seed_list_id]
+    assert [e["device_list_id"] for e in applovin.lists().json()["device_lists"]] == [applovin.default_list_id]
 
     not_found = "The device list ID that you specified does not exist."
     expect_error(applovin.devices(list_id), 404, not_found)

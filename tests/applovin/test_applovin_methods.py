@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.credentials import APPLOVIN_KEY
+
 
 def test_lenient_create_list_delete_also_answer_post(applovin):
     created = applovin.call("create", "POST", {"name": "Posted"})
@@ -22,7 +24,7 @@ def test_strict_methods_answer_405_before_auth(applovin, device_emulator, expect
     device_emulator.set_options({"applovin": {"methods": "strict"}})
     before = device_emulator.state("applovin")
     for client in (applovin, applovin.with_key(None)):
-        resp = client.call(command, wrong, {"name": "S", "device_list_id": applovin.seed_list_id}, data=b"SM-X")
+        resp = client.call(command, wrong, {"name": "S", "device_list_id": applovin.default_list_id}, data=b"SM-X")
         expect_error(resp, 405, f"Method {wrong} is not allowed for this command")
         assert resp.headers["Allow"] == right
     assert device_emulator.state("applovin") == before
@@ -48,7 +50,7 @@ def test_head_is_not_served(applovin):
 def test_cli_option_sets_strict_methods(tmp_path):
     from tests.support import ServerProcess
 
-    key = "applovin-emulator-management-key"
+    key = APPLOVIN_KEY
     with ServerProcess("--db", str(tmp_path / "strict.db"), "--option", "applovin.methods=strict") as server:
         resp = server.post(f"/devices/list?api_key={key}")
         assert (resp.status_code, resp.headers["Allow"]) == (405, "GET")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.moengage.moengage_client import APP_ID, DataApi
+from tests.credentials import MOENGAGE_APP
+from tests.moengage.moengage_client import DataApi
 
 
 @pytest.fixture
@@ -14,7 +15,7 @@ def api(device_emulator) -> DataApi:
 @pytest.fixture
 def workspace(device_emulator):
     """The default workspace's exported state, fetched on demand."""
-    def get(app_id: str = APP_ID) -> dict:
+    def get(app_id: str = MOENGAGE_APP) -> dict:
         for ws in device_emulator.state("moengage")["workspaces"]:
             if ws["app_id"] == app_id:
                 return ws

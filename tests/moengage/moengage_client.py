@@ -2,20 +2,16 @@
 real integrations do (Basic auth = workspace id : Data API key, JSON bodies)."""
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 import requests
 
-APP_ID = "EMULATORWORKSPACE0000001"
-API_KEY = "moengage-emulator-data-api-key"
-CUSTOMER = "emulator-user-1"
+from tests.credentials import DEFAULTS, MOENGAGE_APP, MOENGAGE_KEY, basic
+
+#: the customer the shipped fixtures put in the default workspace
+CUSTOMER = DEFAULTS["moengage"]["workspaces"][0]["customers"][0]["customer_id"]
 SUCCESS = {"status": "success", "message": "Your request has been accepted and will be processed soon."}
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def device_body(customer_id: str = CUSTOMER, device_id: str = "device-1", **attributes: Any) -> dict:
@@ -41,8 +37,8 @@ class DataApi:
         self.url = url
         self.session = requests.Session()
 
-    def post(self, kind: str, body: Any = None, *, app_id: str | None = APP_ID, user: str = APP_ID,
-             password: str = API_KEY, headers: dict[str, str] | None = None, data: bytes | str | None = None,
+    def post(self, kind: str, body: Any = None, *, app_id: str | None = MOENGAGE_APP, user: str = MOENGAGE_APP,
+             password: str = MOENGAGE_KEY, headers: dict[str, str] | None = None, data: bytes | str | None = None,
              query: str = "") -> requests.Response:
         path = f"/v1/{kind}" + (f"/{app_id}" if app_id is not None else "") + query
         all_headers = {"Authorization": basic(user, password), "Content-Type": "application/json"}

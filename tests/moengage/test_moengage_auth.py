@@ -5,8 +5,8 @@ import base64
 
 import pytest
 
-from tests.moengage.moengage_client import (API_KEY, APP_ID, CUSTOMER, SUCCESS, basic, device_body,
-                                            error_of)
+from tests.credentials import MOENGAGE_APP, MOENGAGE_KEY, moengage_auth
+from tests.moengage.moengage_client import CUSTOMER, SUCCESS, device_body, error_of
 
 AUTH = "Authentication required"
 OTHER_APP, OTHER_KEY = "OTHERWORKSPACE0000000002", "other-data-api-key"
@@ -26,10 +26,10 @@ AUTH_HEADER_ERRORS = [
     ("Basic !!!notbase64", "Invalid identity information found"),
     ("Basic " + b64("no-colon-here"), "Invalid identity information found"),
     ("Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(), "Invalid identity information found"),
-    ("Basic " + b64(f":{API_KEY}"), "APP_KEY missing in the authentication header"),
-    ("Basic " + b64(f"{APP_ID}:"), "APP_SECRET missing in the authentication header"),
-    ("Basic " + b64(f"UNKNOWNWORKSPACE:{API_KEY}"), "Invalid APP_ID used in Authentication Header"),
-    ("Basic " + b64(f"{APP_ID}:wrong-key"), "App Secret key mismatch. Please login to the dashboard to verify key"),
+    ("Basic " + b64(f":{MOENGAGE_KEY}"), "APP_KEY missing in the authentication header"),
+    ("Basic " + b64(f"{MOENGAGE_APP}:"), "APP_SECRET missing in the authentication header"),
+    ("Basic " + b64(f"UNKNOWNWORKSPACE:{MOENGAGE_KEY}"), "Invalid APP_ID used in Authentication Header"),
+    ("Basic " + b64(f"{MOENGAGE_APP}:wrong-key"), "App Secret key mismatch. Please login to the dashboard to verify key"),
 ]
 
 
@@ -49,7 +49,7 @@ def test_moe_appkey_header_must_match_the_username(api):
     assert error_of(resp) == {
         "message": "MOE_APPKEY doesn't match the Username (APP_KEY) used in Basic Auth authorization.",
         "type": AUTH}
-    assert api.post("device", device_body(), headers={"MOE-APPKEY": APP_ID}).json() == SUCCESS
+    assert api.post("device", device_body(), headers={"MOE-APPKEY": MOENGAGE_APP}).json() == SUCCESS
 
 
 @pytest.fixture
@@ -70,11 +70,11 @@ def test_query_app_id_must_equal_the_username_409(api, two_workspaces):
     resp = api.post("device", device_body(), query=f"?app_id={OTHER_APP}")
     assert resp.status_code == 409
     assert error_of(resp)["message"] == "App key mismatch in params and authentication"
-    assert api.post("device", device_body(), query=f"?app_id={APP_ID}").status_code == 200
+    assert api.post("device", device_body(), query=f"?app_id={MOENGAGE_APP}").status_code == 200
 
 
 def test_app_id_only_in_the_query_is_accepted(api, workspace):
-    resp = api.post("device", device_body(), app_id=None, query=f"?app_id={APP_ID}")
+    resp = api.post("device", device_body(), app_id=None, query=f"?app_id={MOENGAGE_APP}")
     assert resp.status_code == 200
     assert len(workspace()["devices"]) == 1
 
@@ -94,7 +94,7 @@ def test_unknown_workspace_in_path_is_400_invalid_params(api):
 
 def test_credentials_of_one_workspace_cannot_touch_another(api, two_workspaces, workspace):
     """Tenant isolation: B's key with A's id fails; A's data stays A's."""
-    resp = api.post("device", device_body(), user=APP_ID, password=OTHER_KEY)
+    resp = api.post("device", device_body(), user=MOENGAGE_APP, password=OTHER_KEY)
     assert resp.status_code == 401
     resp = api.post("device", device_body(customer_id="other-user"), user=OTHER_APP, password=OTHER_KEY,
                     app_id=OTHER_APP)
@@ -117,7 +117,7 @@ def test_credentials_of_one_workspace_cannot_touch_another(api, two_workspaces, 
     ("blacklisted", 400, "Blacklisted", "Your account is blacklisted, Please contact MoEngage."),
 ])
 def test_account_states(api, device_emulator, workspace, status, code, type_, message):
-    device_emulator.load({"moengage": {"workspaces": [{"app_id": APP_ID, "api_key": API_KEY, "status": status}]}})
+    device_emulator.load({"moengage": {"workspaces": [{"app_id": MOENGAGE_APP, "api_key": MOENGAGE_KEY, "status": status}]}})
     resp = api.post("device", device_body())
     assert resp.status_code == code
     assert error_of(resp) == {"message": message, "type": type_}
@@ -125,7 +125,7 @@ def test_account_states(api, device_emulator, workspace, status, code, type_, me
 
 
 def test_workspace_without_data_api_key_is_409(api, device_emulator):
-    device_emulator.load({"moengage": {"workspaces": [{"app_id": APP_ID, "api_key": None}]}})
+    device_emulator.load({"moengage": {"workspaces": [{"app_id": MOENGAGE_APP, "api_key": None}]}})
     resp = api.post("device", device_body())
     assert resp.status_code == 409
     assert error_of(resp) == {"message": "App Secret key is not set. Please login to the dashboard to set a key",
@@ -160,13 +160,13 @@ def test_open_auth_creates_an_unknown_workspace_on_first_use(api, device_emulato
 
 
 def test_basic_auth_header_is_accepted_with_any_scheme_case(api):
-    header = basic(APP_ID, API_KEY).replace("Basic", "basic")
+    header = moengage_auth()["Authorization"].replace("Basic", "basic")
     assert api.post("device", device_body(), headers={"Authorization": header}).status_code == 200
 
 
 def test_open_auth_does_not_create_a_workspace_for_a_mismatched_request(api, device_emulator):
     device_emulator.set_options({"auth": "open"})
-    resp = api.post("customer", {"type": "customer", "customer_id": "u1"}, app_id=APP_ID,
+    resp = api.post("customer", {"type": "customer", "customer_id": "u1"}, app_id=MOENGAGE_APP,
                     user="NEWWORKSPACE", password="new-key")
     assert resp.status_code == 401
     assert error_of(resp)["message"] == "Invalid APP_ID used in Authentication Header"
@@ -181,5 +181,5 @@ def test_routes_are_in_the_openapi_document(device_emulator):
 
 
 def test_a_repeated_query_app_id_is_checked_in_full(api, two_workspaces):
-    resp = api.post("device", device_body(), query=f"?app_id={APP_ID}&app_id={OTHER_APP}")
+    resp = api.post("device", device_body(), query=f"?app_id={MOENGAGE_APP}&app_id={OTHER_APP}")
     assert resp.status_code == 409

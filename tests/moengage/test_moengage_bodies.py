@@ -7,7 +7,8 @@ import json
 import pytest
 import requests
 
-from tests.moengage.moengage_client import APP_ID, basic, API_KEY, device_body, error_of
+from tests.credentials import MOENGAGE_APP, moengage_auth
+from tests.moengage.moengage_client import CUSTOMER, device_body, error_of
 
 KINDS = ("device", "customer", "event", "transition")
 MALFORMED = {"message": "Could not decode the request body. The JSON was incorrect or not encoded as UTF-8.",
@@ -45,7 +46,7 @@ def test_json_content_type_with_charset_is_fine(api):
 
 def padded(kind: str, size: int) -> bytes:
     """A valid body of ``kind`` padded with a long attribute to exactly ``size`` bytes."""
-    body = {"type": kind, "customer_id": "emulator-user-1", "device_id": "d", "attributes": {
+    body = {"type": kind, "customer_id": CUSTOMER, "device_id": "d", "attributes": {
         "platform": "ANDROID", "push_id": "t", "pad": ""}}
     if kind == "transition":
         body = {"type": "transition", "elements": [dict(body, type="customer")]}
@@ -144,12 +145,12 @@ def test_hostile_bodies_on_every_route_are_400(api, kind, raw):
 
 
 def test_unknown_query_parameters_are_ignored(api):
-    assert api.post("device", device_body(), query="?foo=bar&app_id=" + APP_ID).status_code == 200
+    assert api.post("device", device_body(), query="?foo=bar&app_id=" + MOENGAGE_APP).status_code == 200
 
 
 def test_unknown_path_under_v1_is_moengage_404(device_emulator):
-    resp = requests.post(device_emulator.url + f"/v1/device/{APP_ID}/extra", json={},
-                         headers={"Authorization": basic(APP_ID, API_KEY)})
+    resp = requests.post(device_emulator.url + f"/v1/device/{MOENGAGE_APP}/extra", json={},
+                         headers=moengage_auth())
     assert resp.status_code == 404
     assert resp.json() == {"status": "fail", "message": "Resource not found"}
     resp = requests.get(device_emulator.url + "/v1/nothing-here")
@@ -158,7 +159,7 @@ def test_unknown_path_under_v1_is_moengage_404(device_emulator):
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
 def test_wrong_method_is_moengage_405(device_emulator, method):
-    resp = requests.request(method, device_emulator.url + f"/v1/device/{APP_ID}")
+    resp = requests.request(method, device_emulator.url + f"/v1/device/{MOENGAGE_APP}")
     assert resp.status_code == 405
     assert resp.json() == {"status": "fail", "message": "Method not allowed"}
 

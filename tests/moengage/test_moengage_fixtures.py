@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from emulator.pytest_plugin import EmulatorError
-from tests.moengage.moengage_client import API_KEY, APP_ID, CUSTOMER, device_body
+from tests.credentials import MOENGAGE_APP, MOENGAGE_KEY
+from tests.moengage.moengage_client import CUSTOMER, device_body
 
 FULL = {"workspaces": [{
     "app_id": "FIXTUREAPP", "api_key": "fixture-key", "status": "active",
@@ -67,7 +68,7 @@ def test_bad_fixture_is_refused_with_its_path_and_changes_nothing(device_emulato
 
 def test_default_fixture_workspace_works_out_of_the_box(device_emulator):
     ws = device_emulator.state("moengage")["workspaces"][0]
-    assert (ws["app_id"], ws["api_key"]) == (APP_ID, API_KEY)
+    assert (ws["app_id"], ws["api_key"]) == (MOENGAGE_APP, MOENGAGE_KEY)
     assert ws["customers"] == [{"customer_id": CUSTOMER, "attributes": {"name": "Emulator User"}}]
 
 
@@ -107,7 +108,7 @@ def test_load_merges_by_identity_and_removes_nothing(device_emulator):
     assert [e["action"] for e in ws["events"]] == ["Logout", "New"]
     assert len(ws["dropped"]) == 1
     # another vendor's untouched workspace is still there
-    assert APP_ID in {w["app_id"] for w in device_emulator.state("moengage")["workspaces"]}
+    assert MOENGAGE_APP in {w["app_id"] for w in device_emulator.state("moengage")["workspaces"]}
 
 
 def test_loaded_workspace_accepts_its_credentials(device_emulator, api):

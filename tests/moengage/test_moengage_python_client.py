@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.moengage.moengage_client import API_KEY, APP_ID
+from tests.credentials import MOENGAGE_APP, MOENGAGE_KEY
 
 import moengage
 
 
 def test_python_client_tracks_users_and_events(device_emulator):
-    client = moengage.Moengage(device_emulator.url, APP_ID, API_KEY)
+    client = moengage.Moengage(device_emulator.url, MOENGAGE_APP, MOENGAGE_KEY)
     client.create_or_update_user("py-user", "Py User", "+15550100", email="py@example.com", plan="pro")
     client.publish_event("py-user", "Checkout", amount=42)
     ws = device_emulator.state("moengage")["workspaces"][0]
@@ -23,7 +23,7 @@ def test_python_client_tracks_users_and_events(device_emulator):
 
 
 def test_python_client_reads_the_error_message_out_of_our_envelope(device_emulator):
-    client = moengage.Moengage(device_emulator.url, APP_ID, "wrong-key")
+    client = moengage.Moengage(device_emulator.url, MOENGAGE_APP, "wrong-key")
     with pytest.raises(moengage.exceptions.MoengageAPIException, match="App Secret key mismatch. Please login"):
         client.create_or_update_user("py-user", "Py User", "+15550100")
     names = [c["customer_id"] for c in device_emulator.state("moengage")["workspaces"][0]["customers"]]

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.moengage.moengage_client import (APP_ID, API_KEY, CUSTOMER, DataApi, basic, device_body, error_of,
-                                            pipelined_statuses)
+from tests.credentials import MOENGAGE_APP, moengage_auth
+from tests.moengage.moengage_client import CUSTOMER, DataApi, device_body, error_of, pipelined_statuses
 
 DEVICE_429 = {"message": "Rate limits for customers exceeded. Please Try After Some Time",
               "type": "Rate Limits Exceeded"}
@@ -22,11 +22,11 @@ def test_the_10001st_device_update_in_a_minute_is_refused_and_one_a_minute_later
         device_emulator, workspace):
     """The documented default (10,000 devices per minute), counted request by request."""
     url = device_emulator.url
-    headers = {"Authorization": basic(APP_ID, API_KEY), "Content-Type": "application/json"}
+    headers = {**moengage_auth(), "Content-Type": "application/json"}
 
     def send_batch(worker: int) -> list[int]:
         bodies = [json.dumps(device_body(device_id=f"d{worker}-{i % 20}")).encode() for i in range(1250)]
-        return pipelined_statuses(url, f"/v1/device/{APP_ID}", bodies, headers)
+        return pipelined_statuses(url, f"/v1/device/{MOENGAGE_APP}", bodies, headers)
 
     # 8 connections in parallel, so the server's group commit shares fsyncs between them
     with ThreadPoolExecutor(8) as pool:

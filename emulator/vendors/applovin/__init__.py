@@ -1,18 +1,16 @@
 """AppLovin Device Model Targeting ("Custom Device List") API: ``/devices/{command}``.
 
-Accounts are api keys; each owns device lists (name, description, device models). The seed
-gives statuses only; the notes' proposals fill in bodies, methods and device rules (see
-docs/vendors/applovin.md for every decision)."""
+Accounts are api keys; each owns device lists (name, description, device models). AppLovin
+documents the commands and their statuses only; docs/vendors/applovin.md gives every choice
+made beyond that (bodies, methods, device rules) and why."""
 from __future__ import annotations
 
 from aiohttp import web
 
 from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
-from . import errors, fixtures
-from .routes import Commands
-from . import storage
-from .storage import MIGRATIONS
+from . import errors, fixtures, storage
+from .routes import Routes, allowed_methods
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -26,14 +24,13 @@ class AppLovin(Vendor):
     security_schemes = {"applovin_api_key": {"type": "apiKey", "in": "query", "name": "api_key",
                                              "description": "the account's management key"}}
     security = [{"applovin_api_key": []}]
-    fixture_io = fixtures
-    migrations = MIGRATIONS
+    migrations = storage.MIGRATIONS
     options = {
         "error_body": Option("json", 'json: errors carry {"code":<status>,"message":...}; '
-                             "empty: status code only, no body (the seed documents only codes)",
+                             "empty: status code only, no body (AppLovin documents only the codes)",
                              choices=("json", "empty")),
         "methods": Option("lenient", "lenient: every command answers GET and POST (append/deleteDevices "
-                          "need a POST body, a GET gets 400); strict: only the seed's method, others 405",
+                          "need a POST body, a GET gets 400); strict: only the documented method, others 405",
                           choices=("lenient", "strict")),
         "unknown_params": Option("reject", "reject: an unknown query parameter is a 400; ignore: skip it",
                                  choices=("reject", "ignore")),
@@ -42,36 +39,19 @@ class AppLovin(Vendor):
         "max_body_bytes": Option(DEFAULT_MAX_BODY, "largest append/deleteDevices body; larger is a 400",
                                  kind=int),
     }
-    error_schema = {
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
-        "additionalProperties": False,
-    }
-
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
-        self.commands = Commands(self)
-
-    @property
-    def strict_methods(self) -> bool:
-        return self.option("methods") == "strict"
+    error_schema = errors.ERROR_SCHEMA
+    fixture_io = fixtures
 
     def routes(self) -> list[Route]:
-        return self.commands.routes()
-
-    # -- errors ------------------------------------------------------------------------------
-    def shape(self, exc: ApiError) -> ApiError:
-        """Apply ``error_body``: the JSON body, or none at all."""
-        return errors.as_empty(exc) if self.option("error_body") == "empty" else exc
+        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
-        return self.shape(errors.error(status))
+        return errors.generic_error(status, self.option("error_body"))
 
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         if status == 405:
-            exc = errors.method_not_allowed(request.method, self.commands.allowed_methods(request.path))
+            exc = errors.method_not_allowed(request.method,
+                                            allowed_methods(request.path, self.option("methods") == "strict"))
         else:
             exc = errors.unknown_command(request.path)
-        return self.shape(exc)
-
+        return errors.shaped(exc, self.option("error_body"))

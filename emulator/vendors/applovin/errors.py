@@ -1,6 +1,7 @@
-"""AppLovin's error answers. The real API documents status codes only (seed, notes B.3); the
-body is the notes' proposal L1, ``{"code": <status>, "message": "<reason>"}``, mirroring the
-``code`` field of ``list``'s success body. Option ``error_body=empty`` sends no body instead."""
+"""AppLovin's error answers. AppLovin documents status codes only (its Device Model Targeting API
+page, support.applovin.com/hc/en-us/articles/115000788668); we chose the body
+``{"code": <status>, "message": "<reason>"}`` because it mirrors the ``code`` field of ``list``'s
+success body. Option ``error_body=empty`` sends no body instead."""
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -11,8 +12,8 @@ JSON = "application/json"
 #: what an empty answer (``delete``'s success, ``error_body=empty``) is labelled with
 EMPTY_CONTENT_TYPE = "text/plain; charset=utf-8"
 
-#: the seed's own wording for each status of its error table
-SEED_MESSAGES = {
+#: AppLovin's own wording for each status of its documented error table
+DOCUMENTED_MESSAGES = {
     400: "The request was not formatted properly, was missing data, or had invalid data.",
     403: "Authentication failed. Check the validity of the API Key.",
     404: "The device list ID that you specified does not exist.",
@@ -22,8 +23,8 @@ SEED_MESSAGES = {
 
 
 def default_message(status: int) -> str:
-    if status in SEED_MESSAGES:
-        return SEED_MESSAGES[status]
+    if status in DOCUMENTED_MESSAGES:
+        return DOCUMENTED_MESSAGES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -39,6 +40,16 @@ def error(status: int, message: str | None = None, headers: dict[str, str] | Non
 def as_empty(exc: ApiError) -> ApiError:
     """The same refusal without a body (option ``error_body=empty``)."""
     return ApiError(exc.status, None, content_type=EMPTY_CONTENT_TYPE, headers=exc.headers)
+
+
+def shaped(exc: ApiError, error_body: str) -> ApiError:
+    """Apply option ``error_body``: the JSON body (``json``), or none at all (``empty``)."""
+    return as_empty(exc) if error_body == "empty" else exc
+
+
+def generic_error(status: int, error_body: str) -> ApiError:
+    """AppLovin's answer for a bare status (faults, crashes, oversized bodies)."""
+    return shaped(error(status), error_body)
 
 
 def bad_request(message: str) -> ApiError:
@@ -64,3 +75,12 @@ def unknown_command(path: str) -> ApiError:
 def method_not_allowed(method: str, allowed: list[str]) -> ApiError:
     return error(405, f"Method {method} is not allowed for this command",
                  headers={"Allow": ", ".join(allowed)})
+
+
+#: JSON Schema of every AppLovin error body (OpenAPI document, fuzzing checks)
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    "additionalProperties": False,
+}

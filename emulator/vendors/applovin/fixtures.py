@@ -13,8 +13,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ...fixtures import (FixtureError, expect_bool, expect_keys, expect_list, expect_object,
-                         expect_str, expect_unique)
+from ...fixtures import FixtureError, each_object, expect_bool, expect_keys, expect_list, expect_str, expect_unique
 from . import storage
 from .rules import LIST_ID_PATTERN, device_problem, is_valid_name
 
@@ -24,29 +23,25 @@ LIST_KEYS = {"required": ("device_list_id", "name"), "optional": ("description",
 
 def validate(doc: Any, path: str) -> None:
     expect_keys(doc, path, required=("accounts",))
-    accounts = expect_list(doc["accounts"], f"{path}.accounts")
     list_ids: list[tuple[str, Any]] = []
-    for i, account in enumerate(accounts):
-        apath = f"{path}.accounts[{i}]"
-        expect_object(account, apath)
+    for account, apath in each_object(doc, "accounts", path):
         expect_keys(account, apath, **ACCOUNT_KEYS)
         key = expect_str(account["api_key"], f"{apath}.api_key")
         if not key:
             raise FixtureError(f"{apath}.api_key", "must not be empty")
         active_names: list[tuple[str, Any]] = []
-        for j, dl in enumerate(expect_list(account.get("device_lists", []), f"{apath}.device_lists")):
-            lpath = f"{apath}.device_lists[{j}]"
+        for dl, lpath in each_object(account, "device_lists", apath):
             _validate_list(dl, lpath)
             list_ids.append((f"{lpath}.device_list_id", dl["device_list_id"]))
             if not dl.get("deleted", False):
                 active_names.append((f"{lpath}.name", dl["name"]))
         expect_unique(active_names, "active list name")
-    expect_unique(((f"{path}.accounts[{i}].api_key", a["api_key"]) for i, a in enumerate(accounts)), "api_key")
+    expect_unique(((f"{path}.accounts[{i}].api_key", a["api_key"]) for i, a in enumerate(doc["accounts"])),
+                  "api_key")
     expect_unique(list_ids, "device_list_id")
 
 
-def _validate_list(dl: Any, path: str) -> None:
-    expect_object(dl, path)
+def _validate_list(dl: dict[str, Any], path: str) -> None:
     expect_keys(dl, path, **LIST_KEYS)
     expect_str(dl["device_list_id"], f"{path}.device_list_id", pattern=LIST_ID_PATTERN)
     name = expect_str(dl["name"], f"{path}.name")
@@ -71,46 +66,24 @@ def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) 
 
 
 def _merge_list(conn: sqlite3.Connection, account_pk: int, dl: dict[str, Any], path: str) -> None:
-    row = conn.execute("SELECT id, account_id, name, deleted FROM applovin_device_lists WHERE device_list_id = ?",
-                       (dl["device_list_id"],)).fetchone()
-    if row is not None and row[1] != account_pk:
+    stored = storage.fixture_list(conn, dl["device_list_id"])
+    if stored is not None and stored[1] != account_pk:
         raise FixtureError(f"{path}.device_list_id", "already belongs to another account")
     name = dl["name"]
-    deleted = dl.get("deleted", bool(row[3]) if row else False)
+    deleted = dl.get("deleted", stored[2] if stored else False)
     if not deleted:
         owner = storage.active_name_owner(conn, account_pk, name)
         if owner is not None and owner != dl["device_list_id"]:
             raise FixtureError(f"{path}.name", f"an active list {owner} of this account is already named {name!r}")
-    if row is None:
-        cur = conn.execute(
-            "INSERT INTO applovin_device_lists(account_id, device_list_id, name, description, deleted) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (account_pk, dl["device_list_id"], name, dl.get("description", ""), int(deleted)),
-        )
-        assert cur.lastrowid is not None
-        list_pk = cur.lastrowid
+    if stored is None:
+        list_pk = storage.insert_list(conn, account_pk, dl["device_list_id"], name, dl.get("description", ""),
+                                      deleted)
     else:
-        list_pk = row[0]
-        conn.execute("UPDATE applovin_device_lists SET name = ?, deleted = ? WHERE id = ?",
-                     (name, int(deleted), list_pk))
-        if "description" in dl:
-            conn.execute("UPDATE applovin_device_lists SET description = ? WHERE id = ?",
-                         (dl["description"], list_pk))
+        list_pk = stored[0]
+        storage.update_list(conn, list_pk, name, deleted, dl.get("description"))
     if "devices" in dl:
         storage.replace_devices(conn, list_pk, dl["devices"])
 
 
 def export(conn: sqlite3.Connection) -> dict[str, Any]:
-    accounts = []
-    lists_by_account: dict[int, list[dict[str, Any]]] = {}
-    for pk, account_pk, list_id, name, description, deleted in conn.execute(
-        "SELECT id, account_id, device_list_id, name, description, deleted FROM applovin_device_lists ORDER BY id"
-    ):
-        entry: dict[str, Any] = {"device_list_id": list_id, "name": name, "description": description,
-                                 "devices": storage.devices_of(conn, pk)}
-        if deleted:
-            entry["deleted"] = True
-        lists_by_account.setdefault(account_pk, []).append(entry)
-    for account_pk, api_key in conn.execute("SELECT id, api_key FROM applovin_accounts ORDER BY id"):
-        accounts.append({"api_key": api_key, "device_lists": lists_by_account.get(account_pk, [])})
-    return {"accounts": accounts}
+    return {"accounts": storage.export_accounts(conn)}

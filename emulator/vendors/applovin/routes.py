@@ -29,7 +29,7 @@ class Query:
     """The raw query string, decoded here rather than by aiohttp so that invalid UTF-8 and
     repeated parameters are AppLovin 400s and ``+`` follows option ``plus_sign``: ``space``
     (form decoding, what servlet containers and ``requests``/``urlencode`` clients do; a
-    literal plus is ``%2B``) or ``literal`` (notes' proposal L5)."""
+    literal plus is ``%2B``) or ``literal`` (``+`` is a plus, as AppLovin's name rule allows it)."""
 
     def __init__(self, raw: str, plus_is_space: bool = True) -> None:
         self.values: dict[str, list[str | None]] = {}
@@ -67,11 +67,10 @@ def _decode(text: str) -> str | None:
 @dataclass(frozen=True)
 class Command:
     name: str
-    #: the method the seed's example uses; the only one accepted with ``methods=strict``
+    #: the method the documentation's example uses; the only one accepted with ``methods=strict``
     documented_method: str
     #: query parameters besides ``api_key``
     params: tuple[str, ...]
-    run: Callable[[web.Request, Query, int], Awaitable[web.StreamResponse]]
     summary: str
 
     @property
@@ -79,66 +78,66 @@ class Command:
         return f"{ROOT}/{self.name}"
 
 
-class Commands:
-    """The handlers, bound to the vendor for its options and the core's store."""
+COMMANDS = {c.name: c for c in (
+    Command("create", "GET", ("name", "description"), "Create an empty device list (name, description)"),
+    Command("list", "GET", ("device_list_id",), "All active lists, or one list's devices with device_list_id"),
+    Command("append", "POST", ("device_list_id",), "Add newline-separated device models to a list"),
+    Command("delete", "GET", ("device_list_id",), "Delete a device list (its name becomes free again)"),
+    Command("deleteDevices", "POST", ("device_list_id",), "Remove newline-separated device models from a list"),
+)}
+
+
+def allowed_methods(path: str, strict: bool) -> list[str]:
+    """The methods a command path answers (``Allow`` of a 405); none for an unknown command."""
+    command = COMMANDS.get(path.removeprefix(ROOT + "/"))
+    if command is None:
+        return []
+    return [command.documented_method] if strict else list(LENIENT_METHODS)
+
+
+class Routes:
+    """The route table and its handlers, bound to the vendor for its options and the core's store."""
 
     def __init__(self, vendor: AppLovin) -> None:
         self.vendor = vendor
         self.store = vendor.ctx.store
-        self.table = {c.name: c for c in (
-            Command("create", "GET", ("name", "description"), self.create,
-                    "Create an empty device list (name, description)"),
-            Command("list", "GET", ("device_list_id",), self.list_,
-                    "All active lists, or one list's devices with device_list_id"),
-            Command("append", "POST", ("device_list_id",), self.append,
-                    "Add newline-separated device models to a list"),
-            Command("delete", "GET", ("device_list_id",), self.delete,
-                    "Delete a device list (its name becomes free again)"),
-            Command("deleteDevices", "POST", ("device_list_id",), self.delete_devices,
-                    "Remove newline-separated device models from a list"),
-        )}
+        self.handlers: dict[str, Callable[[web.Request, Query, int], Awaitable[web.StreamResponse]]] = {
+            "create": self.create, "list": self.list_, "append": self.append, "delete": self.delete,
+            "deleteDevices": self.delete_devices,
+        }
 
     # -- wiring ------------------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+    def table(self) -> list[Route]:
         return [
             Route(method, command.path, self._endpoint(command), command.summary, doc=_doc(command))
-            for command in self.table.values()
+            for command in COMMANDS.values()
             for method in LENIENT_METHODS
         ]
 
-    def allowed_methods(self, path: str) -> list[str]:
-        command = self.table.get(path.removeprefix(ROOT + "/"))
-        if command is None:
-            return []
-        return [command.documented_method] if self.vendor.strict_methods else list(LENIENT_METHODS)
-
     def _endpoint(self, command: Command) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        run = self.handlers[command.name]
+
         async def endpoint(request: web.Request) -> web.StreamResponse:
             try:
-                if self.vendor.strict_methods and request.method != command.documented_method:
+                if self.vendor.option("methods") == "strict" and request.method != command.documented_method:
                     raise errors.method_not_allowed(request.method, [command.documented_method])
                 query = Query(request.rel_url.raw_query_string, self.vendor.option("plus_sign") == "space")
-                account = await self._authenticate(query)
+                account = await self._authenticate(request, query)
                 self._check_param_names(query, command)
-                return await command.run(request, query, account)
+                return await run(request, query, account)
             except ApiError as exc:
-                raise self.vendor.shape(exc) from None
+                raise errors.shaped(exc, self.vendor.option("error_body")) from None
         endpoint.__name__ = f"applovin_{command.name}"
         return endpoint
 
-    async def _authenticate(self, query: Query) -> int:
+    async def _authenticate(self, request: web.Request, query: Query) -> int:
         """The account id of ``api_key``; 403 for a missing, repeated, empty or unknown key.
         With ``--auth open`` an unknown key becomes a new, empty account."""
         values = query.values.get("api_key") or []
         if len(values) != 1 or not values[0]:
             raise errors.forbidden()
-        api_key = values[0]
-        account = self.store.read(storage.account_id, api_key)
-        if account is None:
-            if not self.vendor.ctx.options.auth_open:
-                raise errors.forbidden()
-            account = await self.store.write(storage.ensure_account, api_key)
-        return account
+        return await self.vendor.tenant(request, storage.account_id, storage.ensure_account, values[0],
+                                        refusal=errors.forbidden)
 
     def _check_param_names(self, query: Query, command: Command) -> None:
         if self.vendor.option("unknown_params") != "reject":

@@ -7,12 +7,12 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 
-#: ``create``'s name: "alphanumeric, _-+, or URL-encoded space" (seed); ``+`` is literal.
+#: ``create``'s name: "alphanumeric, _-+, or URL-encoded space" (AppLovin's API page); ``+`` is literal.
 NAME_PATTERN = r"[A-Za-z0-9_+\- ]*[A-Za-z0-9_+\-][A-Za-z0-9_+\- ]*"
 NAME_RE = re.compile(NAME_PATTERN)
 #: ids the emulator issues and fixtures must use: ``uuid4().hex``.
 LIST_ID_PATTERN = r"[0-9a-f]{32}"
-#: the longest device model name accepted (notes, proposal L3).
+#: the longest device model name accepted (our choice: AppLovin documents no format).
 MAX_DEVICE_CHARS = 64
 #: Unicode categories that make a device line invalid: control, format, line/paragraph separators.
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})

@@ -6,6 +6,7 @@ snapshot read or inside a write transaction; check-then-write happens in one fun
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 from collections.abc import Iterable
 
 from . import errors
@@ -117,6 +118,33 @@ def devices_of(conn: sqlite3.Connection, list_pk: int) -> list[str]:
         "SELECT device FROM applovin_devices WHERE list_id = ? ORDER BY id", (list_pk,))]
 
 
+def fixture_list(conn: sqlite3.Connection, device_list_id: str) -> tuple[int, int, bool] | None:
+    """(row id, owning account row id, deleted) of a list by its id, deleted or not."""
+    row = conn.execute("SELECT id, account_id, deleted FROM applovin_device_lists WHERE device_list_id = ?",
+                       (device_list_id,)).fetchone()
+    return None if row is None else (row[0], row[1], bool(row[2]))
+
+
+def insert_list(conn: sqlite3.Connection, account: int, device_list_id: str, name: str, description: str,
+                deleted: bool) -> int:
+    """A fixture's list, with its given id; returns its row id."""
+    cur = conn.execute(
+        "INSERT INTO applovin_device_lists(account_id, device_list_id, name, description, deleted) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (account, device_list_id, name, description, int(deleted)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def update_list(conn: sqlite3.Connection, list_pk: int, name: str, deleted: bool,
+                description: str | None = None) -> None:
+    """A fixture's fields over a stored list (``description`` None: kept)."""
+    conn.execute("UPDATE applovin_device_lists SET name = ?, deleted = ? WHERE id = ?", (name, int(deleted), list_pk))
+    if description is not None:
+        conn.execute("UPDATE applovin_device_lists SET description = ? WHERE id = ?", (description, list_pk))
+
+
 def delete_list(conn: sqlite3.Connection, account: int, device_list_id: str) -> None:
     pk = require_active_list(conn, account, device_list_id)
     conn.execute("UPDATE applovin_device_lists SET deleted = 1 WHERE id = ?", (pk,))
@@ -166,6 +194,23 @@ def delete_devices(conn: sqlite3.Connection, account: int, device_list_id: str, 
     the list when the request started (a repeated line of a removed model counts too)."""
     removed = remove_devices(conn, require_active_list(conn, account, device_list_id), valid)
     return sum(1 for device in valid if device in removed)
+
+
+# -- export ----------------------------------------------------------------------------------
+
+def export_accounts(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every account with all its lists (deleted ones marked), in creation order: the fixture shape."""
+    lists_by_account: dict[int, list[dict[str, Any]]] = {}
+    for pk, account_pk, list_id, name, description, deleted in conn.execute(
+        "SELECT id, account_id, device_list_id, name, description, deleted FROM applovin_device_lists ORDER BY id"
+    ):
+        entry: dict[str, Any] = {"device_list_id": list_id, "name": name, "description": description,
+                                 "devices": devices_of(conn, pk)}
+        if deleted:
+            entry["deleted"] = True
+        lists_by_account.setdefault(account_pk, []).append(entry)
+    return [{"api_key": api_key, "device_lists": lists_by_account.get(account_pk, [])}
+            for account_pk, api_key in conn.execute("SELECT id, api_key FROM applovin_accounts ORDER BY id")]
 
 
 #: where the dashboard pages through tenants and devices

@@ -2,15 +2,12 @@
 Basic auth, error envelope, payload caps and per-workspace rate limits."""
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
-from . import fixtures, storage
-from .errors import FAMILIES, generic_body
-from .routes import Router
-from .tracking import Rules
+from . import errors, fixtures, storage
+from .routes import Routes
 
 
 class MoEngage(Vendor):
@@ -22,7 +19,6 @@ class MoEngage(Vendor):
     security_schemes = {"moengage_basic": {"type": "http", "scheme": "basic",
                                            "description": "workspace id : Data API key"}}
     security = [{"moengage_basic": []}]
-    fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
         "rate_limit": Option(True, "enforce the per-workspace per-minute limits (429) and send x-ratelimit-*",
@@ -44,26 +40,11 @@ class MoEngage(Vendor):
         "max_body_bytes": Option(131_072, "body cap of /v1/device, /v1/customer, /v1/event (413 above)", kind=int),
         "max_bulk_body_bytes": Option(102_400, "body cap of /v1/transition (413 above)", kind=int),
     }
-    error_schema = {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"const": "fail"},
-            "message": {"type": "string"},
-            "error": {"type": "object", "required": ["message", "type", "request_id"],
-                      "properties": {"attribute": {"type": "string"}, "message": {"type": "string"},
-                                     "type": {"type": "string"}, "request_id": {"type": "string"}}},
-        },
-    }
+    error_schema = errors.ERROR_SCHEMA
+    fixture_io = fixtures
 
     def routes(self) -> list[Route]:
-        return Router(self).routes()
-
-    def rules(self) -> Rules:
-        return Rules(device_id_fallback=self.option("device_id_fallback"),
-                     strict_platform_case=self.option("strict_platform_case"))
+        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
-        parts = request.path.strip("/").split("/")
-        family = FAMILIES.get(parts[1] if len(parts) > 1 else "", FAMILIES["device"])
-        return ApiError(status, generic_body(status, family))
+        return errors.generic_error(status, request.path)

@@ -97,7 +97,7 @@ FAMILIES: dict[str, Family] = {
                          _DEVICE_415, _DEVICE_429, ("PayloadTooLarge", "Payload size exceeds 100 KB")),
 }
 
-# -- fixed texts (Data-API overview table, S2, and the endpoint examples, S1) -----------------
+# -- fixed texts (the Data-API overview's error table and the endpoint examples of data.yaml) ----
 MALFORMED_JSON = ("Malformed JSON",
                   "Could not decode the request body. The JSON was incorrect or not encoded as UTF-8.")
 EMPTY_BODY = ("Empty request body", "A valid JSON document is required")
@@ -148,6 +148,14 @@ NOT_FOUND_BODY = {"status": "fail", "message": "Resource not found"}
 METHOD_NOT_ALLOWED_BODY = {"status": "fail", "message": "Method not allowed"}
 
 
+def generic_error(status: int, path: str) -> ApiError:
+    """MoEngage's answer for a bare status (faults, crashes, unknown routes) on ``path``, in
+    the wording of the endpoint family it names (``/v1/<family>/...``; Track Device's otherwise)."""
+    parts = path.strip("/").split("/")
+    family = FAMILIES.get(parts[1] if len(parts) > 1 else "", FAMILIES["device"])
+    return ApiError(status, generic_body(status, family))
+
+
 def generic_body(status: int, family: Family) -> dict:
     """MoEngage's body for a bare status on one endpoint family."""
     if status == 404:
@@ -165,3 +173,17 @@ def generic_body(status: int, family: Family) -> dict:
     }
     type_, message = table.get(status, SERVER_ERROR if status >= 500 else ("Bad Request", "Bad Request"))
     return envelope(type_, message)
+
+
+#: JSON Schema of every MoEngage error body (OpenAPI document, fuzzing checks)
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"const": "fail"},
+        "message": {"type": "string"},
+        "error": {"type": "object", "required": ["message", "type", "request_id"],
+                  "properties": {"attribute": {"type": "string"}, "message": {"type": "string"},
+                                 "type": {"type": "string"}, "request_id": {"type": "string"}}},
+    },
+}

@@ -8,21 +8,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ...fixtures import (FixtureError, expect_keys, expect_list, expect_object, expect_str,
-                         expect_unique)
+from ...fixtures import FixtureError, each_object, expect_keys, expect_object, expect_str, expect_unique
 from ...httputil import unstorable
 from . import storage
 from .errors import ACCOUNT_STATES, request_id
 
 ENDPOINTS = ("device", "customer", "event", "transition")
-
-
-def _items(ws: dict, key: str, path: str) -> list[tuple[str, dict]]:
-    """(json path, object) for each entry of an optional list field."""
-    if key not in ws:
-        return []
-    values = expect_list(ws[key], f"{path}.{key}")
-    return [(f"{path}.{key}[{i}]", expect_object(v, f"{path}.{key}[{i}]")) for i, v in enumerate(values)]
 
 
 def _optional_object(obj: dict, key: str, path: str) -> None:
@@ -35,11 +26,8 @@ def validate(doc: Any, path: str) -> None:
     problem = unstorable(doc, path)
     if problem is not None:
         raise FixtureError(*problem)
-    workspaces = expect_list(doc.get("workspaces", []), f"{path}.workspaces")
     seen_apps = []
-    for i, ws in enumerate(workspaces):
-        wp = f"{path}.workspaces[{i}]"
-        expect_object(ws, wp)
+    for ws, wp in each_object(doc, "workspaces", path):
         expect_keys(ws, wp, required=("app_id", "api_key"),
                     optional=("status", "customers", "devices", "events", "dropped"))
         seen_apps.append((f"{wp}.app_id", expect_str(ws["app_id"], f"{wp}.app_id", pattern=r"[^/]+")))
@@ -47,14 +35,14 @@ def validate(doc: Any, path: str) -> None:
         if "status" in ws:
             expect_str(ws["status"], f"{wp}.status", choices=ACCOUNT_STATES)
         customers = []
-        for cp, customer in _items(ws, "customers", wp):
+        for customer, cp in each_object(ws, "customers", wp):
             expect_keys(customer, cp, required=("customer_id",), optional=("attributes",))
             customers.append((f"{cp}.customer_id", expect_str(customer["customer_id"], f"{cp}.customer_id",
                                                               pattern=r".+")))
             _optional_object(customer, "attributes", cp)
         expect_unique(customers, "customer_id")
         devices = []
-        for dp, device in _items(ws, "devices", wp):
+        for device, dp in each_object(ws, "devices", wp):
             expect_keys(device, dp, required=("customer_id", "device_id"), optional=("attributes",))
             cid = expect_str(device["customer_id"], f"{dp}.customer_id", pattern=r".+")
             did = expect_str(device["device_id"], f"{dp}.device_id", pattern=r".+")
@@ -62,7 +50,7 @@ def validate(doc: Any, path: str) -> None:
             _optional_object(device, "attributes", dp)
         expect_unique(devices, "device (customer_id, device_id)")
         events = []
-        for ep, event in _items(ws, "events", wp):
+        for event, ep in each_object(ws, "events", wp):
             expect_keys(event, ep, required=("customer_id", "action"),
                         optional=("id", "attributes", "properties", "received_at"))
             expect_str(event["customer_id"], f"{ep}.customer_id", pattern=r".+")
@@ -74,7 +62,7 @@ def validate(doc: Any, path: str) -> None:
                 events.append((f"{ep}.id", expect_str(event["id"], f"{ep}.id", pattern=r".+")))
         expect_unique(events, "event id")
         drops = []
-        for rp, drop in _items(ws, "dropped", wp):
+        for drop, rp in each_object(ws, "dropped", wp):
             expect_keys(drop, rp, required=("endpoint", "reason"), optional=("id", "payload", "received_at"))
             expect_str(drop["endpoint"], f"{rp}.endpoint", choices=ENDPOINTS)
             expect_str(drop["reason"], f"{rp}.reason")

@@ -1,22 +1,23 @@
-"""The four Data API routes and the checks they share, in MoEngage's order (proposal M5):
+"""The four Data API routes and the checks they share, in this order (docs/vendors/moengage.md):
 auth header -> app_id present -> username known -> app_id known -> app_id == username ->
 MOE-APPKEY -> password -> account state -> Content-Type -> size -> JSON -> rate limit ->
 fields -> write -> 200."""
 from __future__ import annotations
 
 import hmac
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from aiohttp import web
 
-from ...errors import ApiError, json_response
-from ...httputil import AuthHeaderError, BodyError, media_type, parse_basic, parse_json, read_body
+from ...errors import json_response
+from ...httputil import (AuthHeaderError, BodyError, add_response_headers, media_type, parse_basic, parse_json,
+                         read_body)
 from ...ratelimit import Decision
 from ...vendor import Route
-from . import storage, tracking
+from . import rules, storage
 from .errors import (ACCOUNT_STATES, APP_ID_INVALID, APP_ID_REQUIRED, APP_KEY_MISMATCH, EMPTY_BODY,
                      FAMILIES, MALFORMED_JSON, MISSING_CONTENT_TYPE, NOT_JSON_DOCUMENT, SECRET_NOT_SET,
                      SUCCESS_MESSAGE, Family, Invalid, auth_error, fail, request_id)
@@ -36,53 +37,53 @@ BUCKET_OPTIONS = {
 }
 
 
-@dataclass
-class Call:
-    """What one request has established so far (for its rate-limit headers)."""
-
-    family: Family
-    app_id: str | None = None  # set once the workspace is known to exist
-    decisions: list[Decision] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class Endpoint:
     family: Family
     #: body -> [(bucket, cost)]
     costs: Callable[[Any], list[tuple[str, int]]]
     #: (vendor, app_id, body, receipt) -> write function arguments for Store.write
-    prepare: Callable[[MoEngage, str, dict, tracking.Receipt], tuple]
+    prepare: Callable[[MoEngage, str, dict, storage.Receipt], tuple]
     body_limit_option: str = "max_body_bytes"
 
 
-def _prepare_device(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
-    update = tracking.parse_device(body, FAMILIES["device"], vendor.rules())
-    return (tracking.apply_device, app_id, update, receipt, vendor.option("strict_customer"))
+def _rules(vendor: MoEngage) -> rules.Rules:
+    """The options that change validation, read once per request."""
+    return rules.Rules(device_id_fallback=vendor.option("device_id_fallback"),
+                       strict_platform_case=vendor.option("strict_platform_case"))
 
 
-def _prepare_customer(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
-    return (tracking.apply_customer, app_id, tracking.parse_customer(body, FAMILIES["customer"]), receipt)
+def _prepare_device(vendor: MoEngage, app_id: str, body: dict, receipt: storage.Receipt) -> tuple:
+    update = rules.parse_device(body, FAMILIES["device"], _rules(vendor))
+    return (storage.apply_device, app_id, update, receipt, vendor.option("strict_customer"))
 
 
-def _prepare_event(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
-    return (tracking.apply_events, app_id, tracking.parse_event(body, FAMILIES["event"]), receipt)
+def _prepare_customer(vendor: MoEngage, app_id: str, body: dict, receipt: storage.Receipt) -> tuple:
+    return (storage.apply_customer, app_id, rules.parse_customer(body, FAMILIES["customer"]), receipt)
 
 
-def _prepare_bulk(vendor: MoEngage, app_id: str, body: dict, receipt: tracking.Receipt) -> tuple:
-    return (tracking.apply_bulk, app_id, tracking.parse_bulk(body), vendor.rules(), receipt)
+def _prepare_event(vendor: MoEngage, app_id: str, body: dict, receipt: storage.Receipt) -> tuple:
+    return (storage.apply_events, app_id, rules.parse_event(body, FAMILIES["event"]), receipt)
+
+
+def _prepare_bulk(vendor: MoEngage, app_id: str, body: dict, receipt: storage.Receipt) -> tuple:
+    return (storage.apply_bulk, app_id, rules.parse_bulk(body), _rules(vendor), receipt)
 
 
 def _bulk_costs(body: Any) -> list[tuple[str, int]]:
-    users, events = tracking.bulk_costs(body)
+    users, events = rules.bulk_costs(body)
     return [("bulk_users", users), ("bulk_events", events)]
 
 
 ENDPOINTS = {
     "device": Endpoint(FAMILIES["device"], lambda body: [("device", 1)], _prepare_device),
     "customer": Endpoint(FAMILIES["customer"], lambda body: [("customer", 1)], _prepare_customer),
-    "event": Endpoint(FAMILIES["event"], lambda body: [("event", tracking.event_count(body))], _prepare_event),
+    "event": Endpoint(FAMILIES["event"], lambda body: [("event", rules.event_count(body))], _prepare_event),
     "transition": Endpoint(FAMILIES["transition"], _bulk_costs, _prepare_bulk, "max_bulk_body_bytes"),
 }
+
+#: the buckets each endpoint counts against (cost-free form, for headers)
+ENDPOINT_BUCKETS = {name: [bucket for bucket, _ in endpoint.costs({})] for name, endpoint in ENDPOINTS.items()}
 
 _BODY_DOC = {
     "device": {"type": "object", "required": ["type", "customer_id", "device_id", "attributes"],
@@ -107,14 +108,16 @@ _SUMMARIES = {
 }
 
 
-class Router:
-    """The handlers, bound to the vendor (options, context)."""
+
+
+class Routes:
+    """The route table and its handlers, bound to the vendor (options, context)."""
 
     def __init__(self, vendor: MoEngage) -> None:
         self.vendor = vendor
         self.ctx = vendor.ctx
 
-    def routes(self) -> list[Route]:
+    def table(self) -> list[Route]:
         out = []
         for name, endpoint in ENDPOINTS.items():
             out.append(Route(
@@ -134,22 +137,16 @@ class Router:
 
     def _handler(self, endpoint: Endpoint):
         async def handle(request: web.Request) -> web.StreamResponse:
-            call = Call(endpoint.family)
-            try:
-                response = await self._serve(request, endpoint, call)
-            except ApiError as exc:
-                exc.headers.update(self._rate_headers(call))
-                raise
-            response.headers.update(self._rate_headers(call))
-            return response
+            return await self._serve(request, endpoint)
         return handle
 
     # -- the pipeline -------------------------------------------------------------------------
-    async def _serve(self, request: web.Request, endpoint: Endpoint, call: Call) -> web.StreamResponse:
-        app_id = await self._authenticate(request, call)
+    async def _serve(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+        self._show_full_limit(request, endpoint)
+        app_id = await self._authenticate(request, endpoint)
         body = await self._json_body(request, endpoint)
-        self._rate_limit(call, app_id, endpoint.costs(body))
-        receipt = tracking.Receipt(request_id(), self.ctx.clock.iso())
+        self._rate_limit(request, endpoint, app_id, endpoint.costs(body))
+        receipt = storage.Receipt(request_id(), self.ctx.clock.iso())
         try:
             fn, *args = endpoint.prepare(self.vendor, app_id, body, receipt)
         except Invalid as problem:
@@ -160,25 +157,21 @@ class Router:
             answer["request_id"] = receipt.request_id
         return json_response(answer)
 
-    async def _authenticate(self, request: web.Request, call: Call) -> str:
+    async def _authenticate(self, request: web.Request, endpoint: Endpoint) -> str:
         """Everything up to the body: credentials, app_id, workspace, key, account state.
         Returns the workspace id."""
         user, password = self._credentials(request)
         app_ids = self._app_ids(request)
-        store = self.ctx.store
-        workspace = store.read(storage.get_workspace, user)
-        if workspace is None:
-            # open mode creates the workspace, but only for a request that names it consistently
-            if not (self.ctx.options.auth_open and all(app_id == user for app_id in app_ids)):
-                raise auth_error("unknown_user")
-            await store.write(storage.ensure_workspace, user, password)
-            workspace = store.read(storage.get_workspace, user)
+        # open mode creates the workspace, but only for a request that names it consistently
+        workspace = await self.vendor.tenant(
+            request, storage.get_workspace, partial(storage.create_workspace, api_key=password), user,
+            refusal=partial(auth_error, "unknown_user"), creatable=all(app_id == user for app_id in app_ids))
         for app_id in app_ids:
-            if app_id != user and store.read(storage.get_workspace, app_id) is None:
+            if app_id != user and self.ctx.store.read(storage.get_workspace, app_id) is None:
                 raise fail(400, *APP_ID_INVALID)
         if any(app_id != user for app_id in app_ids):
             raise fail(409, *APP_KEY_MISMATCH)
-        call.app_id = user
+        self._show_counters(request, endpoint, user)
         moe_appkey = request.headers.get("MOE-APPKEY")
         if moe_appkey is not None and moe_appkey != user:
             raise auth_error("moe_appkey")
@@ -236,41 +229,50 @@ class Router:
             raise fail(400, *MALFORMED_JSON) from None
 
     # -- rate limits --------------------------------------------------------------------------
+    # Every answer, success or refusal, carries the x-ratelimit-* counters of the tightest bucket
+    # the request counts against, as far as the request got: before its workspace is known the
+    # endpoint's full limit, then the workspace's counters, then those after its own charge.
+
     def _limit(self, bucket: str) -> int:
         return self.vendor.option(BUCKET_OPTIONS[bucket])
 
-    def _rate_limit(self, call: Call, app_id: str, costs: list[tuple[str, int]]) -> None:
+    def _key(self, app_id: str, bucket: str) -> tuple[str, str, str]:
+        return (self.vendor.name, app_id, bucket)
+
+    def _show_full_limit(self, request: web.Request, endpoint: Endpoint) -> None:
+        if self.vendor.option("rate_limit"):
+            limit = self._limit(ENDPOINT_BUCKETS[endpoint.family.name][0])
+            add_response_headers(request, _headers(limit, limit, WINDOW_SECONDS))
+
+    def _show_counters(self, request: web.Request, endpoint: Endpoint, app_id: str) -> None:
+        if self.vendor.option("rate_limit"):
+            _show(request, [self.ctx.limiter.peek(self._key(app_id, b), self._limit(b), WINDOW_SECONDS)
+                            for b in ENDPOINT_BUCKETS[endpoint.family.name]])
+
+    def _rate_limit(self, request: web.Request, endpoint: Endpoint, app_id: str,
+                    costs: list[tuple[str, int]]) -> None:
         """Count every bucket or none: all are checked before any is charged."""
         if not self.vendor.option("rate_limit"):
             return
         limiter = self.ctx.limiter
-        keys = [((self.vendor.name, app_id, bucket), self._limit(bucket), cost) for bucket, cost in costs]
+        if len(costs) == 1:  # one bucket: a refused hit counts nothing, so no separate check
+            (bucket, cost), = costs
+            decision = limiter.hit(self._key(app_id, bucket), self._limit(bucket), WINDOW_SECONDS, cost)
+            _show(request, [decision])
+            if not decision.allowed:
+                raise fail(429, *endpoint.family.rate_limited)
+            return
+        keys = [(self._key(app_id, bucket), self._limit(bucket), cost) for bucket, cost in costs]
         peeks = [limiter.peek(key, limit, WINDOW_SECONDS) for key, limit, _ in keys]
         if any(cost > peek.remaining for (_, _, cost), peek in zip(keys, peeks, strict=True)):
-            call.decisions = peeks
-            raise fail(429, *call.family.rate_limited)
-        call.decisions = [limiter.hit(key, limit, WINDOW_SECONDS, cost) for key, limit, cost in keys]
-
-    def _rate_headers(self, call: Call) -> dict[str, str]:
-        """``x-ratelimit-*`` of the tightest bucket this request counts against."""
-        if not self.vendor.option("rate_limit"):
-            return {}
-        decisions = call.decisions
-        if not decisions:
-            buckets = [bucket for bucket, _ in ENDPOINT_BUCKETS[call.family.name]]
-            if call.app_id is not None:
-                decisions = [self.ctx.limiter.peek((self.vendor.name, call.app_id, b), self._limit(b),
-                                                   WINDOW_SECONDS) for b in buckets]
-            else:
-                limit = self._limit(buckets[0])
-                return _headers(limit, limit, WINDOW_SECONDS)
-        tightest = min(decisions, key=lambda d: d.remaining)
-        reset = max(0, math.ceil(tightest.reset_at - self.ctx.clock.now()))
-        return _headers(tightest.limit, tightest.remaining, reset)
+            _show(request, peeks)
+            raise fail(429, *endpoint.family.rate_limited)
+        _show(request, [limiter.hit(key, limit, WINDOW_SECONDS, cost) for key, limit, cost in keys])
 
 
-#: the buckets each endpoint counts against (cost-free form, for headers)
-ENDPOINT_BUCKETS = {name: endpoint.costs({}) for name, endpoint in ENDPOINTS.items()}
+def _show(request: web.Request, decisions: list[Decision]) -> None:
+    tightest = min(decisions, key=lambda d: d.remaining)
+    add_response_headers(request, _headers(tightest.limit, tightest.remaining, tightest.reset_in))
 
 
 def _headers(limit: int, remaining: int, reset: int) -> dict[str, str]:

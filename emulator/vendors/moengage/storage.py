@@ -1,4 +1,5 @@
-"""MoEngage tables and the SQL the routes and fixtures run through the Store.
+"""MoEngage tables, the SQL the routes and fixtures run through the Store, and the write
+functions that apply a validated Data API body inside one transaction.
 
 A workspace owns customers; a device belongs to one customer (key: workspace, customer,
 device); events and dropped requests are append-only logs with an emulator-made ``id``.
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...jsoncodec import canonical
 from ...storage import Browse
+from .errors import FAMILIES, Invalid, unknown_customer_message
+from .rules import (CustomerUpdate, DeviceUpdate, EventBatch, Rules, merged_customer_attributes, parse_customer,
+                    parse_device, parse_event)
 
 MIGRATIONS = (
     """
@@ -61,8 +66,6 @@ MIGRATIONS = (
 )
 
 
-
-
 # -- workspaces -------------------------------------------------------------------------------
 
 def get_workspace(conn: sqlite3.Connection, app_id: str) -> tuple[str | None, str] | None:
@@ -82,10 +85,12 @@ def upsert_workspace(conn: sqlite3.Connection, app_id: str, fields: dict[str, An
                          (fields[column], app_id))
 
 
-def ensure_workspace(conn: sqlite3.Connection, app_id: str, api_key: str) -> None:
-    """Open auth mode: the first request of an unknown workspace creates it."""
+def create_workspace(conn: sqlite3.Connection, app_id: str, *, api_key: str) -> tuple[str | None, str] | None:
+    """Open auth mode: the first request of an unknown workspace creates it with the
+    request's password as its key; returns what :func:`get_workspace` returns."""
     conn.execute("INSERT OR IGNORE INTO moengage_workspaces(app_id, api_key) VALUES (?, ?)",
                  (app_id, api_key))
+    return get_workspace(conn, app_id)
 
 
 # -- customers and devices ---------------------------------------------------------------------
@@ -96,6 +101,12 @@ def customer_attributes(conn: sqlite3.Connection, app_id: str, customer_id: str)
         (app_id, customer_id),
     ).fetchone()
     return None if row is None else json.loads(row[0])
+
+
+def customer_exists(conn: sqlite3.Connection, app_id: str, customer_id: str) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM moengage_customers WHERE app_id = ? AND customer_id = ?", (app_id, customer_id)
+    ).fetchone() is not None
 
 
 def put_customer(conn: sqlite3.Connection, app_id: str, customer_id: str, attributes: dict) -> None:
@@ -185,10 +196,80 @@ def export_workspaces(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
-def customer_exists(conn: sqlite3.Connection, app_id: str, customer_id: str) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM moengage_customers WHERE app_id = ? AND customer_id = ?", (app_id, customer_id)
-    ).fetchone() is not None
+# -- write functions (run inside Store.write) ---------------------------------------------------
+
+@dataclass
+class Receipt:
+    """Identity and time of one accepted request, for the ids of what it records."""
+
+    request_id: str
+    received_at: str
+    _counter: int = field(default=0)
+
+    def next_id(self) -> str:
+        self._counter += 1
+        return f"{self.request_id}-{self._counter}"
+
+
+def record_drop(conn: sqlite3.Connection, app_id: str, receipt: Receipt, endpoint: str, reason: str,
+                payload: Any) -> None:
+    upsert_dropped(conn, app_id, {"id": receipt.next_id(), "endpoint": endpoint, "reason": reason,
+                                          "payload": payload, "received_at": receipt.received_at})
+
+
+def apply_customer(conn: sqlite3.Connection, app_id: str, update: CustomerUpdate, receipt: Receipt,
+                   endpoint: str = "customer") -> None:
+    current = customer_attributes(conn, app_id, update.customer_id)
+    if current is None and update.update_existing_only:
+        record_drop(conn, app_id, receipt, endpoint,
+                    f"update_existing_only: {unknown_customer_message(update.customer_id)}", update.payload)
+        return
+    put_customer(conn, app_id, update.customer_id, merged_customer_attributes(current or {}, update))
+
+
+def apply_device(conn: sqlite3.Connection, app_id: str, update: DeviceUpdate, receipt: Receipt,
+                 strict_customer: bool, endpoint: str = "device") -> None:
+    """Store the device under its customer; an unknown customer drops it (or, strict, 400)."""
+    if not customer_exists(conn, app_id, update.customer_id):
+        message = unknown_customer_message(update.customer_id)
+        if strict_customer:
+            raise Invalid("customer_id", message, "Not Found").api_error()
+        record_drop(conn, app_id, receipt, endpoint, message, update.payload)
+        return
+    merge_device(conn, app_id, update.customer_id, update.device_id, update.attributes)
+
+
+def apply_events(conn: sqlite3.Connection, app_id: str, batch: EventBatch, receipt: Receipt) -> None:
+    for action in batch.actions:
+        properties = {k: v for k, v in action.items() if k not in ("action", "attributes")}
+        for key in ("device_id", "user_identifiers"):
+            if key in batch.payload:
+                properties.setdefault(key, batch.payload[key])
+        upsert_event(conn, app_id, {
+            "id": receipt.next_id(), "customer_id": batch.customer_id, "action": action["action"],
+            "attributes": action.get("attributes") or {}, "properties": properties,
+            "received_at": receipt.received_at,
+        })
+
+
+def apply_bulk(conn: sqlite3.Connection, app_id: str, elements: list[dict[str, Any]], rules: Rules,
+               receipt: Receipt) -> None:
+    """Each element as if sent alone, in order; an element the single endpoint would refuse,
+    or a device of an unknown customer, is dropped and recorded (the bulk API answers 200)."""
+    for element in elements:
+        kind = element["type"]
+        family = FAMILIES[kind]
+        try:
+            if kind == "customer":
+                apply_customer(conn, app_id, parse_customer(element, family, check_body_type=False),
+                               receipt, "transition")
+            elif kind == "device":
+                apply_device(conn, app_id, parse_device(element, family, rules, check_body_type=False),
+                             receipt, strict_customer=False, endpoint="transition")
+            else:
+                apply_events(conn, app_id, parse_event(element, family), receipt)
+        except Invalid as problem:
+            record_drop(conn, app_id, receipt, "transition", problem.message, element)
 
 
 #: where the dashboard pages through tenants and devices

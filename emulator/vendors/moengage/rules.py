@@ -1,13 +1,11 @@
-"""What the four Data API bodies mean: validation (raising :class:`Invalid` with MoEngage's
-texts) and the write functions that apply a validated body inside one transaction."""
+"""What the four Data API bodies mean: pure validation rules, raising :class:`Invalid` with
+MoEngage's own texts (the write functions that apply a validated body are in storage.py)."""
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from . import storage
-from .errors import FAMILIES, Family, Invalid, unknown_customer_message
+from .errors import FAMILIES, Family, Invalid
 
 #: canonical spellings of the device platforms (Track Device's enum)
 PLATFORMS = ("ANDROID", "iOS", "web", "TV")
@@ -260,79 +258,3 @@ def bulk_costs(body: Any) -> tuple[int, int]:
             actions = element.get("actions")
             events += len(actions) if isinstance(actions, list) else 1
     return users, events
-
-
-# -- write functions (run inside Store.write) ---------------------------------------------------
-
-@dataclass
-class Receipt:
-    """Identity and time of one accepted request, for the ids of what it records."""
-
-    request_id: str
-    received_at: str
-    _counter: int = field(default=0)
-
-    def next_id(self) -> str:
-        self._counter += 1
-        return f"{self.request_id}-{self._counter}"
-
-
-def record_drop(conn: sqlite3.Connection, app_id: str, receipt: Receipt, endpoint: str, reason: str,
-                payload: Any) -> None:
-    storage.upsert_dropped(conn, app_id, {"id": receipt.next_id(), "endpoint": endpoint, "reason": reason,
-                                          "payload": payload, "received_at": receipt.received_at})
-
-
-def apply_customer(conn: sqlite3.Connection, app_id: str, update: CustomerUpdate, receipt: Receipt,
-                   endpoint: str = "customer") -> None:
-    current = storage.customer_attributes(conn, app_id, update.customer_id)
-    if current is None and update.update_existing_only:
-        record_drop(conn, app_id, receipt, endpoint,
-                    f"update_existing_only: {unknown_customer_message(update.customer_id)}", update.payload)
-        return
-    storage.put_customer(conn, app_id, update.customer_id, merged_customer_attributes(current or {}, update))
-
-
-def apply_device(conn: sqlite3.Connection, app_id: str, update: DeviceUpdate, receipt: Receipt,
-                 strict_customer: bool, endpoint: str = "device") -> None:
-    """Store the device under its customer; an unknown customer drops it (or, strict, 400)."""
-    if not storage.customer_exists(conn, app_id, update.customer_id):
-        message = unknown_customer_message(update.customer_id)
-        if strict_customer:
-            raise Invalid("customer_id", message, "Not Found").api_error()
-        record_drop(conn, app_id, receipt, endpoint, message, update.payload)
-        return
-    storage.merge_device(conn, app_id, update.customer_id, update.device_id, update.attributes)
-
-
-def apply_events(conn: sqlite3.Connection, app_id: str, batch: EventBatch, receipt: Receipt) -> None:
-    for action in batch.actions:
-        properties = {k: v for k, v in action.items() if k not in ("action", "attributes")}
-        for key in ("device_id", "user_identifiers"):
-            if key in batch.payload:
-                properties.setdefault(key, batch.payload[key])
-        storage.upsert_event(conn, app_id, {
-            "id": receipt.next_id(), "customer_id": batch.customer_id, "action": action["action"],
-            "attributes": action.get("attributes") or {}, "properties": properties,
-            "received_at": receipt.received_at,
-        })
-
-
-def apply_bulk(conn: sqlite3.Connection, app_id: str, elements: list[dict[str, Any]], rules: Rules,
-               receipt: Receipt) -> None:
-    """Each element as if sent alone, in order; an element the single endpoint would refuse,
-    or a device of an unknown customer, is dropped and recorded (the bulk API answers 200)."""
-    for element in elements:
-        kind = element["type"]
-        family = FAMILIES[kind]
-        try:
-            if kind == "customer":
-                apply_customer(conn, app_id, parse_customer(element, family, check_body_type=False),
-                               receipt, "transition")
-            elif kind == "device":
-                apply_device(conn, app_id, parse_device(element, family, rules, check_body_type=False),
-                             receipt, strict_customer=False, endpoint="transition")
-            else:
-                apply_events(conn, app_id, parse_event(element, family), receipt)
-        except Invalid as problem:
-            record_drop(conn, app_id, receipt, "transition", problem.message, element)
