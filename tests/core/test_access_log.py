@@ -16,7 +16,8 @@ LINE = re.compile(r"aiohttp\.access: (.*) \(\d+\.\d ms\)$")
 def _access_lines(server: ServerProcess, count: int) -> list[str]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        lines = [m.group(1) for m in map(LINE.search, server.stderr_text().splitlines()) if m]
+        lines = [m.group(1) for m in map(LINE.search, server.stderr_text().splitlines())
+                 if m and "/_emulator/openapi.json" not in m.group(1)]  # the contract check's own reads
         if len(lines) >= count:
             return lines
         time.sleep(0.05)
