@@ -1,13 +1,20 @@
 # device-api-emulator: every vendor on :8780, state in /data/emulator.db.
 FROM python:3.11-slim
 
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="device-api-emulator" \
+      org.opencontainers.image.description="Local emulator of the Capgo, MoEngage, Pusher Beams, JPush and AppLovin device APIs" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.documentation="README.md and docs/ in the source repository"
+
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY emulator ./emulator
 RUN python -m pip install . \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin emulator \

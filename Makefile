@@ -25,8 +25,12 @@ lint: install
 bench: install
 	$(BIN)/python -m bench
 
+#: docker, or podman where there is no Docker engine
+CONTAINER ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
+VERSION = $(shell $(PYTHON) -c 'import re; print(re.search(r"__version__ = \"(.+)\"", open("emulator/__init__.py").read())[1])')
+
 docker:
-	bash ../shared/tools/container-check.sh .
+	$(CONTAINER) build --build-arg VERSION=$(VERSION) -t device-api-emulator:$(VERSION) -t device-api-emulator:latest .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info device-emulator.db*

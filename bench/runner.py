@@ -562,7 +562,7 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
         other.append([f"phase {key} failed", error[:200]])
     checks = results.get("targets", {})
     if checks:
-        tl = [["target (issue 10)", "measured", "wanted", "met"]]
+        tl = [["target", "measured", "wanted", "met"]]
         for key, c in checks.items():
             tl.append([key, fmt(c["value"]), c["target"], "yes" if c["met"] else "NO"])
         lines += [""] + _render(tl, markdown)

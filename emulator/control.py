@@ -14,9 +14,10 @@ from .deliveries_api import ledger_routes
 from .errors import ApiError, json_response
 from .faults import FaultError
 from .fixtures import FixtureError
-from .httputil import BodyError, read_json
-from .openapi import build_openapi
-from .vendor import Route
+from .httputil import BodyError, bounded_int, read_json
+from .openapi import build_openapi, render_html
+from .storage import browse_devices, browse_tenants
+from .vendor import Route, Vendor
 
 def _ctx(request: web.Request) -> Context:
     return request.app[CONTEXT]
@@ -117,6 +118,53 @@ async def delete_requests(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
+#: the dashboard's device pages: at most this many rows at once
+MAX_PAGE = 500
+
+
+def _browsable(request: web.Request) -> Vendor:
+    ctx = _ctx(request)
+    name = request.query.get("vendor")
+    vendor = ctx.vendors.get(name or "")
+    if vendor is None or vendor.browse is None:
+        known = ", ".join(n for n, v in ctx.vendors.items() if v.browse is not None)
+        raise _bad_request(f"vendor must be one of {known}")
+    return vendor
+
+
+def _page_param(request: web.Request, name: str, default: int, cap: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    value = bounded_int(raw, cap)
+    if value is None:
+        raise _bad_request(f"{name} must be a non-negative integer")
+    return value
+
+
+async def get_tenants(request: web.Request) -> web.Response:
+    vendor = _browsable(request)
+    assert vendor.browse is not None
+    tenants = _ctx(request).store.read(browse_tenants, vendor.browse)
+    return json_response({"vendor": vendor.name, "label": vendor.browse.device_label, "tenants": tenants})
+
+
+async def get_devices(request: web.Request) -> web.Response:
+    """One page of a tenant's devices (``offset``, ``limit`` up to 500, ``search`` in the ids)."""
+    vendor = _browsable(request)
+    assert vendor.browse is not None
+    tenant = request.query.get("tenant")
+    if not tenant:
+        raise _bad_request("tenant is required")
+    offset = _page_param(request, "offset", 0, 2**62)
+    limit = _page_param(request, "limit", 50, MAX_PAGE)
+    search = request.query.get("search", "")[:200]
+    page = _ctx(request).store.read(browse_devices, vendor.browse, tenant, search, offset, limit)
+    if page is None:
+        raise ApiError(404, {"error": f"no {vendor.name} tenant {tenant!r}"})
+    return json_response({"vendor": vendor.name, "tenant": tenant, "offset": offset, "limit": limit, **page})
+
+
 async def get_options(request: web.Request) -> web.Response:
     return json_response(_ctx(request).options.describe())
 
@@ -207,11 +255,23 @@ async def seed_faults(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "seed": seed})
 
 
-async def openapi_document(request: web.Request) -> web.Response:
+def _openapi(request: web.Request) -> dict[str, Any]:
+    """The document, with ``servers`` naming the origin this reader used."""
     ctx = _ctx(request)
     if ctx.openapi is None:  # the route table is fixed once the app is built
         ctx.openapi = build_openapi(ctx)
-    return json_response(ctx.openapi)
+    return {**ctx.openapi, "servers": [{"url": f"{request.scheme}://{request.host}"}]}
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return json_response(_openapi(request))
+
+
+async def api_page(request: web.Request) -> web.Response:
+    """The OpenAPI document rendered for people, with nothing loaded from elsewhere."""
+    resp = web.Response(text=render_html(_openapi(request)))
+    resp.headers["Content-Type"] = "text/html; charset=utf-8"
+    return resp
 
 
 DASHBOARD_FILES = {
@@ -250,6 +310,9 @@ def control_routes(ctx: Context) -> list[Route]:
         Route("GET", f"{p}/state", get_state, "The whole state as a fixture document (?vendor=)"),
         Route("PUT", f"{p}/state", put_state, "Replace the whole state, atomically"),
         Route("POST", f"{p}/fixtures", post_fixtures, "Merge a fixture document into the state"),
+        Route("GET", f"{p}/tenants", get_tenants, "A vendor's tenants with their device counts (?vendor=)"),
+        Route("GET", f"{p}/devices", get_devices,
+              "One page of a tenant's devices (?vendor=&tenant=&search=&offset=&limit=)"),
         Route("GET", f"{p}/requests", get_requests, "Request journal, newest first"),
         Route("DELETE", f"{p}/requests", delete_requests, "Clear the request journal (?vendor=)"),
         Route("GET", f"{p}/options", get_options, "Current options, with defaults and choices"),
@@ -263,6 +326,9 @@ def control_routes(ctx: Context) -> list[Route]:
         Route("POST", f"{p}/faults/seed", seed_faults, "Seed the probability draws"),
         *ledger_routes(p),
         Route("GET", f"{p}/openapi.json", openapi_document, "This document"),
+        Route("GET", f"{p}/api", api_page, "This document, rendered for people",
+              doc={"responses": {"200": {"description": "an HTML page", "content_type": "text/html",
+                                          "schema": {"type": "string"}}}}),
         Route("GET", f"{p}/", dashboard, "The web dashboard", doc={"responses": {"200": "an HTML page"}}),
         Route("GET", f"{p}/dashboard/{{file}}", dashboard_asset, "The dashboard's script and style"),
     ]

@@ -2,8 +2,13 @@
 
 Each :class:`~emulator.vendor.Route` gives method, canonical path and summary; its ``doc`` may add
 ``parameters``, ``requestBody`` (a JSON Schema, or ``{"content": ...}``), ``responses``
-(``{"200": "description"}`` or full objects) and ``content_type``. Every vendor route documents
-the vendor's error body (``Vendor.error_schema``) as its default response.
+(``{"200": "description"}``, ``{"200": {"description": ..., "schema": <JSON Schema>}}`` or full
+objects), ``security`` (overriding the vendor's default) and ``content_type``. Every vendor route
+documents the vendor's error body (``Vendor.error_schema``) as its default response and the
+vendor's authentication (``Vendor.security_schemes`` / ``Vendor.security``).
+
+The tests hold the document to what is served: every response the suite receives from a vendor
+route is validated against it (``tests/openapi_contract.py``).
 """
 from __future__ import annotations
 
@@ -38,7 +43,14 @@ def openapi_path(path: str) -> tuple[str, list[str]]:
 def _responses(spec: dict[str, Any] | None, error_ref: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for status, value in (spec or {"200": "success"}).items():
-        out[str(status)] = {"description": value} if isinstance(value, str) else value
+        if isinstance(value, str):
+            out[str(status)] = {"description": value}
+        elif "schema" in value:
+            ctype = value.get("content_type", "application/json")
+            out[str(status)] = {"description": value.get("description", "success"),
+                                "content": {ctype: {"schema": value["schema"]}}}
+        else:
+            out[str(status)] = value
     out.setdefault("default", {
         "description": "an error, in this API's own error shape",
         "content": {"application/json": {"schema": {"$ref": error_ref}}},
@@ -46,11 +58,14 @@ def _responses(spec: dict[str, Any] | None, error_ref: str) -> dict[str, Any]:
     return out
 
 
-def build_openapi(ctx: Context) -> dict[str, Any]:
+def build_openapi(ctx: Context, server_url: str = "http://127.0.0.1:8780") -> dict[str, Any]:
+    """The document; ``server_url`` is where the reader reached the emulator (its ``servers``)."""
     schemas: dict[str, Any] = {"ControlPlaneError": CONTROL_ERROR}
+    security_schemes: dict[str, Any] = {}
     tags = [{"name": "control plane", "description": "the emulator's own /_emulator API"}]
     for name, vendor in ctx.vendors.items():
         schemas[f"{name}_error"] = vendor.error_schema
+        security_schemes.update(vendor.security_schemes)
         tags.append({"name": name, "description": vendor.title})
     paths: dict[str, dict[str, Any]] = {}
     for vendor_name, route in ctx.routes:
@@ -71,6 +86,9 @@ def build_openapi(ctx: Context) -> dict[str, Any]:
         }
         if params:
             operation["parameters"] = params
+        security = doc.get("security", ctx.vendors[vendor_name].security if vendor_name else None)
+        if security:
+            operation["security"] = security
         body = doc.get("requestBody")
         if body is not None:
             if "content" in body:
@@ -86,12 +104,68 @@ def build_openapi(ctx: Context) -> dict[str, Any]:
             "version": __version__,
             "description": "Every emulated vendor route and the control plane, generated from the served route table.",
         },
-        "servers": [{"url": "http://127.0.0.1:8780"}],
+        "servers": [{"url": server_url}],
         "tags": tags,
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
     }
 
 
 def _slug(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "root"
+
+
+# -- the readable rendering at /_emulator/api ------------------------------------------------------
+
+METHOD_ORDER = ("get", "post", "put", "patch", "delete")
+PAGE_STYLE = """
+body{font:14px/1.5 system-ui,sans-serif;margin:0;color:#1d232b;background:#f7f8fa}
+header{padding:.8rem 1.2rem;background:#fff;border-bottom:1px solid #dde1e6}
+main{padding:1rem 1.2rem;max-width:1200px}
+nav a{margin-right:.8rem}
+section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.6rem 1rem;margin:0 0 1rem}
+details{border-top:1px solid #eef0f2;padding:.35rem 0}
+summary{cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+code,pre{font-family:ui-monospace,Menlo,monospace;font-size:.82rem}
+pre{background:#f7f8fa;border:1px solid #dde1e6;border-radius:4px;padding:.5rem;overflow:auto;max-height:24rem}
+.m{display:inline-block;width:4.2rem;font-weight:600}
+.get{color:#1f8a4c}.post{color:#2f6fdf}.put,.patch{color:#a05a00}.delete{color:#c23a2b}
+"""
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    """Every operation grouped by tag: method, path, summary, parameters, security, request body
+    and responses with their schemas. Plain HTML, no script, nothing from a CDN."""
+    from html import escape
+    from json import dumps
+
+    def pre(value: Any) -> str:
+        return f"<pre>{escape(dumps(value, indent=2, ensure_ascii=False))}</pre>"
+
+    by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {t["name"]: [] for t in doc.get("tags", [])}
+    for path, ops in doc["paths"].items():
+        for method in METHOD_ORDER:
+            if method in ops:
+                by_tag.setdefault(ops[method]["tags"][0], []).append((method, path, ops[method]))
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(doc['info']['title'])} API"
+             f"</title><style>{PAGE_STYLE}</style></head><body><header><h1>{escape(doc['info']['title'])} "
+             f"{escape(doc['info']['version'])}</h1><p>{escape(doc['info'].get('description', ''))} Server: "
+             f"<code>{escape(doc['servers'][0]['url'])}</code> · <a href=openapi.json>openapi.json</a></p><nav>"]
+    parts += [f"<a href='#{escape(tag)}'>{escape(tag)}</a>" for tag in by_tag]
+    parts.append("</nav></header><main>")
+    for tag, operations in by_tag.items():
+        parts.append(f"<section id='{escape(tag)}'><h2>{escape(tag)}</h2>")
+        for method, path, op in operations:
+            parts.append(f"<details><summary><span class='m {method}'>{method.upper()}</span> <code>"
+                         f"{escape(path)}</code> — {escape(op.get('summary', ''))}</summary>")
+            if op.get("parameters"):
+                parts.append("<h4>Parameters</h4>" + pre(op["parameters"]))
+            if op.get("security"):
+                parts.append("<h4>Security</h4>" + pre(op["security"]))
+            if op.get("requestBody"):
+                parts.append("<h4>Request body</h4>" + pre(op["requestBody"]))
+            parts.append("<h4>Responses</h4>" + pre(op["responses"]))
+            parts.append("</details>")
+        parts.append("</section>")
+    parts.append("<section><h2>Schemas</h2>" + pre(doc["components"]) + "</section></main></body></html>")
+    return "".join(parts)

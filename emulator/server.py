@@ -11,10 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
+from .accesslog import AccessLogger
 from .app import build_context, create_app
 from .config import Config
 
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 #: aiohttp refuses request lines and headers over 8 KB with its own plain-text 400, before any
 #: vendor code runs; raised so long paths and header values reach the vendors' own errors.
 MAX_LINE_BYTES = 256 * 1024
@@ -51,7 +51,7 @@ def _quiet_protocol_errors() -> None:
 
 async def start_site(app: web.Application, host: str, port: int, *, access_log: bool) -> tuple[web.AppRunner, int]:
     _quiet_protocol_errors()
-    kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
+    kwargs: dict[str, Any] = {"access_log_class": AccessLogger} if access_log else {"access_log": None}
     runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE_BYTES,
                            max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, **kwargs)
     await runner.setup()

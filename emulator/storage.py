@@ -313,3 +313,56 @@ def clear_tables(conn: sqlite3.Connection, tables: Iterable[str]) -> None:
     conn.execute("PRAGMA defer_foreign_keys = ON")
     for table in tables:
         conn.execute(f'DELETE FROM "{table}"')
+
+
+# -- browsing, for the dashboard: paged, per tenant, never the whole state ---------------------
+
+@dataclass(frozen=True)
+class Browse:
+    """Where a vendor keeps its tenants and devices, so the control plane can page through them
+    with indexed queries instead of exporting the whole state. Names are the vendor's own tables
+    and columns (declared in its storage.py); ``tenant_key`` joins devices to tenants, ``tenant_name``
+    is what people know the tenant by (they differ where the key is a surrogate id)."""
+
+    tenant_table: str
+    tenant_key: str
+    device_table: str
+    device_tenant: str
+    device_id: str
+    columns: tuple[str, ...]
+    tenant_name: str = ""
+    #: what the "devices" of this vendor are (AppLovin's are device lists)
+    device_label: str = "devices"
+
+    @property
+    def name_column(self) -> str:
+        return self.tenant_name or self.tenant_key
+
+
+def browse_tenants(conn: sqlite3.Connection, spec: Browse) -> list[dict[str, Any]]:
+    """Every tenant with its device count (tenants are few: no paging)."""
+    rows = conn.execute(
+        f'SELECT t."{spec.name_column}", (SELECT COUNT(*) FROM "{spec.device_table}" d '
+        f'WHERE d."{spec.device_tenant}" = t."{spec.tenant_key}") '
+        f'FROM "{spec.tenant_table}" t ORDER BY t."{spec.name_column}"').fetchall()
+    return [{"id": name, "devices": count} for name, count in rows]
+
+
+def browse_devices(conn: sqlite3.Connection, spec: Browse, tenant: str, search: str, offset: int,
+                   limit: int) -> dict[str, Any] | None:
+    """One page of a tenant's devices, ordered by id, optionally only ids containing ``search``;
+    None when the tenant does not exist."""
+    key = conn.execute(f'SELECT "{spec.tenant_key}" FROM "{spec.tenant_table}" WHERE "{spec.name_column}" = ?',
+                       (tenant,)).fetchone()
+    if key is None:
+        return None
+    where = f'WHERE "{spec.device_tenant}" = ?'
+    params: list[Any] = [key[0]]
+    if search:
+        where += f' AND instr(lower("{spec.device_id}"), ?) > 0'
+        params.append(search.lower())
+    total = conn.execute(f'SELECT COUNT(*) FROM "{spec.device_table}" {where}', params).fetchone()[0]
+    columns = ", ".join(f'"{c}"' for c in spec.columns)
+    rows = conn.execute(f'SELECT {columns} FROM "{spec.device_table}" {where} ORDER BY "{spec.device_id}" '
+                        'LIMIT ? OFFSET ?', [*params, limit, offset]).fetchall()
+    return {"total": total, "devices": [dict(zip(spec.columns, row, strict=True)) for row in rows]}

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .errors import ApiError
+from .storage import Browse
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
@@ -92,6 +93,12 @@ class Vendor:
     title: ClassVar[str]
     #: first path segments this vendor owns (``/v3/...`` -> ``"v3"``).
     path_roots: ClassVar[frozenset[str]]
+    #: OpenAPI security schemes this vendor's routes use (component name -> scheme object)
+    security_schemes: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: the security requirement of its routes, unless a route's ``doc["security"]`` says otherwise
+    security: ClassVar[list[dict[str, list[str]]]] = []
+    #: where the vendor's tenants and devices are, for the dashboard's paged tables
+    browse: ClassVar[Browse | None] = None
     #: the real service's host names (``*`` matches one DNS label), served by the HTTPS proxy
     hosts: ClassVar[tuple[str, ...]] = ()
     #: ordered SQL scripts; index+1 is the schema version of this vendor.

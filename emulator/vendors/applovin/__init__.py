@@ -20,6 +20,10 @@ class AppLovin(Vendor):
     title = "AppLovin"
     path_roots = frozenset({"devices"})
     hosts = ("api.applovin.com",)
+    browse = storage.BROWSE
+    security_schemes = {"applovin_api_key": {"type": "apiKey", "in": "query", "name": "api_key",
+                                             "description": "the account's management key"}}
+    security = [{"applovin_api_key": []}]
     migrations = storage.MIGRATIONS
     options = {
         "error_body": Option("json", 'json: errors carry {"code":<status>,"message":...}; '

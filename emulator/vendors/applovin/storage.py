@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from . import errors
 from .rules import new_list_id
+from ...storage import Browse
 
 MIGRATIONS = (
     """
@@ -210,3 +211,10 @@ def export_accounts(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         lists_by_account.setdefault(account_pk, []).append(entry)
     return [{"api_key": api_key, "device_lists": lists_by_account.get(account_pk, [])}
             for account_pk, api_key in conn.execute("SELECT id, api_key FROM applovin_accounts ORDER BY id")]
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="applovin_accounts", tenant_key="id", tenant_name="api_key",
+                device_table="applovin_device_lists", device_tenant="account_id", device_id="device_list_id",
+                columns=("device_list_id", "name", "description", "device_count", "deleted"),
+                device_label="device lists")

@@ -17,6 +17,12 @@ class Beams(Vendor):
     title = "Pusher Beams"
     path_roots = frozenset({"device_api", "instances", "publish_api", "customer_api", "user_api", "reporting_api"})
     hosts = ("*.pushnotifications.pusher.com",)
+    browse = storage.BROWSE
+    security_schemes = {
+        "beams_secret_key": {"type": "http", "scheme": "bearer", "description": "the instance's secret key"},
+        "beams_user_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                             "description": "a user token signed with the instance's secret key (HS256)"},
+    }
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {

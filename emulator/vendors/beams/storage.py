@@ -18,6 +18,7 @@ from ...deliveries import Delivery
 from ...jsoncodec import canonical
 from . import errors
 from .rules import MAX_DEVICES_PER_USER, MAX_INTERESTS, new_vapid_private_key
+from ...storage import Browse
 
 MIGRATIONS = (
     """
@@ -475,3 +476,9 @@ def export_instances(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             entry[key] = _docs(conn, table, instance_id)
         instances.append(entry)
     return instances
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="beams_instances", tenant_key="instance_id", device_table="beams_devices",
+                device_tenant="instance_id", device_id="device_id",
+                columns=("device_id", "platform", "user_id", "token", "bundle_identifier", "metadata"))

@@ -19,6 +19,10 @@ class Capgo(Vendor):
     title = "Capgo"
     path_roots = frozenset({"device", "stats", "updates"})
     hosts = ("api.capgo.app", "plugin.capgo.app")
+    browse = storage.BROWSE
+    security_schemes = {"capgo_api_key": {"type": "apiKey", "in": "header", "name": "authorization",
+                                          "description": "an API key (the capgkey header is accepted too)"}}
+    security = [{"capgo_api_key": []}]
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {

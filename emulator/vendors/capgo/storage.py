@@ -12,6 +12,7 @@ import json
 import sqlite3
 from typing import Any
 from collections.abc import Iterable
+from ...storage import Browse
 
 SCHEMA_V1 = """
 CREATE TABLE capgo_api_keys (
@@ -291,3 +292,9 @@ def default_channel_for(conn: sqlite3.Connection, app_id: str, platform: str,
 
 def iter_rows(conn: sqlite3.Connection, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
     return dict_rows(conn.execute(sql, tuple(args)))
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="capgo_apps", tenant_key="app_id", device_table="capgo_devices", device_tenant="app_id",
+                device_id="device_id", columns=("device_id", "custom_id", "platform", "version_name", "version_build",
+                                                "plugin_version", "os_version"))

@@ -18,6 +18,9 @@ class JPush(Vendor):
     title = "JPush"
     path_roots = frozenset({"v3"})
     hosts = ("device.jpush.cn", "api.jpush.cn")
+    browse = storage.BROWSE
+    security_schemes = {"jpush_basic": {"type": "http", "scheme": "basic", "description": "app key : master secret"}}
+    security = [{"jpush_basic": []}]
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     error_schema = errors.ERROR_SCHEMA

@@ -16,6 +16,7 @@ from ... import deliveries
 from ...clock import iso_utc
 from . import errors, rules
 from .rules import MAX_ALIAS_IDS, MAX_DEVICES_PER_ALIAS, MAX_TAGS_PER_DEVICE, MAX_TAGS_PER_PLATFORM, PLATFORMS
+from ...storage import Browse
 
 MIGRATIONS = (
     """
@@ -594,3 +595,9 @@ def explain_miss(conn: sqlite3.Connection, app_key: str, msg_id: str, rid: str) 
     platform, alias, tags = device
     payload = rules.platform_payload(push.notification, push.message, platform)
     return rules.miss_reason(push.audience, push.platforms, payload, rid, platform, alias, tags)
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="jpush_apps", tenant_key="app_key", device_table="jpush_devices", device_tenant="app_key",
+                device_id="registration_id",
+                columns=("registration_id", "platform", "alias", "mobile", "online", "last_online_time"))

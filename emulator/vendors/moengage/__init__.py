@@ -15,6 +15,10 @@ class MoEngage(Vendor):
     title = "MoEngage"
     path_roots = frozenset({"v1"})
     hosts = ("api-0*.moengage.com",)
+    browse = storage.BROWSE
+    security_schemes = {"moengage_basic": {"type": "http", "scheme": "basic",
+                                           "description": "workspace id : Data API key"}}
+    security = [{"moengage_basic": []}]
     migrations = storage.MIGRATIONS
     options = {
         "rate_limit": Option(True, "enforce the per-workspace per-minute limits (429) and send x-ratelimit-*",

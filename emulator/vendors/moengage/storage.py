@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...jsoncodec import canonical
+from ...storage import Browse
 from .errors import FAMILIES, Invalid, unknown_customer_message
 from .rules import (CustomerUpdate, DeviceUpdate, EventBatch, Rules, merged_customer_attributes, parse_customer,
                     parse_device, parse_event)
@@ -269,3 +270,8 @@ def apply_bulk(conn: sqlite3.Connection, app_id: str, elements: list[dict[str, A
                 apply_events(conn, app_id, parse_event(element, family), receipt)
         except Invalid as problem:
             record_drop(conn, app_id, receipt, "transition", problem.message, element)
+
+
+#: where the dashboard pages through tenants and devices
+BROWSE = Browse(tenant_table="moengage_workspaces", tenant_key="app_id", device_table="moengage_devices",
+                device_tenant="app_id", device_id="device_id", columns=("device_id", "customer_id", "attributes"))
