@@ -8,14 +8,15 @@ import pytest
 import requests
 
 from emulator.pytest_plugin import EmulatorError
-from tests.capgo.capgo_helpers import APP, OTHER_APP, dev, device_doc
+from tests.capgo.capgo_helpers import APP, KEY_ALL, OTHER_APP, dev, device_doc
+from tests.credentials import CAPGO_KEYS
 
 # -- fixtures -----------------------------------------------------------------------------------
 
 def test_default_fixture_export(capgo):
     capgo.emulator.reset()
     assert capgo.state() == {
-        "api_keys": [{"key": f"capgo-emulator-key-{m}", "mode": m} for m in ("all", "write", "read", "upload")],
+        "api_keys": [{"key": CAPGO_KEYS[m], "mode": m} for m in ("all", "write", "read", "upload")],
         "apps": [{
             "app_id": APP,
             "versions": [{"name": "1.0.0", "id": 1}, {"name": "1.1.0", "id": 2}, {"name": "1.2.0", "id": 3}],
@@ -67,7 +68,7 @@ def test_merge_updates_field_by_field_and_removes_nothing(capgo):
     assert app["overrides"] == [{"device_id": dev(1), "channel": "beta"}]
     beta = next(c for c in app["channels"] if c["name"] == "beta")
     assert (beta["ios"], beta["android"], beta["version"]) == (False, True, "1.1.0")
-    assert [k["key"] for k in capgo.state()["api_keys"]][:4] == [f"capgo-emulator-key-{m}" for m in
+    assert [k["key"] for k in capgo.state()["api_keys"]][:4] == [CAPGO_KEYS[m] for m in
                                                                   ("all", "write", "read", "upload")]
 
 
@@ -243,7 +244,7 @@ def test_check_ins_and_links_survive_a_restart(tmp_path):
     db = str(tmp_path / "capgo.db")
     body = {"app_id": APP, "device_id": dev(5), "platform": "ios", "version_name": "1.0.0", "version_build": "1.0",
             "is_emulator": False, "is_prod": True, "plugin_version": "6.0.0"}
-    headers = {"authorization": "capgo-emulator-key-all"}
+    headers = {"authorization": KEY_ALL}
     with ServerProcess("--db", db) as first:
         assert first.post("/updates", json=body).json()["error"] == "no_new_version_available"
         assert first.post("/device", json={"app_id": APP, "device_id": dev(5), "channel": "beta"},

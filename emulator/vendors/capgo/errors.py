@@ -75,3 +75,25 @@ def not_found_route(profile: str) -> ApiError:
     if profile == "live":
         return ApiError(404, {"error": "not_found", "message": "Not found"})
     return documented(404, "Not found")
+
+
+def schema_error(issues: list[dict[str, str]]) -> ApiError:
+    """A plugin request that fails its schema."""
+    return live(400, "invalid_json_body", "Invalid JSON body", {"issues": issues})
+
+
+def generic_error(status: int, profile: str = "documented") -> ApiError:
+    """Any status in the profile's shape (used for crashes and injected faults)."""
+    return generic(profile, status)
+
+
+#: JSON Schema of every Capgo error body (both shapes)
+ERROR_SCHEMA = {
+    "oneOf": [
+        {"type": "object", "required": ["error", "status"],
+         "properties": {"error": {"type": "string"}, "status": {"const": "KO"}}},
+        {"type": "object", "required": ["error", "message"],
+         "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                        "moreInfo": {"type": "object"}}},
+    ]
+}

@@ -16,14 +16,13 @@ objects with the ``id`` so a PUT of the export keeps the ids GET answers with.
 """
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from datetime import datetime, UTC
 from functools import lru_cache
 from typing import Any
 
-from ...fixtures import (FixtureError, expect_bool, expect_int, expect_keys, expect_list,
+from ...fixtures import (FixtureError, each_object, expect_bool, expect_int, expect_keys, expect_list,
                          expect_object, expect_str, expect_unique)
 from . import storage
 
@@ -149,14 +148,10 @@ def _validate_device(device: Any, p: str) -> None:
 # -- load (merge) -------------------------------------------------------------------------------
 
 def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
-    for item in doc.get("api_keys", []):
-        app_ids = item.get("app_ids")
-        conn.execute(
-            "INSERT INTO capgo_api_keys (key, mode, app_ids) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET mode = excluded.mode, app_ids = excluded.app_ids",
-            (item["key"], item["mode"], None if app_ids is None else json.dumps(app_ids)))
-    for i, app in enumerate(doc.get("apps", [])):
-        _load_app(conn, app, now, f"{path}.apps[{i}]")
+    for item, _ in each_object(doc, "api_keys", path):
+        storage.upsert_key(conn, item["key"], item["mode"], item.get("app_ids"))
+    for app, app_path in each_object(doc, "apps", path):
+        _load_app(conn, app, now, app_path)
 
 
 def _load_app(conn: sqlite3.Connection, app: dict[str, Any], now: str, p: str) -> None:
@@ -165,12 +160,12 @@ def _load_app(conn: sqlite3.Connection, app: dict[str, Any], now: str, p: str) -
     for j, version in enumerate(app.get("versions", [])):
         _load_version(conn, app_id, version if isinstance(version, dict) else {"name": version},
                       f"{p}.versions[{j}].id")
-    for j, channel in enumerate(app.get("channels", [])):
-        _load_channel(conn, app_id, channel, f"{p}.channels[{j}]")
-    for device in app.get("devices", []):
+    for channel, channel_path in each_object(app, "channels", p):
+        _load_channel(conn, app_id, channel, channel_path)
+    for device, _ in each_object(app, "devices", p):
         _load_device(conn, app_id, device, now)
-    for j, override in enumerate(app.get("overrides", [])):
-        _load_override(conn, app_id, override, f"{p}.overrides[{j}]")
+    for override, override_path in each_object(app, "overrides", p):
+        _load_override(conn, app_id, override, override_path)
 
 
 def _referenced_id(conn: sqlite3.Connection, app_id: str, what: str, name: str, path: str) -> int:
@@ -193,9 +188,9 @@ def _load_version(conn: sqlite3.Connection, app_id: str, version: dict[str, Any]
     if wanted_id is not None:
         extras["id"] = wanted_id
     if existing is None:
-        storage.insert_row(conn, "capgo_versions", {"app_id": app_id, "name": version["name"], **extras})
+        storage.insert_version(conn, app_id, version["name"], extras)
     else:
-        storage.update_row(conn, "capgo_versions", extras, {"id": existing["id"]})
+        storage.update_version(conn, existing["id"], extras)
 
 
 def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any], p: str) -> None:
@@ -205,10 +200,10 @@ def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any]
             _referenced_id(conn, app_id, "version", channel["version"], f"{p}.version")
     existing = storage.channel_by_name(conn, app_id, channel["name"])
     if existing is None:
-        storage.insert_row(conn, "capgo_channels", {"app_id": app_id, "name": channel["name"],
-                                                    **{k: int(v) for k, v in CHANNEL_DEFAULTS.items()}, **fields})
+        storage.insert_channel(conn, app_id, channel["name"],
+                               {**{k: int(v) for k, v in CHANNEL_DEFAULTS.items()}, **fields})
     else:
-        storage.update_row(conn, "capgo_channels", fields, {"id": existing["id"]})
+        storage.update_channel(conn, existing["id"], fields)
 
 
 def _load_device(conn: sqlite3.Connection, app_id: str, device: dict[str, Any], now: str) -> None:
@@ -219,26 +214,25 @@ def _load_device(conn: sqlite3.Connection, app_id: str, device: dict[str, Any], 
     for flag in storage.BOOL_DEVICE_FIELDS:
         if flag in fields:
             fields[flag] = int(fields[flag])
-    identity = {"app_id": app_id, "device_id": device["device_id"]}
     if not storage.device_exists(conn, app_id, device["device_id"]):
         fields.setdefault("created_at", now)
         fields.setdefault("updated_at", fields["created_at"])
-        storage.insert_row(conn, "capgo_devices", {**identity, **fields})
+        storage.insert_device(conn, app_id, device["device_id"], fields)
     else:
-        storage.update_row(conn, "capgo_devices", fields, identity)
+        storage.update_device(conn, app_id, device["device_id"], fields)
 
 
 def _load_override(conn: sqlite3.Connection, app_id: str, override: dict[str, Any], p: str) -> None:
     device_id = override["device_id"]
     if "channel" in override:
         if override["channel"] is None:
-            conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+            storage.clear_channel_link(conn, app_id, device_id)
         else:
             storage.set_channel_link(conn, app_id, device_id,
                                      _referenced_id(conn, app_id, "channel", override["channel"], f"{p}.channel"))
     if "version" in override:
         if override["version"] is None:
-            conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+            storage.clear_version_pin(conn, app_id, device_id)
         else:
             storage.set_version_pin(conn, app_id, device_id,
                                     _referenced_id(conn, app_id, "version", override["version"], f"{p}.version"))
@@ -248,44 +242,33 @@ def _load_override(conn: sqlite3.Connection, app_id: str, override: dict[str, An
 
 def export(conn: sqlite3.Connection) -> dict[str, Any]:
     keys = []
-    for row in storage.iter_rows(conn, "SELECT key, mode, app_ids FROM capgo_api_keys ORDER BY rowid"):
+    for row in storage.all_keys(conn):
         item = {"key": row["key"], "mode": row["mode"]}
         if row["app_ids"] is not None:
-            item["app_ids"] = json.loads(row["app_ids"])
+            item["app_ids"] = row["app_ids"]
         keys.append(item)
-    apps = [_export_app(conn, row["app_id"])
-            for row in storage.iter_rows(conn, "SELECT app_id FROM capgo_apps ORDER BY rowid")]
-    return {"api_keys": keys, "apps": apps}
+    return {"api_keys": keys, "apps": [_export_app(conn, app_id) for app_id in storage.all_app_ids(conn)]}
 
 
 def _export_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any]:
     versions = []
-    for row in storage.iter_rows(conn, "SELECT * FROM capgo_versions WHERE app_id = ? ORDER BY id", (app_id,)):
+    for row in storage.versions_of(conn, app_id):
         item = {"name": row["name"], "id": row["id"]}
         item.update({k: row[k] for k in VERSION_EXTRAS if row[k] is not None})
         versions.append(item)
-    channels = []
-    for row in storage.iter_rows(
-            conn, "SELECT c.*, v.name AS version_name FROM capgo_channels c "
-                  "LEFT JOIN capgo_versions v ON v.id = c.version_id WHERE c.app_id = ? ORDER BY c.id", (app_id,)):
-        item = {"name": row["name"], **{flag: bool(row[flag]) for flag in ("public", *CHANNEL_DEFAULTS)},
-                "version": row["version_name"]}
-        channels.append(item)
+    channels = [{"name": row["name"], **{flag: bool(row[flag]) for flag in ("public", *CHANNEL_DEFAULTS)},
+                 "version": row["version_name"]} for row in storage.channels_of(conn, app_id)]
     devices = []
-    for row in storage.iter_rows(conn, "SELECT * FROM capgo_devices WHERE app_id = ? ORDER BY device_id", (app_id,)):
+    for row in storage.devices_of(conn, app_id):
         item = {"device_id": row["device_id"]}
         for field in storage.DEVICE_FIELDS:
             value = row[field]
             item[field] = bool(value) if field in storage.BOOL_DEVICE_FIELDS else value
         devices.append(item)
     overrides: dict[str, dict[str, Any]] = {}
-    for row in storage.iter_rows(
-            conn, "SELECT cd.device_id, c.name FROM capgo_channel_devices cd "
-                  "JOIN capgo_channels c ON c.id = cd.channel_id WHERE cd.app_id = ? ORDER BY cd.device_id", (app_id,)):
-        overrides.setdefault(row["device_id"], {"device_id": row["device_id"]})["channel"] = row["name"]
-    for row in storage.iter_rows(
-            conn, "SELECT vp.device_id, v.name FROM capgo_version_pins vp "
-                  "JOIN capgo_versions v ON v.id = vp.version_id WHERE vp.app_id = ? ORDER BY vp.device_id", (app_id,)):
-        overrides.setdefault(row["device_id"], {"device_id": row["device_id"]})["version"] = row["name"]
+    for device_id, name in storage.channel_links_of(conn, app_id):
+        overrides.setdefault(device_id, {"device_id": device_id})["channel"] = name
+    for device_id, name in storage.version_pins_of(conn, app_id):
+        overrides.setdefault(device_id, {"device_id": device_id})["version"] = name
     return {"app_id": app_id, "versions": versions, "channels": channels, "devices": devices,
             "overrides": [overrides[k] for k in sorted(overrides)]}

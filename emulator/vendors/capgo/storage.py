@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from typing import Any
-from collections.abc import Iterable
 
 SCHEMA_V1 = """
 CREATE TABLE capgo_api_keys (
@@ -89,8 +88,6 @@ DEVICE_FIELDS = (
     "created_at", "updated_at",
 )
 BOOL_DEVICE_FIELDS = ("is_prod", "is_emulator")
-CHANNEL_FLAGS = ("public", "ios", "android", "electron", "allow_device_self_set",
-                 "allow_emulator", "allow_dev", "allow_prod")
 
 DEVICE_SELECT = """
 SELECT d.*, v.id AS bundle_id, c.name AS channel_name, pv.name AS pinned_name
@@ -113,13 +110,13 @@ def one(cur: sqlite3.Cursor) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def insert_row(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> None:
     """INSERT of validated column names (from our constants or checked fixture keys)."""
     conn.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                  tuple(values.values()))
 
 
-def update_row(conn: sqlite3.Connection, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
+def _update(conn: sqlite3.Connection, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
     """UPDATE ... SET values WHERE all ``where`` columns match; nothing to set is a no-op."""
     if not values:
         return
@@ -137,8 +134,9 @@ def find_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     return {"key": key, "mode": row[0], "app_ids": None if row[1] is None else json.loads(row[1])}
 
 
-def create_key(conn: sqlite3.Connection, key: str, mode: str) -> dict[str, Any]:
-    conn.execute("INSERT OR IGNORE INTO capgo_api_keys (key, mode) VALUES (?, ?)", (key, mode))
+def create_open_key(conn: sqlite3.Connection, key: str) -> dict[str, Any]:
+    """``--auth open``: an unknown key becomes a key of mode ``all`` with no app limit."""
+    conn.execute("INSERT OR IGNORE INTO capgo_api_keys (key, mode) VALUES (?, 'all')", (key,))
     found = find_key(conn, key)
     assert found is not None
     return found
@@ -148,8 +146,14 @@ def app_exists(conn: sqlite3.Connection, app_id: str) -> bool:
     return conn.execute("SELECT 1 FROM capgo_apps WHERE app_id = ?", (app_id,)).fetchone() is not None
 
 
-def create_app(conn: sqlite3.Connection, app_id: str) -> None:
+def create_app(conn: sqlite3.Connection, app_id: str) -> str:
     conn.execute("INSERT OR IGNORE INTO capgo_apps (app_id) VALUES (?)", (app_id,))
+    return app_id
+
+
+def find_app(conn: sqlite3.Connection, app_id: str) -> str | None:
+    """The app id if the app exists (the tenant lookup of the plugin endpoints)."""
+    return app_id if app_exists(conn, app_id) else None
 
 
 # -- devices ----------------------------------------------------------------------------------
@@ -221,12 +225,12 @@ def upsert_device(conn: sqlite3.Connection, app_id: str, device_id: str, report:
         if key in fields:
             fields[key] = int(bool(fields[key]))
     if existing is None:
-        insert_row(conn, "capgo_devices", {"app_id": app_id, "device_id": device_id, **fields,
+        _insert(conn, "capgo_devices", {"app_id": app_id, "device_id": device_id, **fields,
                                            "created_at": now, "updated_at": now})
         return
     changed = {k: v for k, v in fields.items() if existing.get(k) != v}
     if changed:
-        update_row(conn, "capgo_devices", {**changed, "updated_at": now}, {"app_id": app_id, "device_id": device_id})
+        _update(conn, "capgo_devices", {**changed, "updated_at": now}, {"app_id": app_id, "device_id": device_id})
 
 
 # -- versions, channels, overrides --------------------------------------------------------------
@@ -260,10 +264,9 @@ def set_version_pin(conn: sqlite3.Connection, app_id: str, device_id: str, versi
     _set_override(conn, "capgo_version_pins", "version_id", app_id, device_id, version_id)
 
 
-def clear_overrides(conn: sqlite3.Connection, app_id: str, device_id: str, *, pins: bool = True) -> None:
-    conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
-    if pins:
-        conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+def clear_overrides(conn: sqlite3.Connection, app_id: str, device_id: str) -> None:
+    clear_channel_link(conn, app_id, device_id)
+    clear_version_pin(conn, app_id, device_id)
 
 
 def overrides_of(conn: sqlite3.Connection, app_id: str, device_id: str) -> dict[str, Any]:
@@ -289,5 +292,85 @@ def default_channel_for(conn: sqlite3.Connection, app_id: str, platform: str,
         (app_id,)))
 
 
-def iter_rows(conn: sqlite3.Connection, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    return dict_rows(conn.execute(sql, tuple(args)))
+def clear_channel_link(conn: sqlite3.Connection, app_id: str, device_id: str) -> None:
+    conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+
+
+def clear_version_pin(conn: sqlite3.Connection, app_id: str, device_id: str) -> None:
+    conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+
+
+# -- fixtures: merge and export ----------------------------------------------------------------
+
+def upsert_key(conn: sqlite3.Connection, key: str, mode: str, app_ids: list[str] | None) -> None:
+    conn.execute(
+        "INSERT INTO capgo_api_keys (key, mode, app_ids) VALUES (?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET mode = excluded.mode, app_ids = excluded.app_ids",
+        (key, mode, None if app_ids is None else json.dumps(app_ids)))
+
+
+def insert_version(conn: sqlite3.Connection, app_id: str, name: str, fields: dict[str, Any]) -> None:
+    """``fields``: validated column names (fixtures.py's VERSION_EXTRAS and ``id``)."""
+    _insert(conn, "capgo_versions", {"app_id": app_id, "name": name, **fields})
+
+
+def update_version(conn: sqlite3.Connection, version_id: int, fields: dict[str, Any]) -> None:
+    _update(conn, "capgo_versions", fields, {"id": version_id})
+
+
+def insert_channel(conn: sqlite3.Connection, app_id: str, name: str, fields: dict[str, Any]) -> None:
+    """``fields``: every flag column (validated names) and ``version_id``."""
+    _insert(conn, "capgo_channels", {"app_id": app_id, "name": name, **fields})
+
+
+def update_channel(conn: sqlite3.Connection, channel_id: int, fields: dict[str, Any]) -> None:
+    _update(conn, "capgo_channels", fields, {"id": channel_id})
+
+
+def insert_device(conn: sqlite3.Connection, app_id: str, device_id: str, fields: dict[str, Any]) -> None:
+    """``fields``: columns of DEVICE_FIELDS."""
+    _insert(conn, "capgo_devices", {"app_id": app_id, "device_id": device_id, **fields})
+
+
+def update_device(conn: sqlite3.Connection, app_id: str, device_id: str, fields: dict[str, Any]) -> None:
+    _update(conn, "capgo_devices", fields, {"app_id": app_id, "device_id": device_id})
+
+
+def all_keys(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = dict_rows(conn.execute("SELECT key, mode, app_ids FROM capgo_api_keys ORDER BY rowid"))
+    for row in rows:
+        row["app_ids"] = None if row["app_ids"] is None else json.loads(row["app_ids"])
+    return rows
+
+
+def all_app_ids(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT app_id FROM capgo_apps ORDER BY rowid")]
+
+
+def versions_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    return dict_rows(conn.execute("SELECT * FROM capgo_versions WHERE app_id = ? ORDER BY id", (app_id,)))
+
+
+def channels_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    """Each channel with its bundle's name as ``version_name``, in id order."""
+    return dict_rows(conn.execute(
+        "SELECT c.*, v.name AS version_name FROM capgo_channels c "
+        "LEFT JOIN capgo_versions v ON v.id = c.version_id WHERE c.app_id = ? ORDER BY c.id", (app_id,)))
+
+
+def devices_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    return dict_rows(conn.execute("SELECT * FROM capgo_devices WHERE app_id = ? ORDER BY device_id", (app_id,)))
+
+
+def channel_links_of(conn: sqlite3.Connection, app_id: str) -> list[tuple[str, str]]:
+    """(device_id, channel name) of every channel link of the app."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT cd.device_id, c.name FROM capgo_channel_devices cd "
+        "JOIN capgo_channels c ON c.id = cd.channel_id WHERE cd.app_id = ? ORDER BY cd.device_id", (app_id,))]
+
+
+def version_pins_of(conn: sqlite3.Connection, app_id: str) -> list[tuple[str, str]]:
+    """(device_id, version name) of every version pin of the app."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT vp.device_id, v.name FROM capgo_version_pins vp "
+        "JOIN capgo_versions v ON v.id = vp.version_id WHERE vp.app_id = ? ORDER BY vp.device_id", (app_id,))]

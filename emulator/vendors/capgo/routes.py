@@ -1,26 +1,38 @@
-"""The public ``/device`` API in its two forms.
+"""Capgo's routes: the public ``/device`` API in its two profiles and the device-side plugin
+endpoints.
 
-``documented``: the seed (page-based list, ``{"error", "status": "KO"}``, key modes, version
-pins). ``live``: today's service (cursor list, ``{error, message, moreInfo}``, the real check
-order, no version pins, no links onto public channels). Both work on the same tables.
+``/device``: ``documented`` is the published API document (page-based list, ``{"error",
+"status": "KO"}``, key modes, version pins); ``live`` is today's service (cursor list, ``{error,
+message, moreInfo}``, the real check order, no version pins, no links onto public channels).
+Both work on the same tables.
+
+``/stats`` and ``/updates`` are what the capacitor-updater plugin calls with no API key. They
+create and update device records, and ``/updates`` answers with the bundle the device should run.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ...errors import json_response
-from ...httputil import bounded_int
+from ...errors import ApiError, json_response
+from ...httputil import BodyError, bounded_int, parse_json, read_body
+from ...vendor import Route
 from . import errors, storage
-from .request_parsing import (authenticate, body_bytes, can_manage, can_read, is_reverse_domain, js_truthy,
-                        key_covers_app, query_dict, try_json)
+from .rules import (Issues, can_manage, can_read, coerce_semver, is_reverse_domain, js_truthy, key_covers_app,
+                    semver_at_least, stats_issues, update_issues)
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import Capgo
 
+#: the largest body the /device and plugin routes read (the real workers' limit is ~100 MB;
+#: nothing legitimate comes near this)
+BODY_LIMIT = 1024 * 1024
+#: hono matches ``/device`` and ``/device/`` alike
+DEVICE_PATTERN = r"/device{slash:/?}"
 OK = {"status": "ok"}
 PAGE_SIZE = 50
 #: SQLite's OFFSET is a signed 64-bit integer; any page beyond this is empty anyway
@@ -37,6 +49,35 @@ SAME_SET_WINDOW = 60
 IP_LIMIT_PER_MINUTE = 1000
 LIVE_UPDATED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}:\d{2})(\.\d{1,3})?Z| (\d{2}:\d{2}:\d{2}))")
 
+
+#: where a bundle is said to live when the fixture gives no ``url`` (never fetched by the emulator)
+DEFAULT_BUNDLE_URL = "https://bundles.capgo.emulator.invalid/{app_id}/{name}.zip"
+
+
+
+def raw_api_key(request: web.Request) -> str | None:
+    """``capgkey`` first, else ``authorization``, verbatim (a ``Bearer`` prefix is kept and fails)."""
+    return request.headers.get("capgkey") or request.headers.get("authorization") or None
+
+
+async def body_bytes(request: web.Request, too_large: errors.ApiError) -> bytes:
+    try:
+        return await read_body(request, BODY_LIMIT)
+    except BodyError:
+        raise too_large from None
+
+
+def try_json(data: bytes) -> tuple[bool, Any]:
+    """(parsed?, value) without raising: several routes fall back to the query string."""
+    try:
+        return True, parse_json(data)
+    except BodyError:
+        return False, None
+
+
+def query_dict(request: web.Request) -> dict[str, str]:
+    """The query string as a plain object (first value of a repeated name wins)."""
+    return {k: request.query[k] for k in request.query.keys()}
 
 # -- device objects -----------------------------------------------------------------------------
 
@@ -88,11 +129,52 @@ def live_device(row: dict[str, Any], *, in_list: bool) -> dict[str, Any]:
     return out
 
 
-class DeviceApi:
-    """Handlers for ``GET/POST/DELETE /device``; each dispatches on the ``profile`` option."""
+
+
+class Routes:
+    """Every Capgo handler; ``/device`` dispatches on the ``profile`` option per request."""
 
     def __init__(self, vendor: Capgo) -> None:
         self.vendor = vendor
+
+    def table(self) -> list[Route]:
+        key_doc = {"parameters": [
+            {"name": "authorization", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "API key (or the capgkey header)"},
+        ]}
+        get_doc = {"parameters": key_doc["parameters"] + [
+            {"name": n, "in": "query", "required": n == "app_id", "schema": {"type": "string"}}
+            for n in ("app_id", "device_id", "page", "limit", "cursor", "order", "updated_at", "customIdMode")
+        ], "responses": {"200": "one device, or a page of devices"}}
+        link_body = {"type": "object", "required": ["app_id", "device_id"], "properties": {
+            "app_id": {"type": "string"}, "device_id": {"type": "string"},
+            "channel": {"type": "string"}, "version_id": {"type": "string"}}}
+        plugin_body = {"type": "object", "required": ["app_id", "device_id", "platform", "version_name"]}
+        return [
+            Route("GET", "/device", self.handler("get"), "List devices or read one", pattern=DEVICE_PATTERN,
+                  doc=get_doc),
+            Route("POST", "/device", self.handler("post"), "Link a device to a channel (or pin a version)",
+                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body,
+                                               "responses": {"200": '{"status":"ok"}'}}),
+            Route("DELETE", "/device", self.handler("delete"), "Remove a device's overrides",
+                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body,
+                                               "responses": {"200": '{"status":"ok"}'}}),
+            Route("POST", "/stats", self.stats, "Device-side stats check-in (no key)",
+                  doc={"requestBody": plugin_body, "responses": {"200": '{"status":"ok"}'}}),
+            Route("POST", "/updates", self.updates, "Device-side update check (no key)",
+                  doc={"requestBody": plugin_body, "responses": {"200": "the bundle to run, or an error code"}}),
+        ]
+
+    async def authenticate(self, request: web.Request, profile: str) -> dict[str, Any]:
+        """The caller's key row; 401 in the profile's shape when missing or unknown. In ``open``
+        auth mode an unknown key is created on first use with mode ``all`` and no app limit."""
+        raw = raw_api_key(request)
+        if raw is None:
+            raise (errors.live(401, "no_key_provided", "No key provided") if profile == "live"
+                   else errors.documented(401, errors.MISSING_API_KEY))
+        refusal = (errors.live(401, "invalid_apikey", "Invalid apikey") if profile == "live"
+                   else errors.documented(401, errors.INVALID_API_KEY))
+        return await self.vendor.tenant(request, storage.find_key, storage.create_open_key, raw, refusal=refusal)
 
     @property
     def store(self):
@@ -111,7 +193,7 @@ class DeviceApi:
     # == documented profile ======================================================================
 
     async def _documented_key(self, request: web.Request, *, manage: bool) -> dict[str, Any]:
-        key = await authenticate(self.vendor, request, "documented")
+        key = await self.authenticate(request, "documented")
         allowed = can_manage(key) if manage else can_read(key, "documented")
         if not allowed:
             raise errors.documented(403, errors.INSUFFICIENT_PERMISSIONS)
@@ -241,7 +323,7 @@ class DeviceApi:
             raise self._too_many(decision, {"app_id": app_id, "device_id": device_id})
 
     def _too_many(self, decision, more_info: dict[str, Any]) -> errors.ApiError:
-        retry_after = decision.reset_after
+        retry_after = max(1, decision.reset_in)
         error = errors.live(429, "too_many_requests", "Too many requests", {
             **more_info, "rateLimitResetAt": decision.reset_at * 1000, "retryAfterSeconds": retry_after})
         error.headers.update({"Retry-After": str(retry_after), "X-RateLimit-Reset": str(decision.reset_at)})
@@ -278,7 +360,7 @@ class DeviceApi:
         return out
 
     async def live_get(self, request: web.Request) -> web.Response:
-        key = await authenticate(self.vendor, request, "live")
+        key = await self.authenticate(request, "live")
         _, parsed, value = await self._live_body(request)
         params = self._stringify_params(value) if parsed and isinstance(value, dict) else query_dict(request)
         self._live_rate_limit(request, "get", params)
@@ -359,7 +441,7 @@ class DeviceApi:
         return (stamp, device_id) if stamp and device_id else None
 
     async def live_post(self, request: web.Request) -> web.Response:
-        key = await authenticate(self.vendor, request, "live")
+        key = await self.authenticate(request, "live")
         _, parsed, body = await self._live_body(request)
         if not parsed:
             raise errors.live(400, "invalid_json_parse_body", "Invalid JSON body", {"e": {}})
@@ -398,7 +480,7 @@ class DeviceApi:
         return json_response(OK)
 
     async def live_delete(self, request: web.Request) -> web.Response:
-        key = await authenticate(self.vendor, request, "live")
+        key = await self.authenticate(request, "live")
         _, parsed, body = await self._live_body(request)
         if parsed:
             if not isinstance(body, dict):
@@ -425,3 +507,129 @@ class DeviceApi:
 
         await self.store.write(write)
         return json_response(OK)
+
+    # == the plugin endpoints ====================================================================
+
+    async def _parse(self, request: web.Request, validate: Callable[[dict[str, Any]], Issues]) -> dict[str, Any]:
+        """``parsePluginBody`` then the schema: the first failing check answers."""
+        data = await body_bytes(request, errors.live(413, "payload_too_large", "Payload too large"))
+        parsed, body = try_json(data)
+        if not parsed:
+            raise errors.live(400, "invalid_json_parse_body", "Invalid JSON body", {"e": {}})
+        if not isinstance(body, dict) or not body:
+            raise errors.live(400, "invalid_json_body", "Cannot parse body", {"body": body})
+        if not body.get("device_id"):
+            raise errors.live(400, "missing_device_id", "Cannot find device_id", {"body": body})
+        if not body.get("app_id"):
+            raise errors.live(400, "missing_app_id", "Cannot find app_id", {"body": body})
+        build = body.get("version_build")
+        if isinstance(build, str) and build and coerce_semver(build) is None:
+            raise errors.live(400, "semver_error",
+                              "Native version doesn't follow semver convention, please check "
+                              "https://capgo.app/semver_tester/ to learn more about semver usage in Capgo",
+                              {"version_build": build})
+        issues = validate(body)
+        if issues:
+            raise errors.schema_error(issues)
+        return body
+
+    @staticmethod
+    def device_report(body: dict[str, Any]) -> dict[str, Any]:
+        """The device columns a check-in sets (``makeDevice``)."""
+        build = body.get("version_build")
+        build = coerce_semver(build) if build else None
+        name = body.get("version_name")
+        if not name or name == "builtin":
+            name = build
+        install_source = body.get("install_source")
+        return {
+            "platform": body.get("platform"),
+            "plugin_version": body.get("plugin_version"),
+            "version_build": build,
+            "os_version": body.get("version_os"),
+            "version_name": name,
+            "is_emulator": body.get("is_emulator"),
+            "is_prod": body.get("is_prod"),
+            "custom_id": body.get("custom_id"),
+            "default_channel": body.get("defaultChannel"),
+            "key_id": body.get("key_id"),
+            "install_source": install_source.lower() if isinstance(install_source, str) else None,
+        }
+
+    async def _app(self, request: web.Request, body: dict[str, Any]) -> None:
+        """The app the check-in names; in ``--auth open`` mode an unknown one is created."""
+        await self.vendor.tenant(request, storage.find_app, storage.create_app, body["app_id"],
+                                 refusal=ApiError(200, {"error": "app_not_found", "message": "App not found"}))
+
+    def _record_device(self, conn, body: dict[str, Any]) -> None:
+        storage.upsert_device(conn, body["app_id"], body["device_id"].lower(), self.device_report(body),
+                              self.vendor.ctx.clock.iso())
+
+    async def stats(self, request: web.Request) -> web.Response:
+        body = await self._parse(request, stats_issues)
+        await self._app(request, body)
+        await self.vendor.ctx.store.write(self._record_device, body)
+        return json_response({"status": "ok"})
+
+    async def updates(self, request: web.Request) -> web.Response:
+        body = await self._parse(request, update_issues)
+        await self._app(request, body)
+
+        def write(conn):
+            self._record_device(conn, body)
+            return self.decide(conn, body)
+
+        return json_response(await self.vendor.ctx.store.write(write))
+
+    @staticmethod
+    def decide(conn, body: dict[str, Any]) -> dict[str, Any]:
+        """The ``/updates`` answer (``update.ts``): always HTTP 200, an ``error`` code when
+        there is nothing to install."""
+        app_id, device_id = body["app_id"], body["device_id"].lower()
+        platform, plugin_version = body["platform"], body["plugin_version"]
+        current = Routes.device_report(body)["version_name"]
+        overrides = storage.overrides_of(conn, app_id, device_id)
+        version, channel, linked = overrides["pin"], overrides["channel"], overrides["channel"] is not None
+        if version is None:
+            if channel is None:
+                channel = storage.default_channel_for(conn, app_id, platform, body.get("defaultChannel"))
+            if channel is None:
+                return {"error": "no_channel", "message": "no default channel or override"}
+            version = storage.version_by_id(conn, channel["version_id"]) if channel["version_id"] else None
+            if version is None:
+                return {"error": "no_bundle", "message": "Cannot get bundle"}
+        if version["name"] == current:
+            return {"error": "no_new_version_available", "message": "No new version available"}
+        if channel is not None and overrides["pin"] is None:
+            refusal = Routes.channel_refusal(channel, body, linked)
+            if refusal is not None:
+                return {**refusal, "version": version["name"], "old": current}
+        answer: dict[str, Any] = {
+            "version": version["name"],
+            "url": version["url"] or DEFAULT_BUNDLE_URL.format(app_id=app_id, name=version["name"]),
+        }
+        if semver_at_least(plugin_version, (4, 13, 0)):
+            answer["session_key"] = version["session_key"] or ""
+        if semver_at_least(plugin_version, (4, 4, 0)):
+            answer["checksum"] = version["checksum"]
+        return answer
+
+    @staticmethod
+    def channel_refusal(channel: dict[str, Any], body: dict[str, Any], linked: bool) -> dict[str, str] | None:
+        """The channel's own rules: platform flags, self-association (only for a channel the
+        device picked itself), dev/prod builds and emulators."""
+        platform = body["platform"]
+        if not channel[platform]:
+            names = {"ios": "ios it's disabled", "android": "android is disabled", "electron": "electron is disabled"}
+            return {"error": f"disabled_platform_{platform}", "message": f"Cannot update, {names[platform]}"}
+        if not linked and not channel["public"] and not channel["allow_device_self_set"]:
+            return {"error": "cannot_update_via_private_channel",
+                    "message": "Cannot update via a private channel. Please ensure your defaultChannel has "
+                               "\"Allow devices to self associate\" set to true"}
+        if not channel["allow_dev"] and not body["is_prod"]:
+            return {"error": "disable_dev_build", "message": "Cannot update, dev build is disabled"}
+        if not channel["allow_prod"] and body["is_prod"]:
+            return {"error": "disable_prod_build", "message": "Cannot update, prod build is disabled"}
+        if not channel["allow_emulator"] and body["is_emulator"]:
+            return {"error": "disable_emulator", "message": "Cannot update, emulator is disabled"}
+        return None
