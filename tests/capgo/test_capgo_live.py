@@ -316,7 +316,8 @@ def test_limited_key_reads_only_its_app(live):
 # -- unknown routes -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method, path", [("PUT", "/device"), ("PATCH", "/device"), ("GET", f"/device/{APP}"),
-                                          ("GET", "/stats"), ("GET", "/updates/x")])
+                                          # GET /stats is the health route (plugins/stats.ts app.get('/'))
+                                          ("PUT", "/stats"), ("GET", "/updates/x")])
 def test_unknown_routes(live, method, path):
     r = live.raw(method, path)
     assert (r.status_code, r.json()) == (404, {"error": "not_found", "message": "Not found"})

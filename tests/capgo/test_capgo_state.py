@@ -21,14 +21,18 @@ def test_default_fixture_export(capgo):
             "app_id": APP,
             "versions": [{"name": "1.0.0", "id": 1}, {"name": "1.1.0", "id": 2}, {"name": "1.2.0", "id": 3}],
             "channels": [
+                # omitted fields take the real channels table's defaults
+                # (Cap-go/capgo@4bc7d83f supabase/migrations/20260708000000_prod_baseline.sql)
                 {"name": "production", "public": True, "ios": True, "android": True, "electron": True,
-                 "allow_device_self_set": False, "allow_emulator": True, "allow_dev": True, "allow_prod": True,
+                 "allow_device_self_set": False, "allow_emulator": True, "allow_device": True, "allow_dev": True,
+                 "allow_prod": True, "disable_auto_update_under_native": True, "disable_auto_update": "major",
                  "version": "1.0.0"},
                 {"name": "beta", "public": False, "ios": True, "android": True, "electron": True,
-                 "allow_device_self_set": False, "allow_emulator": True, "allow_dev": True, "allow_prod": True,
+                 "allow_device_self_set": False, "allow_emulator": True, "allow_device": True, "allow_dev": True,
+                 "allow_prod": True, "disable_auto_update_under_native": True, "disable_auto_update": "major",
                  "version": "1.1.0"},
             ],
-            "devices": [], "overrides": [],
+            "devices": [], "overrides": [], "stats": [],
         }],
     }
 

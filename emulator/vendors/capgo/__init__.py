@@ -13,7 +13,7 @@ from .routes import Routes
 class Capgo(Vendor):
     name = "capgo"
     title = "Capgo"
-    path_roots = frozenset({"device", "stats", "updates"})
+    path_roots = frozenset({"device", "stats", "updates", "channel_self"})
     hosts = ("api.capgo.app", "plugin.capgo.app")
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
@@ -26,9 +26,9 @@ class Capgo(Vendor):
         ),
         "rate_limit": Option(
             False,
-            "live profile only: the production (Cloudflare) limits of /device: 5 calls per second per "
-            "app+device+operation, one identical channel link per app+device per minute, 1000 calls per "
-            "minute per app+client IP; 429 too_many_requests",
+            "the production (Cloudflare) limits of /device (live profile) and /channel_self: 5 calls per "
+            "second per app+device+operation, one identical channel set per app+device per minute, 1000 "
+            "calls per minute per app+client IP; 429 too_many_requests",
             kind=bool,
         ),
     }

@@ -1,15 +1,22 @@
 """Capgo's part of the fixture document: validate (with JSON paths), merge, export.
 
-Shape (the contract's §4, extended)::
+Shape::
 
     {"api_keys": [{"key", "mode": "all|write|read|upload", "app_ids"?: [...]}],
      "apps": [{"app_id",
-               "versions": ["1.0.0" | {"name", "id"?, "url"?, "checksum"?, "session_key"?}],
+               "versions": ["1.0.0" | {"name", "id"?, "url"?, "checksum"?, "session_key"?,
+                                       "min_update_version"?, "key_id"?}],
                "channels": [{"name", "public", "ios"?, "android"?, "electron"?,
-                             "allow_device_self_set"?, "allow_emulator"?, "allow_dev"?,
-                             "allow_prod"?, "version"?: <bundle name> | null}],
+                             "allow_device_self_set"?, "allow_emulator"?, "allow_device"?, "allow_dev"?,
+                             "allow_prod"?, "disable_auto_update"?: "none|patch|minor|major|version_number",
+                             "disable_auto_update_under_native"?, "version"?: <bundle name> | null}],
                "devices": [{"device_id", "platform"?, "version_name"?, ...}],
-               "overrides": [{"device_id", "channel"?: <name> | null, "version"?: <name> | null}]}]}
+               "overrides": [{"device_id", "channel"?: <name> | null, "version"?: <name> | null}],
+               "stats": [{"device_id", "action", "version_name"?, "metadata"?, "created_at"}]}]}
+
+Omitted channel fields take the real service's defaults (every flag true except ``public`` and
+``allow_device_self_set``; ``disable_auto_update`` ``major``). ``stats`` is the log of what the
+plugin endpoints recorded; loading adds the rows not already there.
 
 A version may be a plain name (the contract's form) or an object; export always writes
 objects with the ``id`` so a PUT of the export keeps the ids GET answers with.
@@ -28,9 +35,14 @@ from . import storage
 
 KEY_MODES = ("all", "write", "read", "upload")
 PLATFORMS = ("ios", "android", "electron")
+#: the real ``channels`` defaults (Cap-go/capgo@4bc7d83f supabase/migrations/20260708000000_prod_baseline.sql)
 CHANNEL_DEFAULTS = {"ios": True, "android": True, "electron": True, "allow_device_self_set": False,
-                    "allow_emulator": True, "allow_dev": True, "allow_prod": True}
-VERSION_EXTRAS = ("url", "checksum", "session_key")
+                    "allow_emulator": True, "allow_device": True, "allow_dev": True, "allow_prod": True,
+                    "disable_auto_update_under_native": True}
+AUTO_UPDATE_POLICIES = ("none", "patch", "minor", "major", "version_number")
+DEFAULT_POLICY = "major"
+VERSION_EXTRAS = ("url", "checksum", "session_key", "min_update_version", "key_id")
+STAT_KEYS = ("device_id", "action", "version_name", "metadata", "created_at")
 DEVICE_STRINGS = {  # field -> max length (None: unbounded), as the real columns
     "custom_id": 36, "version_name": None, "plugin_version": 20, "os_version": 20,
     "version_build": 70, "install_source": 64, "key_id": 20, "country_code": 2, "default_channel": 255,
@@ -81,7 +93,7 @@ def validate(doc: dict[str, Any], path: str) -> None:
 
 def _validate_app(app: Any, p: str) -> None:
     expect_object(app, p)
-    expect_keys(app, p, required=("app_id",), optional=("versions", "channels", "devices", "overrides"))
+    expect_keys(app, p, required=("app_id",), optional=("versions", "channels", "devices", "overrides", "stats"))
     expect_str(app["app_id"], f"{p}.app_id", pattern=r"\S+", max_len=50)
     versions = expect_list(app.get("versions", []), f"{p}.versions")
     names = []
@@ -104,12 +116,15 @@ def _validate_app(app: Any, p: str) -> None:
     for j, channel in enumerate(channels):
         cp = f"{p}.channels[{j}]"
         expect_object(channel, cp)
-        expect_keys(channel, cp, required=("name", "public"), optional=(*CHANNEL_DEFAULTS, "version"))
+        expect_keys(channel, cp, required=("name", "public"),
+                    optional=(*CHANNEL_DEFAULTS, "disable_auto_update", "version"))
         expect_str(channel["name"], f"{cp}.name", pattern=r"\S.*")
         for flag in ("public", *CHANNEL_DEFAULTS):
             if flag in channel:
                 expect_bool(channel[flag], f"{cp}.{flag}")
         expect_str(channel.get("version"), f"{cp}.version", nullable=True)
+        if "disable_auto_update" in channel:
+            expect_str(channel["disable_auto_update"], f"{cp}.disable_auto_update", choices=AUTO_UPDATE_POLICIES)
     expect_unique(((f"{p}.channels[{j}].name", c["name"]) for j, c in enumerate(channels)), "channel name")
     devices = expect_list(app.get("devices", []), f"{p}.devices")
     for j, device in enumerate(devices):
@@ -125,6 +140,19 @@ def _validate_app(app: Any, p: str) -> None:
         expect_str(override.get("version"), f"{op}.version", nullable=True)
     expect_unique(((f"{p}.overrides[{j}].device_id", o["device_id"]) for j, o in enumerate(overrides)),
                   "override device_id")
+    for stat, sp in each_object(app, "stats", p):
+        expect_keys(stat, sp, required=("device_id", "action", "created_at"), optional=("version_name", "metadata"))
+        expect_str(stat["device_id"], f"{sp}.device_id", pattern=r"\S+")
+        expect_str(stat["action"], f"{sp}.action", pattern=r"\S+")
+        expect_str(stat.get("version_name"), f"{sp}.version_name", nullable=True)
+        expect_str(stat["created_at"], f"{sp}.created_at")
+        if normalise_timestamp(stat["created_at"]) is None:
+            raise FixtureError(f"{sp}.created_at", f"not an ISO 8601 timestamp: {stat['created_at']!r}")
+        metadata = stat.get("metadata")
+        if metadata is not None:
+            expect_object(metadata, f"{sp}.metadata")
+            for key, value in metadata.items():
+                expect_str(value, f"{sp}.metadata.{key}")
 
 
 def _validate_device(device: Any, p: str) -> None:
@@ -166,6 +194,11 @@ def _load_app(conn: sqlite3.Connection, app: dict[str, Any], now: str, p: str) -
         _load_device(conn, app_id, device, now)
     for override, override_path in each_object(app, "overrides", p):
         _load_override(conn, app_id, override, override_path)
+    for stat, _ in each_object(app, "stats", p):
+        stat = {**stat, "created_at": normalise_timestamp(stat["created_at"])}
+        if not storage.stat_exists(conn, app_id, stat):
+            storage.record_stat(conn, app_id, stat["device_id"], stat["action"], stat.get("version_name"),
+                                stat.get("metadata"), stat["created_at"])
 
 
 def _referenced_id(conn: sqlite3.Connection, app_id: str, what: str, name: str, path: str) -> int:
@@ -195,13 +228,16 @@ def _load_version(conn: sqlite3.Connection, app_id: str, version: dict[str, Any]
 
 def _load_channel(conn: sqlite3.Connection, app_id: str, channel: dict[str, Any], p: str) -> None:
     fields: dict[str, Any] = {k: int(channel[k]) for k in ("public", *CHANNEL_DEFAULTS) if k in channel}
+    if "disable_auto_update" in channel:
+        fields["disable_auto_update"] = channel["disable_auto_update"]
     if "version" in channel:
         fields["version_id"] = None if channel["version"] is None else \
             _referenced_id(conn, app_id, "version", channel["version"], f"{p}.version")
     existing = storage.channel_by_name(conn, app_id, channel["name"])
     if existing is None:
         storage.insert_channel(conn, app_id, channel["name"],
-                               {**{k: int(v) for k, v in CHANNEL_DEFAULTS.items()}, **fields})
+                               {**{k: int(v) for k, v in CHANNEL_DEFAULTS.items()},
+                                "disable_auto_update": DEFAULT_POLICY, **fields})
     else:
         storage.update_channel(conn, existing["id"], fields)
 
@@ -257,7 +293,8 @@ def _export_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any]:
         item.update({k: row[k] for k in VERSION_EXTRAS if row[k] is not None})
         versions.append(item)
     channels = [{"name": row["name"], **{flag: bool(row[flag]) for flag in ("public", *CHANNEL_DEFAULTS)},
-                 "version": row["version_name"]} for row in storage.channels_of(conn, app_id)]
+                 "disable_auto_update": row["disable_auto_update"], "version": row["version_name"]}
+                for row in storage.channels_of(conn, app_id)]
     devices = []
     for row in storage.devices_of(conn, app_id):
         item = {"device_id": row["device_id"]}
@@ -270,5 +307,6 @@ def _export_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any]:
         overrides.setdefault(device_id, {"device_id": device_id})["channel"] = name
     for device_id, name in storage.version_pins_of(conn, app_id):
         overrides.setdefault(device_id, {"device_id": device_id})["version"] = name
+    stats = [{k: row[k] for k in STAT_KEYS if row[k] is not None} for row in storage.stats_of(conn, app_id)]
     return {"app_id": app_id, "versions": versions, "channels": channels, "devices": devices,
-            "overrides": [overrides[k] for k in sorted(overrides)]}
+            "overrides": [overrides[k] for k in sorted(overrides)], "stats": stats}

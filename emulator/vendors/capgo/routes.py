@@ -22,8 +22,11 @@ from ...errors import ApiError, json_response
 from ...httputil import BodyError, bounded_int, parse_json, read_body
 from ...vendor import Route
 from . import errors, storage
-from .rules import (Issues, can_manage, can_read, coerce_semver, is_reverse_domain, js_truthy, key_covers_app,
-                    semver_at_least, stats_issues, update_issues)
+from .rules import (INTERNAL_BUNDLES, KEY_MISMATCH, Issues, Refusal, can_manage, can_read, channel_list_issues,
+                    channel_refusal, channel_self_issues, is_local_channel_plugin, is_reverse_domain, issue,
+                    js_truthy, key_covers_app, normalise_plugin_body, plugin_at_least, query_to_body,
+                    should_record_download_fail,
+                    stats_issues, std_semver, update_issues)
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import Capgo
@@ -73,6 +76,27 @@ def try_json(data: bytes) -> tuple[bool, Any]:
         return True, parse_json(data)
     except BodyError:
         return False, None
+
+
+def lower_device_id(body: Any) -> None:
+    """The plugin endpoints lower-case a string ``device_id`` (of an object or of each array item)."""
+    for item in body if isinstance(body, list) else [body]:
+        if isinstance(item, dict) and isinstance(item.get("device_id"), str):
+            item["device_id"] = item["device_id"].lower()
+
+
+def js_keys(value: Any) -> int:
+    """How many keys ``Object.keys(value)`` lists."""
+    return len(value) if isinstance(value, (dict, list, str)) else 0
+
+
+def error200(code: str, message: str, **more_info: Any) -> dict[str, Any]:
+    """``simpleError200``: HTTP 200, the moreInfo spread at the top level."""
+    return {"error": code, "message": message, **more_info}
+
+
+#: where the real /stats throws a TypeError (an event with no ``action``)
+MISSING_ACTION: Any = object()
 
 
 def query_dict(request: web.Request) -> dict[str, str]:
@@ -159,10 +183,20 @@ class Routes:
             Route("DELETE", "/device", self.handler("delete"), "Remove a device's overrides",
                   pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body,
                                                "responses": {"200": '{"status":"ok"}'}}),
-            Route("POST", "/stats", self.stats, "Device-side stats check-in (no key)",
-                  doc={"requestBody": plugin_body, "responses": {"200": '{"status":"ok"}'}}),
+            Route("POST", "/stats", self.stats, "Device-side stats: one event or a batch (no key)",
+                  doc={"requestBody": plugin_body, "responses": {"200": '{"status":"ok"} or per-event results'}}),
+            Route("GET", "/stats", self.health, "Health check", doc={"responses": {"200": '{"status":"ok"}'}}),
             Route("POST", "/updates", self.updates, "Device-side update check (no key)",
-                  doc={"requestBody": plugin_body, "responses": {"200": "the bundle to run, or an error code"}}),
+                  doc={"requestBody": plugin_body, "responses": {"200": "the bundle to run, or a refusal with kind"}}),
+            Route("GET", "/updates", self.health, "Health check", doc={"responses": {"200": '{"status":"ok"}'}}),
+            Route("POST", "/channel_self", self.channel_set, "Device assigns itself a channel (setChannel)",
+                  doc={"requestBody": plugin_body, "responses": {"200": '{"status":"ok",...} or an error'}}),
+            Route("PUT", "/channel_self", self.channel_get, "Device reads its channel (getChannel)",
+                  doc={"requestBody": plugin_body, "responses": {"200": '{"channel","status"} or an error'}}),
+            Route("DELETE", "/channel_self", self.channel_unset, "Device removes its channel (query string)",
+                  doc={"responses": {"200": '{"status":"ok"} or an error'}}),
+            Route("GET", "/channel_self", self.channel_list, "Channels the device may pick (listChannels)",
+                  doc={"responses": {"200": "[{id, name, public, allow_self_set}]"}}),
         ]
 
     async def authenticate(self, request: web.Request, profile: str) -> dict[str, Any]:
@@ -301,20 +335,33 @@ class Routes:
         return data, parsed, value
 
     def _live_rate_limit(self, request: web.Request, op: str, params: Any) -> None:
-        """The Cloudflare-only limits, when the ``rate_limit`` option is on: the per-app IP
-        limit, then the per-operation limit (and, for a POST with a channel, one identical
-        link per minute). Runs after the body is read, before any field is checked."""
+        """The Cloudflare-only limits of ``/device``, when the ``rate_limit`` option is on: the
+        per-app IP limit, then the per-operation limit. Runs after the body is read, before any
+        field is checked (``public/device/index.ts handleDeviceOperation``)."""
+        self._ip_limit(request, params)
+        self._op_limit(op, params)
+
+    def _ip_limit(self, request: web.Request, params: Any) -> None:
+        """``channelSelfRateLimit.ts``: at most 1000 calls per minute per app and client IP."""
+        if not self.vendor.option("rate_limit") or not isinstance(params, dict):
+            return
+        app_id = params.get("app_id")
+        if not js_truthy(app_id):
+            return
+        decision = self.vendor.ctx.limiter.hit((self.vendor.name, "ip", str(app_id), request.remote or ""),
+                                               IP_LIMIT_PER_MINUTE, 60)
+        if not decision.allowed:
+            raise self._too_many(decision, {"reason": "ip_rate_limit_exceeded", "app_id": app_id})
+
+    def _op_limit(self, op: str, params: Any) -> None:
+        """``channelSelfRateLimit.ts``: 5 calls per second per app+device+operation, and for a
+        set, one identical channel per app+device per minute."""
         if not self.vendor.option("rate_limit") or not isinstance(params, dict):
             return
         app_id, device_id = params.get("app_id"), params.get("device_id")
-        if not js_truthy(app_id):
+        if not js_truthy(app_id) or not js_truthy(device_id):
             return
         limiter, name = self.vendor.ctx.limiter, self.vendor.name
-        decision = limiter.hit((name, "ip", str(app_id), request.remote or ""), IP_LIMIT_PER_MINUTE, 60)
-        if not decision.allowed:
-            raise self._too_many(decision, {"reason": "ip_rate_limit_exceeded", "app_id": app_id})
-        if not js_truthy(device_id):
-            return
         decision = limiter.hit((name, "op", str(app_id), str(device_id), op), OP_LIMIT_PER_SECOND, 1)
         if decision.allowed and op == "set" and js_truthy(params.get("channel")):
             decision = limiter.hit((name, "same_set", str(app_id), str(device_id), str(params["channel"])),
@@ -508,128 +555,347 @@ class Routes:
         await self.store.write(write)
         return json_response(OK)
 
-    # == the plugin endpoints ====================================================================
+    # == the plugin endpoints (Cap-go/capgo@4bc7d83f supabase/functions/_backend/plugin_runtime/) ==
 
-    async def _parse(self, request: web.Request, validate: Callable[[dict[str, Any]], Issues]) -> dict[str, Any]:
-        """``parsePluginBody`` then the schema: the first failing check answers."""
+    async def _plugin_json(self, request: web.Request) -> Any:
+        """``hono.ts parseBody``: any JSON value, its ``device_id`` lower-cased."""
         data = await body_bytes(request, errors.live(413, "payload_too_large", "Payload too large"))
         parsed, body = try_json(data)
         if not parsed:
             raise errors.live(400, "invalid_json_parse_body", "Invalid JSON body", {"e": {}})
-        if not isinstance(body, dict) or not body:
-            raise errors.live(400, "invalid_json_body", "Cannot parse body", {"body": body})
-        if not body.get("device_id"):
-            raise errors.live(400, "missing_device_id", "Cannot find device_id", {"body": body})
-        if not body.get("app_id"):
-            raise errors.live(400, "missing_app_id", "Cannot find app_id", {"body": body})
-        build = body.get("version_build")
-        if isinstance(build, str) and build and coerce_semver(build) is None:
-            raise errors.live(400, "semver_error",
-                              "Native version doesn't follow semver convention, please check "
-                              "https://capgo.app/semver_tester/ to learn more about semver usage in Capgo",
-                              {"version_build": build})
-        issues = validate(body)
-        if issues:
-            raise errors.schema_error(issues)
+        lower_device_id(body)
         return body
 
     @staticmethod
+    def _plugin_body(body: Any, schema: Callable[[dict[str, Any]], Issues], code: str, *,
+                     require_device: bool = True) -> dict[str, Any]:
+        """``plugin_parser.ts parsePluginBody``: emptiness, device_id, app_id, the native version,
+        the defaults, then the schema; ``code`` is ``invalid_json_body`` (POST/PUT) or
+        ``invalid_query_parameters`` (GET/DELETE)."""
+        if not js_truthy(body) or (js_keys(body) == 0 and not (isinstance(body, dict) and
+                                                               ("app_id" in body or "device_id" in body))):
+            raise errors.live(400, code, "Cannot parse body", {"body": body})
+        field = body.get if isinstance(body, dict) else (lambda _name: None)
+        if require_device and not js_truthy(field("device_id")):
+            raise errors.live(400, "missing_device_id", "Cannot find device_id", {"body": body})
+        if not js_truthy(field("app_id")):
+            raise errors.live(400, "missing_app_id", "Cannot find app_id", {"body": body})
+        assert isinstance(body, dict)
+        try:
+            normalise_plugin_body(body)
+        except ValueError as bad:
+            raise errors.semver_error(str(bad.args[0])) from None
+        issues = schema(body)
+        if issues:
+            raise errors.schema_error(code, issues)
+        return body
+
+    async def _known_app(self, request: web.Request, app_id: str) -> bool:
+        """``appStatus.ts``: an app the service does not host is "on-premise"; in ``--auth open``
+        mode it is created instead."""
+        try:
+            await self.vendor.tenant(request, storage.find_app, storage.create_app, app_id,
+                                     refusal=errors.ON_PREMISE)
+        except ApiError:
+            return False
+        return True
+
+    @staticmethod
     def device_report(body: dict[str, Any]) -> dict[str, Any]:
-        """The device columns a check-in sets (``makeDevice``)."""
-        build = body.get("version_build")
-        build = coerce_semver(build) if build else None
-        name = body.get("version_name")
-        if not name or name == "builtin":
-            name = build
+        """``plugin_parser.ts makeDevice``: the device columns a check-in sets."""
+        custom_id = body.get("custom_id")
         install_source = body.get("install_source")
         return {
             "platform": body.get("platform"),
             "plugin_version": body.get("plugin_version"),
-            "version_build": build,
+            "version_build": body.get("version_build"),
             "os_version": body.get("version_os"),
-            "version_name": name,
+            "version_name": body.get("version_name"),
             "is_emulator": body.get("is_emulator"),
             "is_prod": body.get("is_prod"),
-            "custom_id": body.get("custom_id"),
+            "custom_id": custom_id.strip() or None if isinstance(custom_id, str) else None,
             "default_channel": body.get("defaultChannel"),
             "key_id": body.get("key_id"),
-            "install_source": install_source.lower() if isinstance(install_source, str) else None,
+            "install_source": install_source.strip().lower() or None if isinstance(install_source, str) else None,
         }
 
-    async def _app(self, request: web.Request, body: dict[str, Any]) -> None:
-        """The app the check-in names; in ``--auth open`` mode an unknown one is created."""
-        await self.vendor.tenant(request, storage.find_app, storage.create_app, body["app_id"],
-                                 refusal=ApiError(200, {"error": "app_not_found", "message": "App not found"}))
+    def _record(self, conn, body: dict[str, Any], actions: list[tuple[str, str | None]], *,
+                device: bool = True, version_name: str | None = None, metadata: dict[str, str] | None = None
+                ) -> None:
+        """``plugin_stats.ts sendStatsAndDevice``: the stats rows, then the device row (unless the
+        action is a failure, whose version is not the one the device runs)."""
+        now = self.vendor.ctx.clock.iso()
+        app_id, device_id = body["app_id"], body["device_id"]
+        for action, stat_version in actions:
+            storage.record_stat(conn, app_id, device_id, action,
+                                stat_version if stat_version is not None else body.get("version_name"),
+                                metadata if action == body.get("action") else None, now)
+        if device:
+            report = self.device_report(body)
+            if version_name is not None:
+                report["version_name"] = version_name
+            storage.upsert_device(conn, app_id, device_id, report, now)
 
-    def _record_device(self, conn, body: dict[str, Any]) -> None:
-        storage.upsert_device(conn, body["app_id"], body["device_id"].lower(), self.device_report(body),
-                              self.vendor.ctx.clock.iso())
+    # -- health -------------------------------------------------------------------------------
+
+    async def health(self, request: web.Request) -> web.Response:
+        """``app.get('/')`` of ``plugins/updates.ts`` and ``plugins/stats.ts``."""
+        return json_response(OK)
+
+    # -- POST /stats ----------------------------------------------------------------------------
 
     async def stats(self, request: web.Request) -> web.Response:
-        body = await self._parse(request, stats_issues)
-        await self._app(request, body)
-        await self.vendor.ctx.store.write(self._record_device, body)
-        return json_response({"status": "ok"})
-
-    async def updates(self, request: web.Request) -> web.Response:
-        body = await self._parse(request, update_issues)
-        await self._app(request, body)
+        """``plugins/stats.ts``: one event, or a JSON array of events (what plugins 8.x send)."""
+        body = await self._plugin_json(request)
+        batch = isinstance(body, list)
+        events = body if batch else [body]
+        if batch and not events:
+            return json_response({"status": "ok", "results": []})
+        first_app = events[0].get("app_id") if isinstance(events[0], dict) else None
+        if not js_truthy(first_app) or not isinstance(first_app, str):
+            raise errors.live(400, "invalid_app_id", "App ID is required")
+        if not is_reverse_domain(first_app):
+            raise errors.live(400, "invalid_app_id", "App ID must be a reverse domain string")
+        for event in events[1:]:
+            app_id = event.get("app_id") if isinstance(event, dict) else None
+            if not js_truthy(app_id) or not isinstance(app_id, str):
+                return json_response({"error": "invalid_app_id", "message": "App ID is required"})
+            if not is_reverse_domain(app_id):
+                return json_response({"error": "invalid_app_id", "message": "App ID must be a reverse domain string"})
+            if app_id != first_app:
+                return json_response({"error": "mixed_app_ids",
+                                      "message": "All events in a batch must have the same app_id"})
+        if not batch:
+            parsed = self._plugin_body(events[0], stats_issues, "invalid_json_body")
+            if not await self._known_app(request, first_app):
+                raise errors.ON_PREMISE
+            outcome = await self.vendor.ctx.store.write(self._stat, parsed)
+            if outcome is None:
+                return json_response(OK)
+            if outcome is MISSING_ACTION:
+                raise errors.schema_error("invalid_json_body", [issue("Action is required", ["action"])])
+            return json_response({"error": outcome["error"], "message": outcome["message"], **outcome["moreInfo"]})
+        known = await self._known_app(request, first_app)
+        items: list[Any] = []
+        for event in events:
+            try:
+                items.append(self._plugin_body(event, stats_issues, "invalid_json_body"))
+            except ApiError as refused:
+                items.append(refused)
 
         def write(conn):
-            self._record_device(conn, body)
-            return self.decide(conn, body)
+            results = []
+            for i, item in enumerate(items):
+                if isinstance(item, ApiError):
+                    results.append({"status": "error", "error": item.body["error"], "message": item.body["message"],
+                                    "index": i})
+                    continue
+                if not known:
+                    results.append({"status": "error", **errors.ON_PREMISE.body, "index": i})
+                    continue
+                outcome = self._stat(conn, item)
+                if outcome is None:
+                    results.append({"status": "ok", "index": i})
+                elif outcome is MISSING_ACTION:
+                    results.append({"status": "error", "error": "processing_error",
+                                    "message": "Cannot read properties of undefined (reading 'endsWith')", "index": i})
+                else:
+                    results.append({"status": "error", **outcome, "index": i})
+                    results[-1]["moreInfo"] = results[-1].pop("moreInfo")
+            return results
 
-        return json_response(await self.vendor.ctx.store.write(write))
+        return json_response({"status": "ok", "results": await self.vendor.ctx.store.write(write)})
 
-    @staticmethod
-    def decide(conn, body: dict[str, Any]) -> dict[str, Any]:
-        """The ``/updates`` answer (``update.ts``): always HTTP 200, an ``error`` code when
-        there is nothing to install."""
-        app_id, device_id = body["app_id"], body["device_id"].lower()
-        platform, plugin_version = body["platform"], body["plugin_version"]
-        current = Routes.device_report(body)["version_name"]
-        overrides = storage.overrides_of(conn, app_id, device_id)
-        version, channel, linked = overrides["pin"], overrides["channel"], overrides["channel"] is not None
-        if version is None:
-            if channel is None:
-                channel = storage.default_channel_for(conn, app_id, platform, body.get("defaultChannel"))
-            if channel is None:
-                return {"error": "no_channel", "message": "no default channel or override"}
-            version = storage.version_by_id(conn, channel["version_id"]) if channel["version_id"] else None
-            if version is None:
-                return {"error": "no_bundle", "message": "Cannot get bundle"}
-        if version["name"] == current:
-            return {"error": "no_new_version_available", "message": "No new version available"}
-        if channel is not None and overrides["pin"] is None:
-            refusal = Routes.channel_refusal(channel, body, linked)
-            if refusal is not None:
-                return {**refusal, "version": version["name"], "old": current}
-        answer: dict[str, Any] = {
-            "version": version["name"],
-            "url": version["url"] or DEFAULT_BUNDLE_URL.format(app_id=app_id, name=version["name"]),
-        }
-        if semver_at_least(plugin_version, (4, 13, 0)):
-            answer["session_key"] = version["session_key"] or ""
-        if semver_at_least(plugin_version, (4, 4, 0)):
-            answer["checksum"] = version["checksum"]
-        return answer
-
-    @staticmethod
-    def channel_refusal(channel: dict[str, Any], body: dict[str, Any], linked: bool) -> dict[str, str] | None:
-        """The channel's own rules: platform flags, self-association (only for a channel the
-        device picked itself), dev/prod builds and emulators."""
-        platform = body["platform"]
-        if not channel[platform]:
-            names = {"ios": "ios it's disabled", "android": "android is disabled", "electron": "electron is disabled"}
-            return {"error": f"disabled_platform_{platform}", "message": f"Cannot update, {names[platform]}"}
-        if not linked and not channel["public"] and not channel["allow_device_self_set"]:
-            return {"error": "cannot_update_via_private_channel",
-                    "message": "Cannot update via a private channel. Please ensure your defaultChannel has "
-                               "\"Allow devices to self associate\" set to true"}
-        if not channel["allow_dev"] and not body["is_prod"]:
-            return {"error": "disable_dev_build", "message": "Cannot update, dev build is disabled"}
-        if not channel["allow_prod"] and body["is_prod"]:
-            return {"error": "disable_prod_build", "message": "Cannot update, prod build is disabled"}
-        if not channel["allow_emulator"] and body["is_emulator"]:
-            return {"error": "disable_emulator", "message": "Cannot update, emulator is disabled"}
+    def _stat(self, conn, body: dict[str, Any]) -> Any:
+        """``stats.ts post`` for a known app: None when recorded, MISSING_ACTION where the real
+        service throws, else the error (``version_not_found``) with its moreInfo."""
+        action, version_name = body.get("action"), body["version_name"]
+        if action == "download_fail" and not should_record_download_fail(body.get("plugin_version")):
+            return None
+        colon = version_name.find(":")
+        version_only = version_name[:colon] if colon > 0 else version_name
+        if version_only not in INTERNAL_BUNDLES and storage.version_by_name(conn, body["app_id"], version_only) is None:
+            return {"error": "version_not_found", "message": "Version not found",
+                    "moreInfo": {"app_id": body["app_id"], "version_name": version_name}}
+        if not isinstance(action, str):
+            return MISSING_ACTION
+        actions: list[tuple[str, str | None]] = []
+        old = body.get("old_version_name")
+        if action == "set" and body["is_prod"] and not body["is_emulator"] and js_truthy(old):
+            old_version = storage.version_by_name(conn, body["app_id"], str(old))
+            current = storage.version_by_name(conn, body["app_id"], version_only)
+            if old_version is not None and (current is None or old_version["id"] != current["id"]):
+                actions.append(("uninstall", old))
+        actions.append((action, None))
+        self._record(conn, body, actions, device=not action.endswith("_fail"), metadata=body.get("metadata"))
         return None
+
+    # -- POST /updates --------------------------------------------------------------------------
+
+    async def updates(self, request: web.Request) -> web.Response:
+        """``plugins/updates.ts`` -> ``utils/update.ts updateWithPG``: always HTTP 200 once the
+        request is valid and the app known; a refusal carries ``error``, ``message`` and ``kind``."""
+        body = self._plugin_body(await self._plugin_json(request), update_issues, "invalid_json_body")
+        if not await self._known_app(request, body["app_id"]):
+            raise errors.ON_PREMISE
+        return json_response(await self.vendor.ctx.store.write(self.decide, body))
+
+    def decide(self, conn, body: dict[str, Any]) -> dict[str, Any]:
+        app_id, device_id, plugin_version = body["app_id"], body["device_id"], body["plugin_version"]
+        current = body["version_name"]
+        if std_semver(plugin_version) is not None and std_semver(plugin_version)[0] == 4:  # type: ignore[index]
+            self._record(conn, body, [("backend_refusal", None)])
+            return Refusal("unsupported_plugin_version", f"Plugin version {plugin_version} (v4) is no longer "
+                           "supported. Please upgrade to v5.10.0 or later.", None).body
+        overrides = storage.overrides_of(conn, app_id, device_id)
+        pin, channel = overrides["pin"], overrides["channel"]
+        overridden = channel is not None
+        if channel is None:
+            channel = storage.default_channel_for(conn, app_id, body["platform"], body.get("defaultChannel"))
+        if pin is None and channel is None:
+            self._record(conn, body, [("NoChannelOrOverride", None)])
+            return Refusal("no_channel", "no default channel or override", None).body
+        if pin is not None:
+            bundle = pin
+        else:
+            assert channel is not None
+            bundle = storage.version_by_id(conn, channel["version_id"]) if channel["version_id"] else None
+        name = "builtin" if bundle is None else bundle["name"]
+        device_key, bundle_key = body.get("key_id"), None if bundle is None else bundle["key_id"]
+        if (js_truthy(device_key) and js_truthy(bundle_key) and device_key != bundle_key
+                and plugin_at_least(plugin_version, (8, 40, 8))):
+            self._record(conn, body, [("keyMismatch", name)])
+            return Refusal("key_id_mismatch", KEY_MISMATCH, None, deviceKeyId=device_key, bundleKeyId=bundle_key).body
+        if current == name:
+            self._record(conn, body, [("noNew", name)])
+            return Refusal("no_new_version_available", "No new version available", None).body
+        if pin is None:
+            assert channel is not None
+            refusal = channel_refusal(channel, name, body, overridden=overridden,
+                                      min_update_version=None if bundle is None else bundle["min_update_version"])
+            if refusal is not None:
+                self._record(conn, body, [(refusal.stat or "", name)])
+                return refusal.body
+        if name == "builtin":
+            if plugin_at_least(plugin_version, (6, 2, 0)):
+                return Refusal("already_on_builtin", "Already on builtin", None, version="builtin").body
+            return Refusal("revert_to_builtin_plugin_version_too_old",
+                           "revert_to_builtin used, but plugin version is too old", None).body
+        assert bundle is not None
+        url = bundle["url"] or DEFAULT_BUNDLE_URL.format(app_id=app_id, name=name)
+        if not url.startswith(("http://", "https://")):
+            self._record(conn, body, [("cannotGetBundle", name)])
+            return Refusal("no_bundle_url", "Cannot get bundle url", None).body
+        self._record(conn, body, [("get", name)], version_name=name)
+        return {"version": name, "url": url, "session_key": bundle["session_key"] or "",
+                "checksum": bundle["checksum"]}
+
+    # -- /channel_self (plugins/channel_self.ts) --------------------------------------------------
+
+    async def _channel_self_body(self, request: web.Request, op: str) -> dict[str, Any]:
+        """The common steps: body (POST/PUT: JSON; GET/DELETE: the query string), schema, the
+        per-app IP limit, POST's ``missing_channel``, the per-device limits, the app."""
+        if op in ("set", "get"):
+            raw = await self._plugin_json(request)
+            body = self._plugin_body(raw, channel_self_issues, "invalid_json_body")
+        else:
+            raw = query_to_body(query_dict(request))
+            body = self._plugin_body(raw, channel_list_issues if op == "list" else channel_self_issues,
+                                     "invalid_query_parameters", require_device=op != "list")
+        self._ip_limit(request, body)
+        if op == "set" and not js_truthy(body.get("channel")):
+            raise ApiError(200, {"error": "missing_channel", "message": "Cannot find channel in body"})
+        self._op_limit(op, body)
+        if not await self._known_app(request, body["app_id"]):
+            raise errors.ON_PREMISE
+        return body
+
+    async def channel_set(self, request: web.Request) -> web.Response:
+        """``post()``: the plugin's ``setChannel``."""
+        body = await self._channel_self_body(request, "set")
+        local = is_local_channel_plugin(body.get("plugin_version"))
+
+        def write(conn):
+            app_id, device_id, name = body["app_id"], body["device_id"], body["channel"]
+            existing = None if local else storage.overrides_of(conn, app_id, device_id)["channel"]
+            if existing is not None and not existing["allow_device_self_set"]:
+                return error200("cannot_override", "Cannot change device override current channel don't allow it")
+            channel = storage.channel_by_name(conn, app_id, name) if isinstance(name, str) else None
+            if channel is None:
+                return error200("channel_not_found", "Cannot find channel", channel=name, app_id=app_id)
+            if not channel["allow_device_self_set"]:
+                if channel["public"]:
+                    return error200("public_channel_self_set_not_allowed",
+                                    "This channel is public and does not allow device self-assignment. Unset the "
+                                    "channel and the device will automatically use the public channel.",
+                                    channel=name, app_id=app_id)
+                return error200("channel_self_set_not_allowed", "This channel does not allow devices to self "
+                                "associate", channel=name, app_id=app_id)
+            if local:
+                self._record(conn, body, [("setChannel", None)])
+                return {"status": "ok", "allowSet": True}
+            main = next((c for c in storage.public_channels(conn, app_id) if c[body["platform"]]), None)
+            if main is not None and main["name"] == name:
+                storage.clear_channel_link(conn, app_id, device_id)
+            elif existing is not None and existing["id"] == channel["id"]:
+                return OK
+            else:
+                storage.set_channel_link(conn, app_id, device_id, channel["id"])
+            self._record(conn, body, [("setChannel", None)])
+            return OK
+
+        return json_response(await self.store.write(write))
+
+    async def channel_get(self, request: web.Request) -> web.Response:
+        """``put()``: the plugin's ``getChannel``."""
+        body = await self._channel_self_body(request, "get")
+        local = is_local_channel_plugin(body.get("plugin_version"))
+
+        def write(conn):
+            app_id, device_id = body["app_id"], body["device_id"]
+            if local:
+                self._record(conn, body, [("getChannel", None)])
+                if js_truthy(body.get("channel")):
+                    return {"channel": body["channel"], "status": "override", "allowSet": True}
+                return {"channel": body.get("defaultChannel") or "production", "status": "default"}
+            override = storage.overrides_of(conn, app_id, device_id)["channel"]
+            if override is not None:
+                self._record(conn, body, [("getChannel", None)])
+                return {"channel": override["name"], "status": "override",
+                        "allowSet": bool(override["allow_device_self_set"])}
+            default = body.get("defaultChannel")
+            if js_truthy(default):
+                found = storage.channel_by_name(conn, app_id, str(default))
+            else:
+                found = next((c for c in storage.public_channels(conn, app_id) if c[body["platform"]]), None)
+            if found is None:
+                return error200("channel_not_found", "Cannot find channel")
+            self._record(conn, body, [("getChannel", None)])
+            return {"channel": found["name"], "status": "default"}
+
+        return json_response(await self.store.write(write))
+
+    async def channel_unset(self, request: web.Request) -> web.Response:
+        """``deleteOverride()`` (query string): the plugin 8.x never calls it (it unsets locally)."""
+        body = await self._channel_self_body(request, "delete")
+        local = is_local_channel_plugin(body.get("plugin_version"))
+
+        def write(conn):
+            if local:
+                self._record(conn, body, [("setChannel", None)])
+                return OK
+            override = storage.overrides_of(conn, body["app_id"], body["device_id"])["channel"]
+            if override is None or not override["allow_device_self_set"]:
+                return error200("cannot_override", "Cannot change device override current channel don't allow it")
+            storage.clear_channel_link(conn, body["app_id"], body["device_id"])
+            return OK
+
+        return json_response(await self.store.write(write))
+
+    async def channel_list(self, request: web.Request) -> web.Response:
+        """``listCompatibleChannels()`` (query string): the plugin's ``listChannels``."""
+        body = await self._channel_self_body(request, "list")
+        rows = self.store.read(storage.compatible_channels, body["app_id"], body["platform"], body["is_emulator"],
+                               body["is_prod"])
+        return json_response([{"id": r["id"], "name": r["name"], "public": bool(r["public"]),
+                               "allow_self_set": bool(r["allow_device_self_set"])} for r in rows])

@@ -79,7 +79,28 @@ CREATE TABLE capgo_version_pins (
 );
 """
 
-MIGRATIONS = (SCHEMA_V1,)
+#: the fields the update decision and /channel_self read (Cap-go/capgo@4bc7d83f
+#: supabase/migrations/20260708000000_prod_baseline.sql ``channels`` / ``app_versions`` defaults),
+#: and the log of what the plugin endpoints record (the real ``stats`` table, reduced)
+SCHEMA_V2 = """
+ALTER TABLE capgo_channels ADD COLUMN allow_device INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE capgo_channels ADD COLUMN disable_auto_update TEXT NOT NULL DEFAULT 'major';
+ALTER TABLE capgo_channels ADD COLUMN disable_auto_update_under_native INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE capgo_versions ADD COLUMN min_update_version TEXT;
+ALTER TABLE capgo_versions ADD COLUMN key_id TEXT;
+CREATE TABLE capgo_stats (
+    id           INTEGER PRIMARY KEY,
+    app_id       TEXT NOT NULL REFERENCES capgo_apps(app_id) ON DELETE CASCADE,
+    device_id    TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    version_name TEXT,
+    metadata     TEXT,          -- JSON object of strings, or NULL
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX capgo_stats_by_app ON capgo_stats (app_id, id);
+"""
+
+MIGRATIONS = (SCHEMA_V1, SCHEMA_V2)
 
 #: device fields as stored (and as named in fixtures), in fixture order
 DEVICE_FIELDS = (
@@ -88,6 +109,8 @@ DEVICE_FIELDS = (
     "created_at", "updated_at",
 )
 BOOL_DEVICE_FIELDS = ("is_prod", "is_emulator")
+#: ``makeDevice`` sends these as ``null`` when the request has none, so a check-in clears them
+CLEARED_BY_CHECK_IN = ("default_channel", "key_id")
 
 DEVICE_SELECT = """
 SELECT d.*, v.id AS bundle_id, c.name AS channel_name, pv.name AS pinned_name
@@ -218,7 +241,8 @@ def upsert_device(conn: sqlite3.Connection, app_id: str, device_id: str, report:
     the stored one."""
     existing = one(conn.execute("SELECT * FROM capgo_devices WHERE app_id = ? AND device_id = ?",
                                 (app_id, device_id)))
-    fields = {k: v for k, v in report.items() if k in DEVICE_FIELDS and v is not None}
+    fields = {k: v for k, v in report.items()
+              if k in DEVICE_FIELDS and (v is not None or k in CLEARED_BY_CHECK_IN)}
     if fields.get("custom_id") == "":
         fields.pop("custom_id")
     for key in BOOL_DEVICE_FIELDS:
@@ -282,14 +306,61 @@ def overrides_of(conn: sqlite3.Connection, app_id: str, device_id: str) -> dict[
 
 def default_channel_for(conn: sqlite3.Connection, app_id: str, platform: str,
                         default_channel: str | None) -> dict[str, Any] | None:
-    """The plugin's ``defaultChannel`` by name, else the app's public channel for the platform."""
-    if default_channel:
-        return channel_by_name(conn, app_id, default_channel)
+    """``pg.ts requestInfosChannelPostgres``: the channel named ``defaultChannel`` if it is enabled
+    for the platform and public or self-assignable (no fallback), else the first public channel
+    for the platform by name then id."""
     if platform not in ("ios", "android", "electron"):
         return None
+    if default_channel:
+        return one(conn.execute(
+            f"SELECT * FROM capgo_channels WHERE app_id = ? AND name = ? AND {platform} = 1 "
+            "AND (public = 1 OR allow_device_self_set = 1)", (app_id, default_channel)))
     return one(conn.execute(
-        f"SELECT * FROM capgo_channels WHERE app_id = ? AND public = 1 AND {platform} = 1 ORDER BY id LIMIT 1",
-        (app_id,)))
+        f"SELECT * FROM capgo_channels WHERE app_id = ? AND public = 1 AND {platform} = 1 "
+        "ORDER BY name, id LIMIT 1", (app_id,)))
+
+
+def public_channels(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    return dict_rows(conn.execute("SELECT * FROM capgo_channels WHERE app_id = ? AND public = 1 ORDER BY id",
+                                  (app_id,)))
+
+
+def compatible_channels(conn: sqlite3.Connection, app_id: str, platform: str, is_emulator: bool,
+                        is_prod: bool) -> list[dict[str, Any]]:
+    """``pg.ts getCompatibleChannelsPg``: what GET /channel_self lists."""
+    if platform not in ("ios", "android", "electron"):
+        return []
+    device = "allow_emulator" if is_emulator else "allow_device"
+    build = "allow_prod" if is_prod else "allow_dev"
+    return dict_rows(conn.execute(
+        f"SELECT id, name, public, allow_device_self_set FROM capgo_channels WHERE app_id = ? "
+        f"AND (allow_device_self_set = 1 OR public = 1) AND {platform} = 1 AND {device} = 1 AND {build} = 1 "
+        "ORDER BY id", (app_id,)))
+
+
+def record_stat(conn: sqlite3.Connection, app_id: str, device_id: str, action: str, version_name: str | None,
+                metadata: dict[str, str] | None, now: str) -> None:
+    conn.execute("INSERT INTO capgo_stats (app_id, device_id, action, version_name, metadata, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 (app_id, device_id, action, version_name, None if metadata is None else json.dumps(metadata), now))
+
+
+def stats_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    rows = dict_rows(conn.execute(
+        "SELECT device_id, action, version_name, metadata, created_at FROM capgo_stats WHERE app_id = ? "
+        "ORDER BY id", (app_id,)))
+    for row in rows:
+        row["metadata"] = None if row["metadata"] is None else json.loads(row["metadata"])
+    return rows
+
+
+def stat_exists(conn: sqlite3.Connection, app_id: str, stat: dict[str, Any]) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM capgo_stats WHERE app_id = ? AND device_id = ? AND action = ? AND version_name IS ? "
+        "AND metadata IS ? AND created_at = ?",
+        (app_id, stat["device_id"], stat["action"], stat.get("version_name"),
+         None if stat.get("metadata") is None else json.dumps(stat["metadata"]), stat["created_at"])).fetchone() \
+        is not None
 
 
 def clear_channel_link(conn: sqlite3.Connection, app_id: str, device_id: str) -> None:
