@@ -332,3 +332,70 @@ def test_documented_version_pin_beats_the_channel(capgo):
     capgo.emulator.load({"capgo": {"apps": [{"app_id": APP, "overrides": [{"device_id": dev(8), "channel": "beta",
                                                                          "version": "1.2.0"}]}]}})
     assert post(capgo, "/updates", info(dev(8), version_name="1.0.0")).json() == bundle("1.2.0")
+
+
+# -- one app's life, as plugin 8.51.14 lives it ----------------------------------------------------------
+
+def test_plugin_life_end_to_end(capgo):
+    """First launch check-in, stats batch, channel list and self-assign, update offered, download
+    stats, set, next launch. Each answer is read the way CapgoUpdater / CapacitorUpdaterPlugin
+    read it (field names and JSON types)."""
+    capgo.load_devices([], versions=[{"name": "1.1.0", "url": "https://cdn.example/1.1.0.zip", "checksum": "c0ffee"}],
+                       channels=[{"name": "beta", "public": False, "allow_device_self_set": True}])
+    device = "A1B2C3D4-0000-4000-8000-0000000000AA"  # the plugin's UUID; the server lower-cases it
+    stored_id = device.lower()
+
+    # 1. first launch: getLatest with the builtin bundle -> a refusal the plugin reads by ``kind``
+    r = post(capgo, "/updates", info(device))
+    latest = r.json()
+    assert r.status_code == 200 and latest["kind"] == "up_to_date" and isinstance(latest["message"], str)
+    assert latest["error"] == "no_new_version_available" and "version" not in latest
+
+    # 2. the stats queue flushes as a JSON array; the plugin reads only the status code
+    r = post(capgo, "/stats", [info(device, action="app_launch_start", old_version_name="", timestamp=1),
+                               info(device, action="app_moved_to_foreground", old_version_name="", timestamp=2)])
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "results": [{"status": "ok", "index": 0}, {"status": "ok", "index": 1}]}
+
+    # 3. listChannels: GET with the info object as query; ``id`` must be a number
+    query = {k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in info(device).items()}
+    listed = requests.get(f"{capgo.url}/channel_self", params=query, timeout=30).json()
+    assert [(type(c["id"]), c["name"], c["public"], c["allow_self_set"]) for c in listed] == \
+        [(int, "production", True, False), (int, "beta", False, True)]
+
+    # 4. setChannel: POST with ``channel``; the plugin keeps the channel and sends it as defaultChannel
+    r = requests.post(f"{capgo.url}/channel_self", json=info(device, channel="beta"), timeout=30)
+    assert (r.status_code, r.json()) == (200, {"status": "ok", "allowSet": True})
+    r = requests.put(f"{capgo.url}/channel_self", json=info(device, defaultChannel="beta"), timeout=30)
+    assert (r.status_code, r.json()) == (200, {"channel": "beta", "status": "default"})
+
+    # 5. the update is offered: version, url, session_key and checksum as strings
+    offer = post(capgo, "/updates", info(device, defaultChannel="beta")).json()
+    assert offer == {"version": "1.1.0", "url": "https://cdn.example/1.1.0.zip", "session_key": "",
+                     "checksum": "c0ffee"}
+    assert all(isinstance(offer[k], str) for k in ("version", "url", "session_key", "checksum"))
+    assert "error" not in offer and "kind" not in offer
+    assert device_of(capgo, stored_id)["version_name"] == "1.1.0"  # the device row names the bundle served
+
+    # 6. download progress and completion, then 7. the bundle is set
+    downloads = [info(device, defaultChannel="beta", version_name="1.1.0", action=f"download_{n}",
+                      old_version_name="", timestamp=n) for n in (10, 50, 90)]
+    downloads.append(info(device, defaultChannel="beta", version_name="1.1.0", action="download_complete",
+                          old_version_name="", timestamp=100))
+    assert post(capgo, "/stats", downloads).json()["results"] == [{"status": "ok", "index": i} for i in range(4)]
+    r = post(capgo, "/stats", [info(device, defaultChannel="beta", version_name="1.1.0", action="set",
+                                    old_version_name="builtin", timestamp=101)])
+    assert r.json() == {"status": "ok", "results": [{"status": "ok", "index": 0}]}
+
+    # 8. next launch: the plugin reports the new bundle and is up to date
+    latest = post(capgo, "/updates", info(device, defaultChannel="beta", version_name="1.1.0")).json()
+    assert (latest["kind"], latest["error"]) == ("up_to_date", "no_new_version_available")
+
+    assert stats_of(capgo) == [
+        (stored_id, "noNew", "1.0.0"), (stored_id, "app_launch_start", "1.0.0"),
+        (stored_id, "app_moved_to_foreground", "1.0.0"), (stored_id, "setChannel", "1.0.0"),
+        (stored_id, "getChannel", "1.0.0"), (stored_id, "get", "1.1.0"), (stored_id, "download_10", "1.1.0"),
+        (stored_id, "download_50", "1.1.0"), (stored_id, "download_90", "1.1.0"),
+        (stored_id, "download_complete", "1.1.0"), (stored_id, "set", "1.1.0"), (stored_id, "noNew", "1.1.0")]
+    stored = device_of(capgo, stored_id)
+    assert (stored["version_name"], stored["default_channel"], stored["plugin_version"]) == ("1.1.0", "beta", PLUGIN)
