@@ -16,7 +16,9 @@ from tests.credentials import CAPGO_KEYS
 def test_default_fixture_export(capgo):
     capgo.emulator.reset()
     assert capgo.state() == {
-        "api_keys": [{"key": CAPGO_KEYS[m], "mode": m} for m in ("all", "write", "read", "upload")],
+        # keys carry the numeric id that x-limited-key-id names, and their owner
+        "api_keys": [{"key": CAPGO_KEYS[m], "mode": m, "id": i, "user": "default"}
+                     for i, m in enumerate(("all", "write", "read", "upload"), start=1)],
         "apps": [{
             "app_id": APP,
             "versions": [{"name": "1.0.0", "id": 1}, {"name": "1.1.0", "id": 2}, {"name": "1.2.0", "id": 3}],
@@ -42,8 +44,19 @@ def test_export_round_trips_through_put(capgo):
                        versions=[{"name": "3.0.0", "id": 77, "url": "https://x/y.zip"}],
                        overrides=[{"device_id": dev(1), "channel": "beta", "version": "3.0.0"},
                                   {"device_id": dev(3), "channel": "beta"}])
+    capgo.load_devices([], versions=[{"name": "3.1.0", "min_update_version": "2.0.0", "key_id": "k1"}],
+                       channels=[{"name": "rc", "public": False, "allow_device": False, "disable_auto_update": "patch",
+                                  "disable_auto_update_under_native": False, "version": "3.1.0"}])
+    capgo.emulator.load({"capgo": {"api_keys": [{"key": "sub", "mode": "read", "app_ids": [APP], "id": 40,
+                                                 "user": "u2"}]}})
+    requests.post(f"{capgo.url}/stats", json={"app_id": APP, "device_id": dev(1), "platform": "ios",
+                                              "version_name": "1.0.0", "version_os": "17", "action": "set",
+                                              "metadata": {"k": "v"}}, timeout=30)
     before = capgo.emulator.state()
+    assert before["capgo"]["apps"][0]["stats"][0]["metadata"] == {"k": "v"}
     capgo.emulator.replace_state(before)
+    assert capgo.emulator.state() == before
+    capgo.emulator.load(before)  # loading the same stats again adds nothing
     assert capgo.emulator.state() == before
     assert capgo.get({"app_id": APP, "device_id": dev(1)}).json()["version_override"] == "3.0.0"
 
@@ -84,6 +97,16 @@ def test_merge_updates_field_by_field_and_removes_nothing(capgo):
     ({"apps": [{"app_id": APP, "versions": [{"name": "1", "id": 0}]}]}, "$.capgo.apps[0].versions[0].id"),
     ({"apps": [{"app_id": APP, "versions": ["1", "1"]}]}, "$.capgo.apps[0].versions[1]"),
     ({"apps": [{"app_id": APP, "channels": [{"name": "c"}]}]}, "$.capgo.apps[0].channels[0].public"),
+    ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": True, "disable_auto_update": "always"}]}]},
+     "$.capgo.apps[0].channels[0].disable_auto_update"),
+    ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": True, "allow_device": 1}]}]},
+     "$.capgo.apps[0].channels[0].allow_device"),
+    ({"api_keys": [{"key": "a", "mode": "all", "id": 9}, {"key": "b", "mode": "all", "id": 9}]},
+     "$.capgo.api_keys[1].id"),
+    ({"api_keys": [{"key": "a", "mode": "all", "id": 0}]}, "$.capgo.api_keys[0].id"),
+    ({"apps": [{"app_id": APP, "stats": [{"device_id": "d", "action": "set"}]}]}, "$.capgo.apps[0].stats[0].created_at"),
+    ({"apps": [{"app_id": APP, "stats": [{"device_id": "d", "action": "set", "created_at": "2026-01-01T00:00:00Z",
+                                          "metadata": {"k": 1}}]}]}, "$.capgo.apps[0].stats[0].metadata.k"),
     ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": "yes"}]}]}, "$.capgo.apps[0].channels[0].public"),
     ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": True, "version": "9"}]}]},
      "$.capgo.apps[0].channels[0].version"),
@@ -210,7 +233,8 @@ def test_open_auth_creates_unknown_keys_with_every_right(capgo, profile):
     capgo.emulator.set_options({"auth": "open", "capgo": {"profile": profile}})
     capgo.load_devices([device_doc(1)])
     assert capgo.post({"app_id": APP, "device_id": dev(1), "channel": "beta"}, key="brand-new").status_code == 200
-    assert {"key": "brand-new", "mode": "all"} in capgo.state()["api_keys"]
+    assert {"key": "brand-new", "mode": "all"} in [{k: key[k] for k in ("key", "mode")} for key in capgo.state()["api_keys"]
+                                                   if "app_ids" not in key]
 
 
 @pytest.mark.parametrize("profile, body", [

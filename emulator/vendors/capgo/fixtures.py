@@ -2,7 +2,7 @@
 
 Shape::
 
-    {"api_keys": [{"key", "mode": "all|write|read|upload", "app_ids"?: [...]}],
+    {"api_keys": [{"key", "mode": "all|write|read|upload", "app_ids"?: [...], "id"?: 1, "user"?: "..."}],
      "apps": [{"app_id",
                "versions": ["1.0.0" | {"name", "id"?, "url"?, "checksum"?, "session_key"?,
                                        "min_update_version"?, "key_id"?}],
@@ -74,13 +74,18 @@ def validate(doc: dict[str, Any], path: str) -> None:
     for i, item in enumerate(keys):
         p = f"{path}.api_keys[{i}]"
         expect_object(item, p)
-        expect_keys(item, p, required=("key", "mode"), optional=("app_ids",))
+        expect_keys(item, p, required=("key", "mode"), optional=("app_ids", "id", "user"))
+        if "id" in item:
+            expect_int(item["id"], f"{p}.id", minimum=1)
+        if "user" in item:
+            expect_str(item["user"], f"{p}.user", pattern=r"\S+")
         expect_str(item["key"], f"{p}.key", pattern=r"\S+")
         expect_str(item["mode"], f"{p}.mode", choices=KEY_MODES)
         if item.get("app_ids") is not None:
             for j, app_id in enumerate(expect_list(item["app_ids"], f"{p}.app_ids")):
                 expect_str(app_id, f"{p}.app_ids[{j}]", pattern=r"\S+")
     expect_unique(((f"{path}.api_keys[{i}].key", k["key"]) for i, k in enumerate(keys)), "key")
+    expect_unique(((f"{path}.api_keys[{i}].id", k["id"]) for i, k in enumerate(keys) if "id" in k), "key id")
     apps = expect_list(doc.get("apps", []), f"{path}.apps")
     for i, app in enumerate(apps):
         _validate_app(app, f"{path}.apps[{i}]")
@@ -176,8 +181,15 @@ def _validate_device(device: Any, p: str) -> None:
 # -- load (merge) -------------------------------------------------------------------------------
 
 def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) -> None:
-    for item, _ in each_object(doc, "api_keys", path):
-        storage.upsert_key(conn, item["key"], item["mode"], item.get("app_ids"))
+    keys = list(each_object(doc, "api_keys", path))
+    # keys that name their id first, so a key without one cannot take it
+    for item, item_path in sorted(keys, key=lambda pair: "id" not in pair[0]):
+        key_id = item.get("id")
+        if key_id is not None:
+            holder = storage.find_key_by_id(conn, key_id)
+            if holder is not None and holder["key"] != item["key"]:
+                raise FixtureError(f"{item_path}.id", f"key id {key_id} already belongs to another key")
+        storage.upsert_key(conn, item["key"], item["mode"], item.get("app_ids"), key_id, item.get("user"))
     for app, app_path in each_object(doc, "apps", path):
         _load_app(conn, app, now, app_path)
 
@@ -282,6 +294,7 @@ def export(conn: sqlite3.Connection) -> dict[str, Any]:
         item = {"key": row["key"], "mode": row["mode"]}
         if row["app_ids"] is not None:
             item["app_ids"] = row["app_ids"]
+        item.update(id=row["id"], user=row["user"])
         keys.append(item)
     return {"api_keys": keys, "apps": [_export_app(conn, app_id) for app_id in storage.all_app_ids(conn)]}
 

@@ -11,6 +11,7 @@ create and update device records, and ``/updates`` answers with the bundle the d
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -23,7 +24,7 @@ from ...httputil import BodyError, bounded_int, parse_json, read_body
 from ...vendor import Route
 from . import errors, storage
 from .rules import (INTERNAL_BUNDLES, KEY_MISMATCH, Issues, Refusal, can_manage, can_read, channel_list_issues,
-                    channel_refusal, channel_self_issues, is_local_channel_plugin, is_reverse_domain, issue,
+                    channel_refusal, channel_self_issues, is_local_channel_plugin, is_reverse_domain, issue, js_number,
                     js_truthy, key_covers_app, normalise_plugin_body, plugin_at_least, query_to_body,
                     should_record_download_fail,
                     stats_issues, std_semver, update_issues)
@@ -50,7 +51,16 @@ LIVE_MAX_LIMIT = 50_000
 OP_LIMIT_PER_SECOND = 5
 SAME_SET_WINDOW = 60
 IP_LIMIT_PER_MINUTE = 1000
-LIVE_UPDATED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}:\d{2})(\.\d{1,3})?Z| (\d{2}:\d{2}:\d{2}))")
+#: ``utils/rate_limit.ts``: failed authentications per client IP in 15 minutes
+#: (``RATE_LIMIT_FAILED_AUTH``), and calls per API key per minute (``RATE_LIMIT_API_KEY``); both
+#: refuse once the count reaches the limit
+FAILED_AUTH_LIMIT = 20
+FAILED_AUTH_WINDOW = 15 * 60
+API_KEY_LIMIT_PER_MINUTE = 2000
+#: ``hono_middleware.ts getSubkeyId``
+SUBKEY_ID = re.compile(r"[1-9][0-9]*")
+MAX_SAFE_INTEGER = 2**53 - 1
+LIVE_UPDATED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}:\d{2})(\.\d+)?Z| (\d{2}:\d{2}:\d{2}))", re.ASCII)
 
 
 #: where a bundle is said to live when the fixture gives no ``url`` (never fetched by the emulator)
@@ -202,13 +212,56 @@ class Routes:
     async def authenticate(self, request: web.Request, profile: str) -> dict[str, Any]:
         """The caller's key row; 401 in the profile's shape when missing or unknown. In ``open``
         auth mode an unknown key is created on first use with mode ``all`` and no app limit."""
+        if profile == "live":
+            return await self._live_key(request)
         raw = raw_api_key(request)
         if raw is None:
-            raise (errors.live(401, "no_key_provided", "No key provided") if profile == "live"
-                   else errors.documented(401, errors.MISSING_API_KEY))
-        refusal = (errors.live(401, "invalid_apikey", "Invalid apikey") if profile == "live"
-                   else errors.documented(401, errors.INVALID_API_KEY))
-        return await self.vendor.tenant(request, storage.find_key, storage.create_open_key, raw, refusal=refusal)
+            raise errors.documented(401, errors.MISSING_API_KEY)
+        return await self.vendor.tenant(request, storage.find_key, storage.create_open_key, raw,
+                                        refusal=errors.documented(401, errors.INVALID_API_KEY))
+
+    async def _live_key(self, request: web.Request) -> dict[str, Any]:
+        """``utils/hono_middleware.ts middlewareKey``: the failed-auth limit per IP, the
+        ``x-limited-key-id`` header's shape, the key (``capgkey ?? authorization``: an empty
+        ``capgkey`` header wins), the per-key limit, then the sub-key, which becomes the identity."""
+        limited = self.vendor.option("rate_limit")
+        limiter, ip = self.vendor.ctx.limiter, (self.vendor.name, "failed_auth", request.remote or "")
+        if limited:
+            gate = limiter.hit(ip, FAILED_AUTH_LIMIT - 1, FAILED_AUTH_WINDOW, cost=0)
+            if not gate.allowed:
+                raise self._too_many(gate, {"reason": "too_many_failed_auth_attempts"})
+
+        def failed(error: ApiError) -> ApiError:
+            if limited:
+                limiter.hit(ip, FAILED_AUTH_LIMIT, FAILED_AUTH_WINDOW)
+            return error
+
+        sub_id: int | None = None
+        if "x-limited-key-id" in request.headers:
+            header = request.headers["x-limited-key-id"]
+            if not SUBKEY_ID.fullmatch(header) or int(header) > MAX_SAFE_INTEGER:
+                raise failed(errors.live(401, "invalid_subkey", "Invalid x-limited-key-id"))
+            sub_id = int(header)
+        raw = request.headers["capgkey"] if "capgkey" in request.headers else request.headers.get("authorization")
+        if not raw:
+            raise failed(errors.live(401, "no_key_provided", "No key provided"))
+        try:
+            key = await self.vendor.tenant(request, storage.find_key, storage.create_open_key, raw,
+                                           refusal=errors.live(401, "invalid_apikey", "Invalid apikey"))
+        except ApiError as refused:
+            raise failed(refused) from None
+        if limited:
+            decision = limiter.hit((self.vendor.name, "key", key["id"]), API_KEY_LIMIT_PER_MINUTE - 1, 60)
+            if not decision.allowed:
+                raise self._too_many(decision, {"reason": "api_key_rate_limit_exceeded", "apikey_id": key["id"]})
+        if sub_id is None:
+            return key
+        sub = self.store.read(storage.find_key_by_id, sub_id)
+        if sub is None or sub["user"] != key["user"]:
+            raise errors.live(401, "invalid_subkey", "Invalid subkey")
+        if sub["app_ids"] is None:
+            raise errors.live(401, "invalid_subkey", "Invalid subkey, no limited apps or orgs")
+        return sub
 
     @property
     def store(self):
@@ -447,24 +500,27 @@ class Routes:
 
     @staticmethod
     def _live_limit(raw: Any) -> int:
-        if raw is None or raw == "":
+        """``get.ts``: ``Number(limit)`` unless absent; a finite integer >= 1 (``limit=`` is 0)."""
+        if raw is None:
             return LIVE_DEFAULT_LIMIT
-        limit = bounded_int(raw, LIVE_MAX_LIMIT) if isinstance(raw, str) else None
-        if limit is None or limit < 1:
-            raise errors.live(400, "invalid_limit", "Invalid limit", {"limit": raw})
-        return limit
+        number = js_number(raw) if isinstance(raw, str) else float("nan")
+        if not math.isfinite(number) or number != int(number) or number < 1:
+            raise errors.live(400, "invalid_limit", "limit must be a positive integer", {"limit": raw})
+        return min(int(number), LIVE_MAX_LIMIT)
 
     @staticmethod
     def _live_order(raw: Any) -> str | None:
         if raw is None or raw == "":
             return None
         if raw not in ("asc", "desc"):
-            raise errors.live(400, "invalid_order", "Invalid order", {"order": raw})
+            raise errors.live(400, "invalid_order", "order must be asc or desc", {"order": raw})
         return raw
 
     @staticmethod
     def _live_updated_at(raw: Any) -> str | None:
-        """``YYYY-MM-DDTHH:MM:SS[.fff]Z`` or ``YYYY-MM-DD HH:MM:SS`` (UTC), a real date."""
+        """``get.ts parseUpdatedAtFilter``: ``YYYY-MM-DDTHH:MM:SS[.f...]Z`` (any number of fraction
+        digits, e.g. a database's microseconds; JavaScript keeps milliseconds) or
+        ``YYYY-MM-DD HH:MM:SS`` (UTC), a real date."""
         if raw is None or raw == "":
             return None
         match = LIVE_UPDATED_AT.fullmatch(raw) if isinstance(raw, str) else None
@@ -475,9 +531,9 @@ class Routes:
             except ValueError:
                 stamp = None
             if stamp is not None:
-                millis = (fraction or ".0")[1:].ljust(3, "0")
+                millis = (fraction or ".0")[1:4].ljust(3, "0")
                 return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + millis + "Z"
-        raise errors.live(400, "invalid_updated_at", "Invalid updated_at", {"updated_at": raw})
+        raise errors.live(400, "invalid_updated_at", "updated_at must be a valid ISO date", {"updated_at": raw})
 
     @staticmethod
     def _live_cursor(raw: Any) -> tuple[str, str] | None:

@@ -473,3 +473,28 @@ def should_record_download_fail(plugin_version: Any) -> bool:
         return False
     return plugin_at_least(plugin_version, (7, 17, 0)) or (
         plugin_version.startswith("6.") and plugin_at_least(plugin_version, (6, 14, 25)))
+
+
+# -- JavaScript ``Number(string)`` (public/device/get.ts reads ``limit`` with it) ---------------------
+
+#: what ``String.prototype.trim`` removes (WhiteSpace and LineTerminator)
+JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+           "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_JS_RADIX = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)", re.ASCII)
+
+
+def js_number(text: str) -> float:
+    """``Number(text)``: NaN for anything JavaScript would not read as a number."""
+    text = text.strip(JS_SPACE)
+    if text == "":
+        return 0.0
+    if text in ("Infinity", "+Infinity", "-Infinity"):
+        return float(text.lstrip("+").replace("Infinity", "inf"))
+    radix = _JS_RADIX.fullmatch(text)
+    if radix is not None:
+        base = {"x": 16, "o": 8, "b": 2}[radix[1][0].lower()]
+        return float(int(radix[1][1:], base)) if len(radix[1]) < 1100 else float("inf")
+    if _JS_DECIMAL.fullmatch(text) and len(text) < 1100:
+        return float(text)
+    return float("nan")

@@ -83,6 +83,10 @@ CREATE TABLE capgo_version_pins (
 #: supabase/migrations/20260708000000_prod_baseline.sql ``channels`` / ``app_versions`` defaults),
 #: and the log of what the plugin endpoints record (the real ``stats`` table, reduced)
 SCHEMA_V2 = """
+ALTER TABLE capgo_api_keys ADD COLUMN id INTEGER;
+ALTER TABLE capgo_api_keys ADD COLUMN user_id TEXT NOT NULL DEFAULT 'default';
+UPDATE capgo_api_keys SET id = rowid WHERE id IS NULL;
+CREATE UNIQUE INDEX capgo_api_keys_by_id ON capgo_api_keys (id);
 ALTER TABLE capgo_channels ADD COLUMN allow_device INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE capgo_channels ADD COLUMN disable_auto_update TEXT NOT NULL DEFAULT 'major';
 ALTER TABLE capgo_channels ADD COLUMN disable_auto_update_under_native INTEGER NOT NULL DEFAULT 1;
@@ -150,16 +154,32 @@ def _update(conn: sqlite3.Connection, table: str, values: dict[str, Any], where:
 
 # -- keys and apps ----------------------------------------------------------------------------
 
-def find_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT mode, app_ids FROM capgo_api_keys WHERE key = ?", (key,)).fetchone()
+def _key_row(row: tuple | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {"key": key, "mode": row[0], "app_ids": None if row[1] is None else json.loads(row[1])}
+    return {"key": row[0], "mode": row[1], "app_ids": None if row[2] is None else json.loads(row[2]),
+            "id": row[3], "user": row[4]}
+
+
+def find_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    return _key_row(conn.execute("SELECT key, mode, app_ids, id, user_id FROM capgo_api_keys WHERE key = ?",
+                                 (key,)).fetchone())
+
+
+def find_key_by_id(conn: sqlite3.Connection, key_id: int) -> dict[str, Any] | None:
+    """A key by its numeric id (what ``x-limited-key-id`` names)."""
+    return _key_row(conn.execute("SELECT key, mode, app_ids, id, user_id FROM capgo_api_keys WHERE id = ?",
+                                 (key_id,)).fetchone())
+
+
+def _next_key_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM capgo_api_keys").fetchone()[0]
 
 
 def create_open_key(conn: sqlite3.Connection, key: str) -> dict[str, Any]:
     """``--auth open``: an unknown key becomes a key of mode ``all`` with no app limit."""
-    conn.execute("INSERT OR IGNORE INTO capgo_api_keys (key, mode) VALUES (?, 'all')", (key,))
+    conn.execute("INSERT OR IGNORE INTO capgo_api_keys (key, mode, id) VALUES (?, 'all', ?)",
+                 (key, _next_key_id(conn)))
     found = find_key(conn, key)
     assert found is not None
     return found
@@ -373,11 +393,21 @@ def clear_version_pin(conn: sqlite3.Connection, app_id: str, device_id: str) -> 
 
 # -- fixtures: merge and export ----------------------------------------------------------------
 
-def upsert_key(conn: sqlite3.Connection, key: str, mode: str, app_ids: list[str] | None) -> None:
-    conn.execute(
-        "INSERT INTO capgo_api_keys (key, mode, app_ids) VALUES (?, ?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET mode = excluded.mode, app_ids = excluded.app_ids",
-        (key, mode, None if app_ids is None else json.dumps(app_ids)))
+def upsert_key(conn: sqlite3.Connection, key: str, mode: str, app_ids: list[str] | None, key_id: int | None,
+               user: str | None) -> None:
+    """Insert or update a key; a new key without an id gets the next free one."""
+    existing = find_key(conn, key)
+    if existing is None:
+        conn.execute("INSERT INTO capgo_api_keys (key, mode, app_ids, id, user_id) VALUES (?, ?, ?, ?, ?)",
+                     (key, mode, None if app_ids is None else json.dumps(app_ids),
+                      key_id if key_id is not None else _next_key_id(conn), user or "default"))
+        return
+    fields: dict[str, Any] = {"mode": mode, "app_ids": None if app_ids is None else json.dumps(app_ids)}
+    if key_id is not None:
+        fields["id"] = key_id
+    if user is not None:
+        fields["user_id"] = user
+    _update(conn, "capgo_api_keys", fields, {"key": key})
 
 
 def insert_version(conn: sqlite3.Connection, app_id: str, name: str, fields: dict[str, Any]) -> None:
@@ -408,7 +438,7 @@ def update_device(conn: sqlite3.Connection, app_id: str, device_id: str, fields:
 
 
 def all_keys(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = dict_rows(conn.execute("SELECT key, mode, app_ids FROM capgo_api_keys ORDER BY rowid"))
+    rows = dict_rows(conn.execute("SELECT key, mode, app_ids, id, user_id AS user FROM capgo_api_keys ORDER BY rowid"))
     for row in rows:
         row["app_ids"] = None if row["app_ids"] is None else json.loads(row["app_ids"])
     return rows
