@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from . import __version__
+from . import __version__, deliveries
 from .clock import Clock
 from .config import Config
 from .context import CONTEXT, CONTROL_ROOT, Context
@@ -70,7 +70,9 @@ def build_context(config: Config, vendor_classes: Iterable[type[Vendor]] | None 
             raise
     ctx.startup_documents = docs
 
-    ctx.store.open(Component(cls.name, cls.migrations) for cls in classes)
+    ctx.store.open([Component("core", deliveries.MIGRATIONS),
+                    *(Component(cls.name, cls.migrations) for cls in classes)])
+    ctx.store.write_now(deliveries.configure, config.deliveries_size)
     if not ctx.startup_fixtures_loaded():
         try:
             ctx.load_startup_sync()

@@ -38,12 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="info prints one access line per request [DEVICE_EMULATOR_LOG_LEVEL, default info]")
     serve.add_argument("--journal-size", type=int, metavar="N",
                        help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
+    serve.add_argument("--deliveries-size", type=int, metavar="N",
+                       help="delivery ledger bound: the newest N deliveries are kept, 0 keeps none "
+                            "[DEVICE_EMULATOR_DELIVERIES_SIZE, default 100000]")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     cfg = Config.from_env()
-    for name in ("host", "port", "db", "auth", "log_level", "journal_size"):
+    for name in ("host", "port", "db", "auth", "log_level", "journal_size", "deliveries_size"):
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)
@@ -57,6 +60,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         merge_options(cfg.options, parse_options(args.option))
     if cfg.auth not in AUTH_MODES:
         raise ValueError(f"auth: expected one of {', '.join(AUTH_MODES)}, got {cfg.auth!r}")
+    if cfg.deliveries_size < 0:
+        raise ValueError(f"deliveries size: expected a non-negative integer, got {cfg.deliveries_size}")
     if cfg.log_level not in LOG_LEVELS:
         raise ValueError(f"log level: expected one of {', '.join(LOG_LEVELS)}, got {cfg.log_level!r}")
     return cfg

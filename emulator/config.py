@@ -26,6 +26,8 @@ class Config:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     log_level: str = "info"
     journal_size: int = 1000
+    #: delivery ledger bound (rows kept, newest first); 0 keeps none
+    deliveries_size: int = 100_000
     #: the largest request body the server reads at all (fixture documents of a million
     #: devices go through the control plane); vendors enforce their own, smaller caps
     max_body_bytes: int = 1024 * 1024 * 1024
@@ -53,6 +55,8 @@ class Config:
             cfg.log_level = env["DEVICE_EMULATOR_LOG_LEVEL"]
         if "DEVICE_EMULATOR_JOURNAL_SIZE" in env:
             cfg.journal_size = int(env["DEVICE_EMULATOR_JOURNAL_SIZE"])
+        if "DEVICE_EMULATOR_DELIVERIES_SIZE" in env:
+            cfg.deliveries_size = int(env["DEVICE_EMULATOR_DELIVERIES_SIZE"])
         return cfg
 
 

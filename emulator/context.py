@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import deliveries
 from .clock import Clock
 from .config import Config
 from .faults import FaultRules
@@ -64,6 +65,7 @@ class Context:
                 if name not in self.tables:  # the schema is fixed once migrated: look it up once
                     self.tables[name] = vendor_tables(conn, name)
                 clear_tables(conn, self.tables[name])
+        deliveries.clear(conn, only)  # the ledger is reset with the state
 
     def load_startup_sync(self) -> None:
         """Load the start-up fixtures into a database that never had them, and mark it in the

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import __version__
 from .context import CONTEXT, Context
+from .deliveries_api import ledger_routes
 from .errors import ApiError, json_response
 from .faults import FaultError
 from .fixtures import FixtureError
@@ -260,6 +261,7 @@ def control_routes(ctx: Context) -> list[Route]:
         Route("DELETE", f"{p}/faults", delete_faults, "Remove every fault rule (?vendor=)"),
         Route("DELETE", f"{p}/faults/{{id}}", delete_fault, "Remove one fault rule"),
         Route("POST", f"{p}/faults/seed", seed_faults, "Seed the probability draws"),
+        *ledger_routes(p),
         Route("GET", f"{p}/openapi.json", openapi_document, "This document"),
         Route("GET", f"{p}/", dashboard, "The web dashboard", doc={"responses": {"200": "an HTML page"}}),
         Route("GET", f"{p}/dashboard/{{file}}", dashboard_asset, "The dashboard's script and style"),

@@ -119,6 +119,22 @@ class DeviceEmulator:
         """Make ``probability`` draws repeatable."""
         self._call("POST", "faults/seed", {"seed": seed})
 
+    def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
+        """Delivery ledger rows, newest first (filters: vendor, tenant, publish_id, device_id,
+        status, limit)."""
+        return self._call("GET", "deliveries", query=filters)["deliveries"]
+
+    def explain(self, publish_id: str, device_id: str, *, vendor: str, tenant: str | None = None) -> dict[str, Any]:
+        """``{"delivered", "reason", "delivery"}``: did that publish reach that device, and why (not)."""
+        return self._call("GET", "deliveries/explain", query={
+            "vendor": vendor, "publish_id": publish_id, "device_id": device_id, "tenant": tenant})
+
+    def invalidate_token(self, vendor: str, tenant: str, device_id: str,
+                         reason: str = "Unregistered") -> dict[str, Any]:
+        """Mark a device's push token dead, as APNs or FCM would report it; later deliveries fail."""
+        return self._call("POST", "tokens/invalidate", {"vendor": vendor, "tenant": tenant,
+                                                        "device_id": device_id, "reason": reason})
+
 
 @pytest.fixture(scope="session")
 def device_emulator_server(request: pytest.FixtureRequest,

@@ -161,3 +161,24 @@ class Vendor:
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """What the vendor answers for a path (404) or method (405) it does not serve."""
         return self.generic_error(request, status)
+
+    # -- delivery ledger (emulator.deliveries) --------------------------------------------------
+    def explain_miss(self, conn: sqlite3.Connection, tenant: str, publish_id: str, device_id: str) -> str | None:
+        """Why this device of the tenant got no delivery from that publish (a sentence: "not
+        subscribed to any of news, sports", "device of user bob, deleted before the publish", ...);
+        None when the vendor knows no such publish or no such device (the control plane answers
+        404). Vendors keep what they need (e.g. the publish's audience, device tombstones) in
+        their own tables to answer it. Default: the vendor does not target devices."""
+        return None
+
+    def invalidate_token(self, conn: sqlite3.Connection, tenant: str, device_id: str, reason: str) -> bool:
+        """Validate that the device exists (False -> 404). The core records the dead token; the
+        vendor then applies the real service's follow-up when a later delivery fails (e.g. Beams
+        removes the device). Default: the vendor does not target devices."""
+        return False
+
+    @property
+    def targets_devices(self) -> bool:
+        """Whether this vendor keeps a delivery ledger (overrides the two hooks above)."""
+        cls = type(self)
+        return cls.explain_miss is not Vendor.explain_miss or cls.invalidate_token is not Vendor.invalidate_token

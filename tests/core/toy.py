@@ -10,6 +10,7 @@ from emulator.config import Config
 from emulator.pytest_plugin import DeviceEmulator
 from emulator.server import BackgroundServer
 
+from emulator import deliveries
 from emulator.errors import ApiError, json_response
 from emulator.fixtures import expect_int, expect_keys, expect_list, expect_object, expect_str, expect_unique
 from emulator.httputil import BodyError, read_json
@@ -20,6 +21,9 @@ def toy_error(status: int, message: str) -> ApiError:
     return ApiError(status, {"toy_error": message, "status": status})
 
 
+TOY_TENANT = "toy-app"
+
+
 class Toy(Vendor):
     name = "toy"
     title = "Toy"
@@ -28,6 +32,9 @@ class Toy(Vendor):
         "CREATE TABLE toy_items (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
         "CREATE TABLE toy_tags (item TEXT NOT NULL REFERENCES toy_items(name), tag TEXT NOT NULL,"
         " PRIMARY KEY (item, tag));",
+        # the delivery ledger: an item is a device (platform "fcm" unless set), a publish targets tags
+        "CREATE TABLE toy_platforms (item TEXT PRIMARY KEY REFERENCES toy_items(name), platform TEXT NOT NULL);\n"
+        "CREATE TABLE toy_publishes (id INTEGER PRIMARY KEY, tags TEXT NOT NULL, payload TEXT NOT NULL);",
     )
     options = {
         "profile": Option("plain", "toy profile", choices=("plain", "fancy")),
@@ -41,6 +48,8 @@ class Toy(Vendor):
             Route("POST", "/toy/items/{name}/fail", self.write_then_refuse, "write, then refuse"),
             Route("GET", "/toy/boom", self.boom, "crash"),
             Route("GET", "/toy/profile", self.profile, "current profile"),
+            Route("PUT", "/toy/items/{name}/platform", self.set_platform, "set an item's push platform"),
+            Route("POST", "/toy/publish", self.publish, "push to the items with any of some tags"),
         ]
 
     async def create(self, request: web.Request) -> web.Response:
@@ -55,6 +64,8 @@ class Toy(Vendor):
         def write(conn):
             conn.execute("INSERT INTO toy_items(name, value) VALUES (?, ?) "
                          "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (name, add))
+            # registering again brings a fresh push token
+            deliveries.forget_dead_token(conn, vendor=self.name, tenant=TOY_TENANT, device_id=name)
             return conn.execute("SELECT value FROM toy_items WHERE name = ?", (name,)).fetchone()[0]
 
         value = await self.ctx.store.write(write)
@@ -84,6 +95,74 @@ class Toy(Vendor):
     async def profile(self, request: web.Request) -> web.Response:
         return json_response({"profile": self.option("profile"), "loud": self.option("loud"),
                               "auth": self.ctx.options.auth})
+
+    # -- delivery ledger ------------------------------------------------------------------------
+    async def set_platform(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        body = await read_json(request, 1024, require_object=True)
+
+        def write(conn):
+            if conn.execute("SELECT 1 FROM toy_items WHERE name = ?", (name,)).fetchone() is None:
+                raise toy_error(404, "no such item")
+            conn.execute("INSERT OR REPLACE INTO toy_platforms(item, platform) VALUES (?, ?)",
+                         (name, body["platform"]))
+
+        await self.ctx.store.write(write)
+        return json_response({"name": name, "platform": body["platform"]})
+
+    async def publish(self, request: web.Request) -> web.Response:
+        body = await read_json(request, 1 << 20, require_object=True)
+        tags, payload = body.get("tags"), body.get("payload")
+        if (not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags)
+                or not isinstance(payload, dict)):
+            raise toy_error(400, "bad fields")
+        now = self.ctx.clock.iso()
+
+        def write(conn):
+            pid = conn.execute("INSERT INTO toy_publishes(tags, payload) VALUES (?, ?)",
+                               (json.dumps(tags), json.dumps(payload))).lastrowid
+            publish_id = f"pub-{pid}"
+            dead = deliveries.dead_tokens(conn, vendor=self.name, tenant=TOY_TENANT)
+            marks = ",".join("?" * len(tags))
+            rows = conn.execute(
+                "SELECT i.name, coalesce(p.platform, 'fcm'), min(t.tag) FROM toy_items i "
+                "JOIN toy_tags t ON t.item = i.name LEFT JOIN toy_platforms p ON p.item = i.name "
+                f"WHERE t.tag IN ({marks}) GROUP BY i.name ORDER BY i.name", tags).fetchall()
+            out = []
+            for device, platform, tag in rows:
+                if platform not in payload:
+                    continue
+                if device in dead:
+                    out.append(deliveries.Delivery(device, platform, "failed", f"token invalidated: {dead[device]}",
+                                                   {"tag": tag}, payload[platform]))
+                else:
+                    out.append(deliveries.Delivery(device, platform, "delivered", f"tagged {tag}",
+                                                   {"tag": tag}, payload[platform]))
+            deliveries.record(conn, vendor=self.name, tenant=TOY_TENANT, publish_id=publish_id,
+                              deliveries=out, now=now)
+            return publish_id, len(out)
+
+        publish_id, count = await self.ctx.store.write(write)
+        return json_response({"publish_id": publish_id, "deliveries": count}, 201)
+
+    def explain_miss(self, conn, tenant, publish_id, device_id):
+        if tenant != TOY_TENANT or not publish_id.startswith("pub-") or not publish_id[4:].isdigit():
+            return None
+        publish = conn.execute("SELECT tags, payload FROM toy_publishes WHERE id = ?",
+                               (int(publish_id[4:]),)).fetchone()
+        item = conn.execute("SELECT coalesce(p.platform, 'fcm') FROM toy_items i LEFT JOIN toy_platforms p "
+                            "ON p.item = i.name WHERE i.name = ?", (device_id,)).fetchone()
+        if publish is None or item is None:
+            return None
+        tags = json.loads(publish[0])
+        mine = {r[0] for r in conn.execute("SELECT tag FROM toy_tags WHERE item = ?", (device_id,))}
+        if not mine & set(tags):
+            return f"not tagged with any of {', '.join(tags)}"
+        return f"the publish has no {item[0]} payload"
+
+    def invalidate_token(self, conn, tenant, device_id, reason):
+        return tenant == TOY_TENANT and conn.execute(
+            "SELECT 1 FROM toy_items WHERE name = ?", (device_id,)).fetchone() is not None
 
     # fixtures
     def validate_fixture(self, doc, path):
