@@ -2,11 +2,14 @@
 endpoints (``/stats``, ``/updates``) that create devices and serve bundles."""
 from __future__ import annotations
 
+import sqlite3
+
 from aiohttp import web
 
 from ...errors import ApiError
 from ...vendor import Option, Route, Vendor
 from . import errors, fixtures, storage
+from . import routes
 from .routes import Routes
 
 
@@ -42,3 +45,10 @@ class Capgo(Vendor):
 
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         return errors.not_found_route(self.option("profile"))
+
+    # -- the delivery ledger -----------------------------------------------------------------
+    def explain_miss(self, conn: sqlite3.Connection, tenant: str, publish_id: str, device_id: str) -> str | None:
+        return routes.explain_miss(conn, tenant, publish_id, device_id)
+
+    def invalidate_token(self, conn: sqlite3.Connection, tenant: str, device_id: str, reason: str) -> bool:
+        return routes.invalidate_token(conn, tenant, device_id)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ... import deliveries
 from ...errors import ApiError, json_response
 from ...httputil import BodyError, bounded_int, parse_json, read_body
 from ...vendor import Route
@@ -687,6 +688,8 @@ class Routes:
                                 stat_version if stat_version is not None else body.get("version_name"),
                                 metadata if action == body.get("action") else None, now)
         if device:
+            # a device that checks in is evidently reachable: an invalidated token is forgotten
+            deliveries.forget_dead_token(conn, vendor=self.vendor.name, tenant=app_id, device_id=device_id)
             report = self.device_report(body)
             if version_name is not None:
                 report["version_name"] = version_name
@@ -797,6 +800,31 @@ class Routes:
         return json_response(await self.vendor.ctx.store.write(self.decide, body))
 
     def decide(self, conn, body: dict[str, Any]) -> dict[str, Any]:
+        """The answer, and its one row in the delivery ledger: ``delivered`` for an offered bundle
+        (``matched_by`` the channel), ``failed`` with the refusal's code, message and kind
+        otherwise. The publish id is ``<app_id>:<bundle the channel serves>`` (``none`` when no
+        bundle was resolved), so "did device X get 1.1.0?" is one ledger lookup."""
+        seen: dict[str, Any] = {"bundle": None, "channel": None, "pin": None}
+        answer = self._decide(conn, body, seen)
+        if seen["pin"] is not None:
+            matched: dict[str, Any] | None = {"version_pin": seen["pin"]["name"]}
+        else:
+            matched = None if seen["channel"] is None else {"channel": seen["channel"]}
+        if "error" in answer:
+            status = "failed"
+            reason = f"{answer['message']} ({answer['error']}, kind {answer['kind']})"
+        else:
+            status = "delivered"
+            reason = f"offered {answer['version']} from " + (
+                f"channel {seen['channel']}" if seen["pin"] is None else "the device's version pin")
+        deliveries.record(conn, vendor=self.vendor.name, tenant=body["app_id"],
+                          publish_id=f"{body['app_id']}:{seen['bundle'] or 'none'}",
+                          deliveries=[deliveries.Delivery(body["device_id"], body["platform"], status, reason,
+                                                          matched, answer)],
+                          now=self.vendor.ctx.clock.iso())
+        return answer
+
+    def _decide(self, conn, body: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
         app_id, device_id, plugin_version = body["app_id"], body["device_id"], body["plugin_version"]
         current = body["version_name"]
         if std_semver(plugin_version) is not None and std_semver(plugin_version)[0] == 4:  # type: ignore[index]
@@ -811,12 +839,14 @@ class Routes:
         if pin is None and channel is None:
             self._record(conn, body, [("NoChannelOrOverride", None)])
             return Refusal("no_channel", "no default channel or override", None).body
+        seen["channel"], seen["pin"] = None if channel is None else channel["name"], pin
         if pin is not None:
             bundle = pin
         else:
             assert channel is not None
             bundle = storage.version_by_id(conn, channel["version_id"]) if channel["version_id"] else None
         name = "builtin" if bundle is None else bundle["name"]
+        seen["bundle"] = name
         device_key, bundle_key = body.get("key_id"), None if bundle is None else bundle["key_id"]
         if (js_truthy(device_key) and js_truthy(bundle_key) and device_key != bundle_key
                 and plugin_at_least(plugin_version, (8, 40, 8))):
@@ -955,3 +985,35 @@ class Routes:
                                body["is_prod"])
         return json_response([{"id": r["id"], "name": r["name"], "public": bool(r["public"]),
                                "allow_self_set": bool(r["allow_device_self_set"])} for r in rows])
+
+
+# == the delivery ledger's hooks (emulator.vendor.Vendor.explain_miss / invalidate_token) ===============
+
+def explain_miss(conn, app_id: str, publish_id: str, device_id: str) -> str | None:
+    """Why a device of the app has no ledger row for ``<app_id>:<bundle>``: it follows a channel that
+    serves another bundle, or it has not asked for updates since. None for an unknown device."""
+    device = storage.get_device(conn, app_id, device_id)
+    if device is None:
+        return None
+    bundle = publish_id.partition(":")[2] if publish_id.startswith(f"{app_id}:") else publish_id
+    linked = storage.overrides_of(conn, app_id, device_id)["channel"]
+    channel = linked or (storage.default_channel_for(conn, app_id, device["platform"], device["default_channel"])
+                         if device["platform"] else None)
+    if channel is None:
+        return (f"device {device_id} has no channel: no link, and no public or self-assignable channel for "
+                f"its platform ({device['platform']}) and defaultChannel ({device['default_channel']})")
+    serves = "builtin"
+    if channel["version_id"] is not None:
+        row = storage.version_by_id(conn, channel["version_id"])
+        serves = "builtin" if row is None else row["name"]
+    how = "is linked to" if linked is not None else "follows"
+    if serves != bundle:
+        return f"device {device_id} {how} channel {channel['name']}, which serves {serves}, not {bundle}"
+    return (f"device {device_id} {how} channel {channel['name']} but has not checked for updates since "
+            f"{bundle} was offered (last check-in {device['updated_at']})")
+
+
+def invalidate_token(conn, app_id: str, device_id: str) -> bool:
+    """Capgo devices pull their updates (no push token): an invalidation only needs the device to
+    exist; the device's next check-in forgets it."""
+    return storage.device_exists(conn, app_id, device_id)
