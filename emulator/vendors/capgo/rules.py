@@ -352,13 +352,16 @@ def query_to_body(query: dict[str, str]) -> dict[str, Any]:
     query string (absent ones stay absent, as JavaScript drops ``undefined``)."""
     if not query:
         return {}
-    body: dict[str, Any] = {k: query[k] for k in (
-        "version_name", "version_build", "platform", "app_id", "device_id", "plugin_version", "defaultChannel",
-        "channel", "custom_id", "install_source", "version_os", "key_id") if k in query}
-    if "device_id" in body:
-        body["device_id"] = body["device_id"].lower()
-    body["is_emulator"] = query.get("is_emulator", "false") == "true"
-    body["is_prod"] = query.get("is_prod", "true") == "true"
+    body: dict[str, Any] = {}
+    for key in ("version_name", "version_build", "platform", "app_id", "device_id", "plugin_version",
+                "defaultChannel", "channel", "custom_id", "is_emulator", "is_prod", "install_source", "version_os",
+                "key_id"):
+        if key in ("is_emulator", "is_prod"):
+            body[key] = query.get(key, "false" if key == "is_emulator" else "true") == "true"
+        elif key == "device_id" and key in query:
+            body[key] = query[key].lower()
+        elif key in query:
+            body[key] = query[key]
     return body
 
 
