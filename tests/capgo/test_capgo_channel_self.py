@@ -143,6 +143,7 @@ def test_unset(capgo):
 
 @pytest.mark.parametrize("method", ["DELETE", "GET"])
 def test_query_errors(capgo, method):
+    before = capgo.state()
     r = call(capgo, method)
     assert (r.status_code, r.json()) == (400, err("invalid_query_parameters", "Cannot parse body", {"body": {}}))
     r = call(capgo, method, query={"app_id": APP, "device_id": dev(1), "platform": "web", "is_prod": "1"})
@@ -151,6 +152,7 @@ def test_query_errors(capgo, method):
         issues = [("version_name", "Version name is required"), ("version_build", "Version build is required"),
                   *issues]
     assert (r.status_code, r.json()) == (400, schema("invalid_query_parameters", *issues))
+    assert capgo.state() == before
 
 
 # -- GET (listChannels): listCompatibleChannels() ----------------------------------------------------------
@@ -191,3 +193,18 @@ def test_rate_limits_are_off_by_default_and_on_with_the_option(capgo):
     assert r.headers["Retry-After"] == str(body["moreInfo"]["retryAfterSeconds"])
     statuses = [call(capgo, "PUT", info(dev(3))).status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
+
+
+def test_ip_limit_per_app(capgo):
+    """channelSelfRateLimit.ts: 1000 calls per minute per app and client IP, across devices."""
+    capgo.emulator.set_options({"capgo": {"rate_limit": True}})
+    with requests.Session() as s:
+        statuses = {s.put(f"{capgo.url}/channel_self", json=info(f"00000000-0000-4000-8000-{n:012d}"),
+                          timeout=30).status_code for n in range(1000)}
+        assert statuses == {200}
+        r = s.put(f"{capgo.url}/channel_self", json=info(dev(1)), timeout=30)
+    body = r.json()
+    assert (r.status_code, body["error"], body["moreInfo"]["reason"], body["moreInfo"]["app_id"]) == \
+        (429, "too_many_requests", "ip_rate_limit_exceeded", APP)
+    capgo.emulator.advance_clock(61)
+    assert call(capgo, "PUT", info(dev(1))).status_code == 200

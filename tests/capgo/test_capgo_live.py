@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.capgo.capgo_helpers import (APP, KEY_ALL, KEY_LIMITED, KEY_READ, KEY_UPLOAD, KEY_WRITE, OTHER_APP,
                                        dev, device_doc)
@@ -464,3 +465,18 @@ def test_profile_from_the_command_line():
         r = server.get("/device", params={"app_id": APP}, headers={"authorization": KEY_ALL})
         assert r.json() == {"data": [], "hasMore": False}
         assert server.get("/device").json() == err("no_key_provided", "No key provided")
+
+
+def test_per_key_limit(live):
+    """utils/rate_limit.ts: usage is recorded, then refused once it reaches 2000 in a minute."""
+    live.emulator.set_options({"capgo": {"profile": "live", "rate_limit": True}})
+    apps = (APP, EMPTY_APP, OTHER_APP)  # three apps: each stays under the 1000/min per-app IP limit
+    with requests.Session() as s:
+        statuses = [s.get(f"{live.url}/device", params={"app_id": apps[n % 3]}, headers={"authorization": KEY_READ},
+                          timeout=30).status_code for n in range(2000)]
+    assert statuses == [200] * 1999 + [429]
+    r = live.get({"app_id": APP}, key=KEY_READ)
+    body = r.json()
+    assert (r.status_code, body["moreInfo"]["reason"], body["moreInfo"]["apikey_id"]) == \
+        (429, "api_key_rate_limit_exceeded", 3)
+    assert live.get({"app_id": APP}, key=KEY_ALL).status_code == 200  # another key has its own count

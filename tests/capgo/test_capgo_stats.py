@@ -172,3 +172,13 @@ def test_updated_at_moves_only_when_something_changed(capgo):
     second = device_of(capgo)
     assert (second["version_name"], second["custom_id"]) == ("1.1.0", "me")
     assert second["updated_at"] > first["updated_at"] and second["created_at"] == first["created_at"]
+
+
+def test_batch_event_without_action(capgo):
+    """Where the real post() throws a TypeError (``action.endsWith``), the batch item carries it."""
+    r = post(capgo, "/stats", [event(action=...), event(dev(2))])
+    assert r.json() == {"status": "ok", "results": [
+        {"status": "error", "error": "processing_error",
+         "message": "Cannot read properties of undefined (reading 'endsWith')", "index": 0},
+        {"status": "ok", "index": 1}]}
+    assert stats_of(capgo) == [(dev(2), "app_launch_start", "1.0.0")]
