@@ -191,6 +191,7 @@ def test_rate_limits_are_off_by_default_and_on_with_the_option(capgo):
     assert body["moreInfo"] == {"app_id": APP, "device_id": dev(2), "rateLimitResetAt": body["moreInfo"]["rateLimitResetAt"],
                                 "retryAfterSeconds": body["moreInfo"]["retryAfterSeconds"]}
     assert r.headers["Retry-After"] == str(body["moreInfo"]["retryAfterSeconds"])
+    capgo.emulator.freeze_clock()  # the six calls fall in the same second
     statuses = [call(capgo, "PUT", info(dev(3))).status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
 
@@ -208,3 +209,13 @@ def test_ip_limit_per_app(capgo):
         (429, "too_many_requests", "ip_rate_limit_exceeded", APP)
     capgo.emulator.advance_clock(61)
     assert call(capgo, "PUT", info(dev(1))).status_code == 200
+
+
+def test_invalid_plan(capgo):
+    """assertChannelSelfAppOwnerPlanValid: 429 on_premise_app after recording needPlanUpgrade."""
+    self_settable(capgo)
+    capgo.emulator.load({"capgo": {"apps": [{"app_id": APP, "plan_valid": False}]}})
+    for method in ("POST", "PUT"):
+        r = call(capgo, method, info(channel="beta"))
+        assert (r.status_code, r.json()) == (429, {"error": "on_premise_app", "message": "On-premise app detected"})
+    assert stats_of(capgo) == [(dev(1), "needPlanUpgrade", "1.0.0")] * 2

@@ -399,3 +399,20 @@ def test_plugin_life_end_to_end(capgo):
         (stored_id, "download_complete", "1.1.0"), (stored_id, "set", "1.1.0"), (stored_id, "noNew", "1.1.0")]
     stored = device_of(capgo, stored_id)
     assert (stored["version_name"], stored["default_channel"], stored["plugin_version"]) == ("1.1.0", "beta", PLUGIN)
+
+
+def test_invalid_plan(capgo):
+    """updateWithPG: an app whose plan is not valid answers like an unknown app (429, no kind), but
+    records ``needPlanUpgrade`` and the device first."""
+    capgo.emulator.load({"capgo": {"apps": [{"app_id": APP, "plan_valid": False}]}})
+    r = post(capgo, "/updates", info())
+    assert (r.status_code, r.json()) == (429, {"error": "on_premise_app", "message": "On-premise app detected"})
+    assert stats_of(capgo) == [(dev(1), "needPlanUpgrade", "1.0.0")]
+    assert device_of(capgo)["plugin_version"] == PLUGIN
+
+
+def test_custom_id_refused_by_the_app(capgo):
+    """makeDevice(body, allow_device_custom_id=false): the custom id is not stored."""
+    capgo.emulator.load({"capgo": {"apps": [{"app_id": APP, "allow_device_custom_id": False}]}})
+    post(capgo, "/updates", info(custom_id="me"))
+    assert device_of(capgo)["custom_id"] == ""

@@ -20,7 +20,7 @@ def test_default_fixture_export(capgo):
         "api_keys": [{"key": CAPGO_KEYS[m], "mode": m, "id": i, "user": "default"}
                      for i, m in enumerate(("all", "write", "read", "upload"), start=1)],
         "apps": [{
-            "app_id": APP,
+            "app_id": APP, "plan_valid": True, "allow_device_custom_id": True,
             "versions": [{"name": "1.0.0", "id": 1}, {"name": "1.1.0", "id": 2}, {"name": "1.2.0", "id": 3}],
             "channels": [
                 # omitted fields take the real channels table's defaults
@@ -104,6 +104,7 @@ def test_merge_updates_field_by_field_and_removes_nothing(capgo):
     ({"api_keys": [{"key": "a", "mode": "all", "id": 9}, {"key": "b", "mode": "all", "id": 9}]},
      "$.capgo.api_keys[1].id"),
     ({"api_keys": [{"key": "a", "mode": "all", "id": 0}]}, "$.capgo.api_keys[0].id"),
+    ({"apps": [{"app_id": APP, "plan_valid": "no"}]}, "$.capgo.apps[0].plan_valid"),
     ({"apps": [{"app_id": APP, "stats": [{"device_id": "d", "action": "set"}]}]}, "$.capgo.apps[0].stats[0].created_at"),
     ({"apps": [{"app_id": APP, "stats": [{"device_id": "d", "action": "set", "created_at": "2026-01-01T00:00:00Z",
                                           "metadata": {"k": 1}}]}]}, "$.capgo.apps[0].stats[0].metadata.k"),

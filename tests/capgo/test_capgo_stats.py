@@ -182,3 +182,19 @@ def test_batch_event_without_action(capgo):
          "message": "Cannot read properties of undefined (reading 'endsWith')", "index": 0},
         {"status": "ok", "index": 1}]}
     assert stats_of(capgo) == [(dev(2), "app_launch_start", "1.0.0")]
+
+
+def test_invalid_plan_and_blocked_custom_id(capgo):
+    """stats.ts post(): an invalid plan records needPlanUpgrade (and customIdBlocked) then answers 429;
+    in a batch the whole answer is that 429."""
+    capgo.emulator.load({"capgo": {"apps": [{"app_id": APP, "plan_valid": False, "allow_device_custom_id": False}]}})
+    r = post(capgo, "/stats", event(custom_id="me"))
+    assert (r.status_code, r.json()) == (429, {"error": "on_premise_app", "message": "On-premise app detected"})
+    r = post(capgo, "/stats", [event(device_id=...), event(dev(2))])
+    assert (r.status_code, r.json()) == (429, {"error": "on_premise_app", "message": "On-premise app detected"})
+    assert stats_of(capgo) == [(dev(1), "needPlanUpgrade", "1.0.0"), (dev(1), "customIdBlocked", "1.0.0"),
+                               (dev(2), "needPlanUpgrade", "1.0.0")]
+    capgo.emulator.load({"capgo": {"apps": [{"app_id": APP, "plan_valid": True}]}})
+    assert post(capgo, "/stats", event(dev(3), custom_id="me")).json() == {"status": "ok"}
+    assert stats_of(capgo)[-2:] == [(dev(3), "customIdBlocked", "1.0.0"), (dev(3), "app_launch_start", "1.0.0")]
+    assert device_of(capgo, dev(3))["custom_id"] == ""

@@ -3,7 +3,7 @@
 Shape::
 
     {"api_keys": [{"key", "mode": "all|write|read|upload", "app_ids"?: [...], "id"?: 1, "user"?: "..."}],
-     "apps": [{"app_id",
+     "apps": [{"app_id", "plan_valid"?: true, "allow_device_custom_id"?: true,
                "versions": ["1.0.0" | {"name", "id"?, "url"?, "checksum"?, "session_key"?,
                                        "min_update_version"?, "key_id"?}],
                "channels": [{"name", "public", "ios"?, "android"?, "electron"?,
@@ -42,6 +42,8 @@ CHANNEL_DEFAULTS = {"ios": True, "android": True, "electron": True, "allow_devic
 AUTO_UPDATE_POLICIES = ("none", "patch", "minor", "major", "version_number")
 DEFAULT_POLICY = "major"
 VERSION_EXTRAS = ("url", "checksum", "session_key", "min_update_version", "key_id")
+#: app settings the plugin endpoints read (``apps`` / the org's plan), both true by default
+APP_SETTINGS = ("plan_valid", "allow_device_custom_id")
 STAT_KEYS = ("device_id", "action", "version_name", "metadata", "created_at")
 DEVICE_STRINGS = {  # field -> max length (None: unbounded), as the real columns
     "custom_id": 36, "version_name": None, "plugin_version": 20, "os_version": 20,
@@ -98,7 +100,11 @@ def validate(doc: dict[str, Any], path: str) -> None:
 
 def _validate_app(app: Any, p: str) -> None:
     expect_object(app, p)
-    expect_keys(app, p, required=("app_id",), optional=("versions", "channels", "devices", "overrides", "stats"))
+    expect_keys(app, p, required=("app_id",),
+                optional=(*APP_SETTINGS, "versions", "channels", "devices", "overrides", "stats"))
+    for setting in APP_SETTINGS:
+        if setting in app:
+            expect_bool(app[setting], f"{p}.{setting}")
     expect_str(app["app_id"], f"{p}.app_id", pattern=r"\S+", max_len=50)
     versions = expect_list(app.get("versions", []), f"{p}.versions")
     names = []
@@ -197,6 +203,7 @@ def load(conn: sqlite3.Connection, doc: dict[str, Any], *, path: str, now: str) 
 def _load_app(conn: sqlite3.Connection, app: dict[str, Any], now: str, p: str) -> None:
     app_id = app["app_id"]
     storage.create_app(conn, app_id)
+    storage.update_app(conn, app_id, {k: int(app[k]) for k in APP_SETTINGS if k in app})
     for j, version in enumerate(app.get("versions", [])):
         _load_version(conn, app_id, version if isinstance(version, dict) else {"name": version},
                       f"{p}.versions[{j}].id")
@@ -321,5 +328,7 @@ def _export_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any]:
     for device_id, name in storage.version_pins_of(conn, app_id):
         overrides.setdefault(device_id, {"device_id": device_id})["version"] = name
     stats = [{k: row[k] for k in STAT_KEYS if row[k] is not None} for row in storage.stats_of(conn, app_id)]
-    return {"app_id": app_id, "versions": versions, "channels": channels, "devices": devices,
+    settings = storage.find_app(conn, app_id) or {}
+    return {"app_id": app_id, **{k: settings[k] for k in APP_SETTINGS}, "versions": versions,
+            "channels": channels, "devices": devices,
             "overrides": [overrides[k] for k in sorted(overrides)], "stats": stats}

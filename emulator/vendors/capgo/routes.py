@@ -647,15 +647,27 @@ class Routes:
             raise errors.schema_error(code, issues)
         return body
 
-    async def _known_app(self, request: web.Request, app_id: str) -> bool:
-        """``appStatus.ts``: an app the service does not host is "on-premise"; in ``--auth open``
-        mode it is created instead."""
+    async def _hosted_app(self, request: web.Request, body: dict[str, Any],
+                          plan_actions: list[tuple[str, str | None]]) -> dict[str, Any]:
+        """``appStatus.ts``: an app the service does not host is "on-premise" (429, nothing
+        recorded; in ``--auth open`` mode it is created instead); an app whose plan is not valid
+        answers the same 429 after recording ``plan_actions`` (``needPlanUpgrade``) and the device."""
         try:
-            await self.vendor.tenant(request, storage.find_app, storage.create_app, app_id,
-                                     refusal=errors.ON_PREMISE)
+            app = await self.vendor.tenant(request, storage.find_app, storage.create_app, body["app_id"],
+                                           refusal=errors.ON_PREMISE)
         except ApiError:
-            return False
-        return True
+            raise errors.ON_PREMISE from None
+        if not app["plan_valid"]:
+            if js_truthy(body.get("device_id")):
+                await self.store.write(self._record, body, plan_actions)
+            raise errors.ON_PREMISE
+        return app
+
+    @staticmethod
+    def _custom_id_blocked(app: dict[str, Any] | None, body: dict[str, Any]) -> bool:
+        custom_id = body.get("custom_id")
+        return (app is not None and not app["allow_device_custom_id"] and isinstance(custom_id, str)
+                and custom_id.strip() != "")
 
     @staticmethod
     def device_report(body: dict[str, Any]) -> dict[str, Any]:
@@ -691,6 +703,9 @@ class Routes:
             # a device that checks in is evidently reachable: an invalidated token is forgotten
             deliveries.forget_dead_token(conn, vendor=self.vendor.name, tenant=app_id, device_id=device_id)
             report = self.device_report(body)
+            app = storage.find_app(conn, app_id)
+            if app is not None and not app["allow_device_custom_id"]:
+                report["custom_id"] = None  # makeDevice(body, allowCustomID=false): left as it was
             if version_name is not None:
                 report["version_name"] = version_name
             storage.upsert_device(conn, app_id, device_id, report, now)
@@ -726,21 +741,29 @@ class Routes:
                                       "message": "All events in a batch must have the same app_id"})
         if not batch:
             parsed = self._plugin_body(events[0], stats_issues, "invalid_json_body")
-            if not await self._known_app(request, first_app):
-                raise errors.ON_PREMISE
+            await self._hosted_app(request, parsed, self._plan_actions(parsed))
             outcome = await self.vendor.ctx.store.write(self._stat, parsed)
             if outcome is None:
                 return json_response(OK)
             if outcome is MISSING_ACTION:
                 raise errors.schema_error("invalid_json_body", [issue("Action is required", ["action"])])
             return json_response({"error": outcome["error"], "message": outcome["message"], **outcome["moreInfo"]})
-        known = await self._known_app(request, first_app)
         items: list[Any] = []
         for event in events:
             try:
                 items.append(self._plugin_body(event, stats_issues, "invalid_json_body"))
             except ApiError as refused:
                 items.append(refused)
+        known = True
+        try:
+            # the first valid event meets the app's status; an invalid plan refuses the whole batch
+            first = next((item for item in items if not isinstance(item, ApiError)), {"app_id": first_app})
+            await self._hosted_app(request, first, self._plan_actions(first))
+        except ApiError:
+            app = self.store.read(storage.find_app, first_app)
+            if app is not None:  # the plan: the whole batch is refused
+                raise
+            known = False
 
         def write(conn):
             results = []
@@ -765,6 +788,15 @@ class Routes:
 
         return json_response({"status": "ok", "results": await self.vendor.ctx.store.write(write)})
 
+    def _plan_actions(self, body: dict[str, Any]) -> list[tuple[str, str | None]]:
+        """What an invalid plan records for a /stats event (``needPlanUpgrade``, and
+        ``customIdBlocked`` when the app refuses custom ids)."""
+        app = self.store.read(storage.find_app, body["app_id"]) if isinstance(body.get("app_id"), str) else None
+        actions: list[tuple[str, str | None]] = [("needPlanUpgrade", None)]
+        if self._custom_id_blocked(app, body):
+            actions.append(("customIdBlocked", None))
+        return actions
+
     def _stat(self, conn, body: dict[str, Any]) -> Any:
         """``stats.ts post`` for a known app: None when recorded, MISSING_ACTION where the real
         service throws, else the error (``version_not_found``) with its moreInfo."""
@@ -779,6 +811,8 @@ class Routes:
         if not isinstance(action, str):
             return MISSING_ACTION
         actions: list[tuple[str, str | None]] = []
+        if self._custom_id_blocked(storage.find_app(conn, body["app_id"]), body):
+            actions.append(("customIdBlocked", None))
         old = body.get("old_version_name")
         if action == "set" and body["is_prod"] and not body["is_emulator"] and js_truthy(old):
             old_version = storage.version_by_name(conn, body["app_id"], str(old))
@@ -795,8 +829,7 @@ class Routes:
         """``plugins/updates.ts`` -> ``utils/update.ts updateWithPG``: always HTTP 200 once the
         request is valid and the app known; a refusal carries ``error``, ``message`` and ``kind``."""
         body = self._plugin_body(await self._plugin_json(request), update_issues, "invalid_json_body")
-        if not await self._known_app(request, body["app_id"]):
-            raise errors.ON_PREMISE
+        await self._hosted_app(request, body, [("needPlanUpgrade", None)])
         return json_response(await self.vendor.ctx.store.write(self.decide, body))
 
     def decide(self, conn, body: dict[str, Any]) -> dict[str, Any]:
@@ -892,8 +925,7 @@ class Routes:
         if op == "set" and not js_truthy(body.get("channel")):
             raise ApiError(200, {"error": "missing_channel", "message": "Cannot find channel in body"})
         self._op_limit(op, body)
-        if not await self._known_app(request, body["app_id"]):
-            raise errors.ON_PREMISE
+        await self._hosted_app(request, body, [("needPlanUpgrade", None)])
         return body
 
     async def channel_set(self, request: web.Request) -> web.Response:

@@ -83,6 +83,8 @@ CREATE TABLE capgo_version_pins (
 #: supabase/migrations/20260708000000_prod_baseline.sql ``channels`` / ``app_versions`` defaults),
 #: and the log of what the plugin endpoints record (the real ``stats`` table, reduced)
 SCHEMA_V2 = """
+ALTER TABLE capgo_apps ADD COLUMN plan_valid INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE capgo_apps ADD COLUMN allow_device_custom_id INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE capgo_api_keys ADD COLUMN id INTEGER;
 ALTER TABLE capgo_api_keys ADD COLUMN user_id TEXT NOT NULL DEFAULT 'default';
 UPDATE capgo_api_keys SET id = rowid WHERE id IS NULL;
@@ -189,14 +191,25 @@ def app_exists(conn: sqlite3.Connection, app_id: str) -> bool:
     return conn.execute("SELECT 1 FROM capgo_apps WHERE app_id = ?", (app_id,)).fetchone() is not None
 
 
-def create_app(conn: sqlite3.Connection, app_id: str) -> str:
+def create_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any]:
     conn.execute("INSERT OR IGNORE INTO capgo_apps (app_id) VALUES (?)", (app_id,))
-    return app_id
+    found = find_app(conn, app_id)
+    assert found is not None
+    return found
 
 
-def find_app(conn: sqlite3.Connection, app_id: str) -> str | None:
-    """The app id if the app exists (the tenant lookup of the plugin endpoints)."""
-    return app_id if app_exists(conn, app_id) else None
+def find_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any] | None:
+    """The app and its settings (the tenant lookup of the plugin endpoints)."""
+    row = conn.execute("SELECT plan_valid, allow_device_custom_id FROM capgo_apps WHERE app_id = ?",
+                       (app_id,)).fetchone()
+    if row is None:
+        return None
+    return {"app_id": app_id, "plan_valid": bool(row[0]), "allow_device_custom_id": bool(row[1])}
+
+
+def update_app(conn: sqlite3.Connection, app_id: str, fields: dict[str, Any]) -> None:
+    """``fields``: validated setting columns (fixtures.py's APP_SETTINGS)."""
+    _update(conn, "capgo_apps", fields, {"app_id": app_id})
 
 
 # -- devices ----------------------------------------------------------------------------------
