@@ -801,7 +801,10 @@ class Routes:
         """``stats.ts post`` for a known app: None when recorded, MISSING_ACTION where the real
         service throws, else the error (``version_not_found``) with its moreInfo."""
         action, version_name = body.get("action"), body["version_name"]
+        blocked = self._custom_id_blocked(storage.find_app(conn, body["app_id"]), body)
         if action == "download_fail" and not should_record_download_fail(body.get("plugin_version")):
+            if blocked:
+                self._record(conn, body, [("customIdBlocked", None)], device=False)
             return None
         colon = version_name.find(":")
         version_only = version_name[:colon] if colon > 0 else version_name
@@ -810,9 +813,7 @@ class Routes:
                     "moreInfo": {"app_id": body["app_id"], "version_name": version_name}}
         if not isinstance(action, str):
             return MISSING_ACTION
-        actions: list[tuple[str, str | None]] = []
-        if self._custom_id_blocked(storage.find_app(conn, body["app_id"]), body):
-            actions.append(("customIdBlocked", None))
+        actions: list[tuple[str, str | None]] = [("customIdBlocked", None)] if blocked else []
         old = body.get("old_version_name")
         if action == "set" and body["is_prod"] and not body["is_emulator"] and js_truthy(old):
             old_version = storage.version_by_name(conn, body["app_id"], str(old))
