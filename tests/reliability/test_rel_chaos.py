@@ -13,8 +13,9 @@ import time
 
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, MOENGAGE_APP,
-                                           beams_fcm_token, jpush_auth, moengage_auth, openapi, shape_problem, ServerErrors)
+from tests.contract import contracts
+from tests.reliability.rel_helpers import (APPLOVIN_KEY, JPUSH_RID, VENDORS, jpush_auth, openapi, shape_problem,
+                                           ServerErrors)
 
 DURATION = 4.0
 SEED = 7
@@ -22,22 +23,8 @@ SEED = 7
 
 
 def vendor_calls(url: str, n: int) -> list[tuple[str, str, str, dict]]:
-    jp = jpush_auth()
-    return [
-        ("applovin", "GET", f"{url}/devices/create", {"params": {"api_key": APPLOVIN_KEY, "name": f"chaos {n}"}}),
-        ("applovin", "POST", f"{url}/devices/append", {"params": {"api_key": APPLOVIN_KEY, "device_list_id": APPLOVIN_LIST},
-                                                        "data": f"CHAOS-{n}\n"}),
-        ("jpush", "POST", f"{url}/v3/devices/{JPUSH_RID}", {"headers": jp, "json": {"tags": {"add": [f"chaos_{n % 50}"]}}}),
-        ("jpush", "GET", f"{url}/v3/tags/", {"headers": jp}),
-        ("beams", "POST", f"{url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm",
-         {"json": {"token": beams_fcm_token(f"chaos-{n}")}}),
-        ("moengage", "POST", f"{url}/v1/customer/{MOENGAGE_APP}",
-         {"headers": {**moengage_auth(), "Content-Type": "application/json"},
-          "json": {"type": "customer", "customer_id": f"chaos-{n % 20}", "attributes": {"n": n}}}),
-        ("capgo", "POST", f"{url}/stats", {"json": {
-            "app_id": "com.example.app", "device_id": f"00000000-0000-4000-8000-{n % 100:012d}", "platform": "android",
-            "version_name": "1.0.0", "version_os": "14", "is_emulator": False, "is_prod": True, "action": "ping"}}),
-    ]
+    """Every registered vendor's chaos calls (its test contract's)."""
+    return [(c.vendor, method, target, kw) for c in contracts() for method, target, kw in c.chaos_calls(url, n)]
 
 
 def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
@@ -45,7 +32,7 @@ def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
     if choice == 0:
         return "POST", f"{url}/_emulator/reset", {}
     if choice == 1:
-        vendor = rng.choice(["capgo", "moengage", "beams", "jpush", "applovin"])
+        vendor = rng.choice(VENDORS)
         return "POST", f"{url}/_emulator/reset", {"params": {"vendor": vendor}}
     if choice == 2:
         return "GET", f"{url}/_emulator/state", {}
@@ -56,7 +43,7 @@ def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
     if choice == 5:
         return "POST", f"{url}/_emulator/clock", {"json": {"advance": rng.randrange(1, 120)}}
     if choice == 6:
-        vendor = rng.choice(["capgo", "moengage", "beams", "jpush", "applovin"])
+        vendor = rng.choice(VENDORS)
         rule = rng.choice([{"status": 429}, {"status": 503}, {"latency_ms": 20}])
         return "POST", f"{url}/_emulator/faults", {"json": {"vendor": vendor, "times": 3, "probability": 0.5, **rule}}
     return "DELETE", f"{url}/_emulator/faults", {}
