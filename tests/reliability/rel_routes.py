@@ -104,3 +104,57 @@ def default_tenants(url: str, vendors: Iterable[str]) -> dict[str, Tenant]:
         c = contract_for(vendor)
         out[vendor] = c.prepare(url, dict(c.default))
     return out
+
+
+def fault_problems(url: str, served: dict[str, Any], contract: Contract) -> list[str]:
+    """Injected 429/500/503 faults on the vendor's probe request are answered with that status in
+    the vendor's error shape, once (``times: 1``); then the probe is answered normally again."""
+    import requests
+
+    from tests.reliability.rel_helpers import shape_problem
+
+    method, path, headers, body = contract.probe
+    problems = []
+    for status in (429, 500, 503):
+        r = requests.post(f"{url}/_emulator/faults", json={"vendor": contract.vendor, "status": status, "times": 1},
+                          timeout=30)
+        assert r.status_code in (200, 201), r.text
+        faulted = requests.request(method, url + path, headers=headers, json=body, timeout=30)
+        normal = requests.request(method, url + path, headers=headers, json=body, timeout=30)
+        where = f"{contract.vendor} {method} {path} with a {status} fault -> {faulted.status_code} {faulted.content[:160]!r}"
+        if faulted.status_code != status:
+            problems.append(f"{where}: expected {status}")
+        # a 5xx is what was asked for: check its body as a refusal's
+        elif (problem := shape_problem(served, contract.vendor, 400, faulted.content, faulted.headers)) is not None:
+            problems.append(f"{where}: {problem}")
+        if normal.status_code != contract.probe_status:
+            problems.append(f"{contract.vendor} {method} {path} after the fault -> {normal.status_code} "
+                            f"{normal.content[:160]!r}: expected {contract.probe_status}")
+    return problems
+
+
+def reset_problems(url: str, contract: Contract) -> list[str]:
+    """The contract's chaos writes change the vendor's state; ``POST /_emulator/reset?vendor=``
+    brings it back exactly and leaves the other vendors alone."""
+    import requests
+
+    from tests.reliability.rel_helpers import state
+
+    initial = state(url)
+    with requests.Session() as s:
+        for n in range(3):
+            for method, target, kw in contract.chaos_calls(url, n):
+                r = s.request(method, target, timeout=30, **kw)
+                assert r.status_code < 400, f"{method} {target} -> {r.status_code} {r.text[:200]}"
+    changed = state(url)
+    problems = []
+    if changed[contract.vendor] == initial[contract.vendor]:
+        problems.append(f"{contract.vendor}: the chaos calls changed nothing (they must write)")
+    others = {v: doc for v, doc in changed.items() if v != contract.vendor}
+    requests.post(f"{url}/_emulator/reset", params={"vendor": contract.vendor}, timeout=30).raise_for_status()
+    after = state(url)
+    if after[contract.vendor] != initial[contract.vendor]:
+        problems.append(f"{contract.vendor}: reset did not restore the start-up state")
+    if {v: doc for v, doc in after.items() if v != contract.vendor} != others:
+        problems.append(f"{contract.vendor}: its reset changed another vendor")
+    return problems

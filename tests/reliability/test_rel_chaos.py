@@ -11,11 +11,13 @@ import sqlite3
 import threading
 import time
 
+import pytest
 import requests
 
-from tests.contract import contracts
+from tests.contract import contract_for, contracts
 from tests.reliability.rel_helpers import (APPLOVIN_KEY, JPUSH_RID, VENDORS, jpush_auth, openapi, shape_problem,
                                            ServerErrors)
+from tests.reliability.rel_routes import fault_problems, reset_problems
 
 DURATION = 4.0
 SEED = 7
@@ -114,3 +116,15 @@ def test_vendor_traffic_racing_the_control_plane(device_emulator):
     print(f"\n[reliability] chaos: {counts['vendor']} vendor requests ({counts['injected']} injected 429/503) "
           f"raced {counts['control']} control-plane calls for {DURATION:.0f} s; 0 unexpected 5xx, 0 shape errors")
 
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_injected_faults_answer_in_the_vendors_shape(vendor, device_emulator):
+    problems = fault_problems(device_emulator.url, openapi(device_emulator.url), contract_for(vendor))
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_reset_of_one_vendor_restores_it_and_only_it(vendor, device_emulator):
+    problems = reset_problems(device_emulator.url, contract_for(vendor))
+    assert problems == [], "\n".join(problems)
