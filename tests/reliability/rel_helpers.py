@@ -12,12 +12,9 @@ import jsonschema
 import jwt
 import requests
 
-from tests.credentials import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP,  # noqa: F401
-                               CAPGO_KEY, JPUSH_KEY, JPUSH_RID, JPUSH_SECRET, MOENGAGE_APP, MOENGAGE_KEY, basic,
-                               jpush_auth, moengage_auth)
-
 from emulator.vendors import REGISTRY
 from tests.contract import contract_for
+from tests.credentials import BEAMS_INSTANCE, BEAMS_SECRET
 
 #: the registered vendors' names, in registry order
 VENDORS = tuple(cls.name for cls in REGISTRY)

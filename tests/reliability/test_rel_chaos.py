@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from tests.contract import contract_for, contracts
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, JPUSH_RID, VENDORS, jpush_auth, openapi, shape_problem,
-                                           ServerErrors)
+from tests.credentials import APPLOVIN_KEY, JPUSH_RID, jpush_auth
+from tests.reliability.rel_helpers import VENDORS, ServerErrors, openapi, shape_problem
 from tests.reliability.rel_routes import fault_problems, reset_problems
 
 DURATION = 4.0
@@ -51,6 +51,7 @@ def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
     return "DELETE", f"{url}/_emulator/faults", {}
 
 
+@pytest.mark.slow
 def test_vendor_traffic_racing_the_control_plane(device_emulator):
     url = device_emulator.url
     doc = openapi(url)

@@ -24,6 +24,8 @@ from schemathesis.generation import GenerationMode
 from tests.contract import contract_for
 from tests.reliability.rel_helpers import VENDORS, openapi, shape_problem, ServerErrors
 
+pytestmark = pytest.mark.slow  # three seeded schemathesis passes over every operation
+
 SEED = 1123
 PASSES = (  # (name, mode, fix credentials, max examples): 20 examples per operation
     ("valid-auth", GenerationMode.POSITIVE, True, 10),

@@ -26,9 +26,9 @@ import pytest
 import requests
 
 from tests.contract import Tenant
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
-                                           MOENGAGE_APP, VENDORS, beams_fcm_token, beams_jwt, jpush_auth,
-                                           moengage_auth, openapi, shape_problem, state)
+from tests.credentials import (APPLOVIN_KEY, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
+                               MOENGAGE_APP, jpush_auth, moengage_auth)
+from tests.reliability.rel_helpers import VENDORS, beams_fcm_token, beams_jwt, openapi, shape_problem, state
 from tests.reliability.rel_routes import Op, default_tenants, document_at_collection, fill, operations
 
 DOC = document_at_collection()

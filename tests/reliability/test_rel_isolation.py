@@ -22,8 +22,8 @@ import pytest
 import requests
 
 from tests.contract import Contract, contract_for, contracts
-from tests.credentials import APPLOVIN_LIST, JPUSH_RID
-from tests.reliability.rel_helpers import basic, openapi, shape_problem, state
+from tests.credentials import APPLOVIN_LIST, JPUSH_RID, basic
+from tests.reliability.rel_helpers import openapi, shape_problem, state
 from tests.reliability.rel_routes import Op, document_at_collection, fill, operations
 
 OPS = operations(document_at_collection())
