@@ -41,6 +41,8 @@ class Contract:
     json_body_routes: list[tuple[str, str]] | None = None
     #: a valid text body (routes whose body is a plain string in the document)
     text_body: bytes = b"MODEL-1\n"
+    #: the text body of a cross-tenant request
+    b_text_body: bytes = b"B-SECRET-MODEL\n"
     default: Tenant
     a: Tenant
     b: Tenant
@@ -125,8 +127,6 @@ class Contract:
         if scope and not self.keyless(op):
             out.append(("A's credentials, B's scope", fill(op.path, ids), headers, query, data))
         return out
-
-    b_text_body: bytes = b"B-SECRET-MODEL\n"
 
     def extra_attempts(self, op: Op, a: Tenant, headers: dict[str, str]) -> list[Attempt]:
         return []
