@@ -1,24 +1,43 @@
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 pytest_plugins = ["pytester"]
 
-#: markers of tests in the vendor folders, applied here by node id prefix (file, or file::test).
-#: ``sdk``: drives a vendor's official SDK through node/npm; ``slow``: takes seconds.
-#: tests/core/test_markers.py checks that every entry names a test that exists.
-VENDOR_MARKS: dict[str, tuple[str, ...]] = {
-    "tests/jpush/test_jpush_node_sdk.py": ("sdk",),
-    "tests/beams/test_beams_web_sdk.py": ("sdk",),
-    "tests/beams/test_beams_server.py::test_node_sdk_publishes_to_interests_and_users_and_deletes_a_user": ("sdk",),
+#: ``slow`` marks of tests in the vendor folders, by node id (file::test); the other marks sit
+#: next to their tests. tests/core/test_markers.py checks that every entry names a test that exists.
+VENDOR_SLOW = [
     "tests/moengage/test_moengage_rate_limit.py::"
-    "test_the_10001st_device_update_in_a_minute_is_refused_and_one_a_minute_later_accepted": ("slow",),
-}
+    "test_the_10001st_device_update_in_a_minute_is_refused_and_one_a_minute_later_accepted",
+]
+
+
+def uses_npm(item: pytest.Item) -> bool:
+    """Does the test use a fixture that installs npm packages (a vendor's node/npm SDK)?"""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in getattr(item, "fixturenames", ()):
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            try:
+                source = inspect.getsource(fixturedef.func)
+            except (OSError, TypeError):
+                continue
+            if "npm" in source:
+                return True
+    return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``sdk``: the test uses a fixture that installs npm packages; ``browser``: its module drives
+    chromium (it has ``ensure_chromium``, tests/core/test_dashboard.py); ``slow``: VENDOR_SLOW."""
     for item in items:
-        for prefix, marks in VENDOR_MARKS.items():
-            if item.nodeid == prefix or item.nodeid.startswith((prefix + "::", prefix + "[")):
-                for mark in marks:
-                    item.add_marker(mark)
+        if uses_npm(item):
+            item.add_marker("sdk")
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "ensure_chromium"):
+            item.add_marker("browser")
+        if item.nodeid.split("[")[0] in VENDOR_SLOW:
+            item.add_marker("slow")

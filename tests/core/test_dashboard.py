@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-pytestmark = pytest.mark.browser
+pytestmark = pytest.mark.browser  # tests/conftest.py also marks every module that has ensure_chromium
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
