@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 import requests
 
-pytestmark = pytest.mark.browser  # tests/conftest.py also marks every module that has ensure_chromium
-
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -1,4 +1,4 @@
-"""The marks tests/conftest.py applies: ``sdk`` to the tests that use a fixture installing npm
+"""The marks tests/markers.py applies: ``sdk`` to the tests that use a fixture installing npm
 packages, ``browser`` to the modules driving chromium, ``slow`` to the vendor tests it names (a
 renamed test would silently lose its mark, so the names are checked)."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import VENDOR_SLOW
+from tests.markers import VENDOR_SLOW
 
 ROOT = Path(__file__).resolve().parents[2]
 
