@@ -7,7 +7,7 @@ import logging
 import sys
 
 from . import __version__
-from .config import AUTH_MODES, LOG_LEVELS, Config, merge_options, parse_options, parse_profiles
+from .config import AUTH_MODES, LOG_LEVELS, Config, merge_options, parse_options, parse_profiles, parse_proxy_port
 from .fixtures import FixtureError
 
 
@@ -38,7 +38,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="info prints one access line per request [DEVICE_EMULATOR_LOG_LEVEL, default info]")
     serve.add_argument("--journal-size", type=int, metavar="N",
                        help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
+    serve.add_argument("--proxy-port", metavar="PORT|off",
+                       help="HTTPS proxy for SDKs with hard-coded vendor hosts; 0 picks a free one, off disables "
+                            "it [DEVICE_EMULATOR_PROXY_PORT, default 8781, or a free one when --port is 0]")
+    serve.add_argument("--ca-dir", metavar="DIR",
+                       help="where the proxy's CA is kept [DEVICE_EMULATOR_CA_DIR, default "
+                            "device-emulator-ca/ beside the database]")
+    _add_env_parser(sub)
     return parser
+
+
+def _add_env_parser(sub) -> None:
+    from .envsetup import DEFAULT_URL
+
+    env = sub.add_parser("env", help="print export lines that send unmodified SDKs through the HTTPS proxy: "
+                                     'eval "$(device-api-emulator env)"')
+    env.add_argument("--url", default=None,
+                     help=f"the running emulator [DEVICE_EMULATOR_URL, default {DEFAULT_URL}]")
+    env.add_argument("--proxy", metavar="URL",
+                     help="the proxy as this shell reaches it, when a port mapping differs "
+                          "(default: the --url host and the emulator's proxy port)")
+    env.add_argument("--dir", metavar="DIR",
+                     help="where the CA bundle and the Node preload are written "
+                          "[default $XDG_CACHE_HOME/device-api-emulator]")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -55,6 +77,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cfg.profiles.update(parse_profiles(args.profile))
     if args.option:
         merge_options(cfg.options, parse_options(args.option))
+    if args.proxy_port is not None:
+        cfg.proxy_port = parse_proxy_port(args.proxy_port)
+    if args.ca_dir:
+        cfg.ca_dir = args.ca_dir
     if cfg.auth not in AUTH_MODES:
         raise ValueError(f"auth: expected one of {', '.join(AUTH_MODES)}, got {cfg.auth!r}")
     if cfg.log_level not in LOG_LEVELS:
@@ -65,6 +91,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "env":
+        import os
+
+        from .envsetup import DEFAULT_URL
+        from .envsetup import main as env_main
+
+        return env_main(args.url or os.environ.get("DEVICE_EMULATOR_URL") or DEFAULT_URL, args.proxy, args.dir)
     try:
         config = config_from_args(args)
     except ValueError as exc:

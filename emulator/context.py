@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .ca import CertificateAuthority
 from .clock import Clock
 from .config import Config
 from .faults import FaultRules
@@ -44,6 +45,9 @@ class Context:
     openapi: dict[str, Any] | None = None
     #: vendor -> its tables, children first (what reset empties)
     tables: dict[str, list[str]] = field(default_factory=dict)
+    #: the HTTPS proxy's address and CA, once it listens (None when it is off)
+    proxy_url: str | None = None
+    ca: CertificateAuthority | None = None
 
     # -- lookups ----------------------------------------------------------------------------
     def vendor_for_path(self, path: str) -> Vendor | None:

@@ -7,12 +7,16 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from .app import build_context, create_app
+from .ca import CertificateAuthority, default_ca_dir
 from .config import Config
+from .context import Context
+from .proxy import ProxyServer
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 #: aiohttp refuses request lines and headers over 8 KB with its own plain-text 400, before any
@@ -49,16 +53,37 @@ def _quiet_protocol_errors() -> None:
         logger.addFilter(_ProtocolErrorFilter())
 
 
+def _server_kwargs(access_log: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
+    return {"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES, **kwargs}
+
+
 async def start_site(app: web.Application, host: str, port: int, *, access_log: bool) -> tuple[web.AppRunner, int]:
     _quiet_protocol_errors()
-    kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
-    runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE_BYTES,
-                           max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, **kwargs)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+                           **_server_kwargs(access_log))
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
     return runner, bound
+
+
+async def start_proxy(ctx: Context, runner: web.AppRunner, *, access_log: bool) -> ProxyServer | None:
+    """The HTTPS proxy beside the main port (:mod:`emulator.proxy`), unless it is off. Makes or
+    loads the CA first (CAError, a ValueError, for an unusable CA directory)."""
+    config = ctx.config
+    port = config.resolved_proxy_port()
+    if port is None:
+        return None
+    ca_dir = Path(config.ca_dir).expanduser() if config.ca_dir else default_ca_dir(config.db)
+    ca = await asyncio.get_running_loop().run_in_executor(None, CertificateAuthority.load_or_create, ca_dir)
+    assert runner.server is not None
+    proxy = ProxyServer(ctx, runner.server, ca, **_server_kwargs(access_log))
+    bound = await proxy.start(config.host, port)
+    ctx.ca = ca
+    ctx.proxy_url = url_for(config.host, bound)
+    return proxy
 
 
 def url_for(host: str, port: int) -> str:
@@ -72,8 +97,13 @@ async def serve_forever(config: Config, *, vendor_classes: list | None = None, r
     """Serve until SIGTERM/SIGINT; print the one-line ready message once listening."""
     ctx = build_context(config, vendor_classes)
     app = create_app(context=ctx)
-    runner, port = await start_site(app, config.host, config.port,
-                                    access_log=config.log_level in ("debug", "info"))
+    access_log = config.log_level in ("debug", "info")
+    runner, port = await start_site(app, config.host, config.port, access_log=access_log)
+    try:
+        proxy = await start_proxy(ctx, runner, access_log=access_log)
+    except BaseException:
+        await runner.cleanup()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,9 +119,14 @@ async def serve_forever(config: Config, *, vendor_classes: list | None = None, r
         file=stream,
         flush=True,
     )
+    if proxy is not None and ctx.ca is not None:
+        print(f"device-api-emulator HTTPS proxy on {ctx.proxy_url} (CA {ctx.ca.cert_path}); "
+              "`device-api-emulator env` prints the shell setup", file=stream, flush=True)
     try:
         await stop.wait()
     finally:
+        if proxy is not None:
+            await proxy.close(SHUTDOWN_GRACE_SECONDS)
         await runner.cleanup()  # stops accepting, finishes in-flight requests, closes the store
 
 
@@ -106,6 +141,10 @@ class BackgroundServer:
         self.context: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
+        self._proxy: ProxyServer | None = None
+        #: the HTTPS proxy's URL and CA certificate file (None when the proxy is off)
+        self.proxy_url: str | None = None
+        self.ca_path: str | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -129,13 +168,21 @@ class BackgroundServer:
             self._runner, self.port = loop.run_until_complete(
                 start_site(app, self.config.host, self.config.port, access_log=False))
             self.url = url_for(self.config.host, self.port)
+            self._proxy = loop.run_until_complete(start_proxy(self.context, self._runner, access_log=False))
+            if self.context.ca is not None:
+                self.proxy_url = self.context.proxy_url
+                self.ca_path = str(self.context.ca.cert_path)
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
+            if self._runner is not None:  # the proxy could not start: release the main port too
+                loop.run_until_complete(self._runner.cleanup())
             self._ready.set()
             loop.close()
             return
         self._ready.set()
         loop.run_forever()
+        if self._proxy is not None:
+            loop.run_until_complete(self._proxy.close(SHUTDOWN_GRACE_SECONDS))
         loop.run_until_complete(self._runner.cleanup())
         loop.close()
 

@@ -161,3 +161,9 @@ class Vendor:
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """What the vendor answers for a path (404) or method (405) it does not serve."""
         return self.generic_error(request, status)
+
+    # -- the HTTPS proxy ------------------------------------------------------------------
+    def check_proxied_host(self, host: str, request: web.Request) -> ApiError | None:
+        """A request reached this vendor through the proxy for ``host`` (one of :attr:`hosts`):
+        the refusal the real service gives when host and request disagree, or None."""
+        return None
