@@ -85,6 +85,7 @@ def _write_new(directory: Path) -> None:
         os.close(fd)
         fd = -1
         fd2, tmp_cert = tempfile.mkstemp(dir=directory, prefix=".ca-")
+        os.fchmod(fd2, 0o644)  # the certificate is public: an app container may read it from the volume
         with os.fdopen(fd2, "wb") as f:
             f.write(cert_pem)
         try:
