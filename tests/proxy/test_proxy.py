@@ -357,3 +357,30 @@ def test_an_unusable_ca_directory_stops_the_start(tmp_path):
     (ca_dir / "ca.pem").write_text("not a cert")
     with pytest.raises(RuntimeError, match=r"device-api-emulator: CA directory \S+: cannot read ca-key.pem/ca.pem"):
         ServerProcess("--db", str(tmp_path / "e.db"), "--ca-dir", str(ca_dir))
+
+
+# -- every vendor's hosts ---------------------------------------------------------------------
+HOST_CASES = [  # (host, a path of that vendor, the vendor the journal names)
+    ("api.capgo.app", "/device", "capgo"),
+    ("plugin.capgo.app", "/updates", "capgo"),
+    *[(f"api-0{dc}.moengage.com", "/v1/device/EMULATORWORKSPACE0000001", "moengage") for dc in range(1, 7)],
+    (f"{BEAMS_INSTANCE}.pushnotifications.pusher.com",
+     f"/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm/x", "beams"),
+    ("device.jpush.cn", "/v3/tags/", "jpush"),
+    ("api.jpush.cn", "/v3/tags/", "jpush"),
+    ("API.AppLovin.com", "/devices/list", "applovin"),
+]
+
+
+def test_every_declared_host_reaches_its_vendor_over_tls(emulator, sdk_env):
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies = {"https": sdk_env["HTTPS_PROXY"]}
+    session.verify = sdk_env["NODE_EXTRA_CA_CERTS"]  # the emulator's CA alone
+    for host, path, vendor in HOST_CASES:
+        emulator.clear_requests()
+        direct = requests.get(f"{emulator.url}{path}", timeout=10)
+        proxied = session.get(f"https://{host}{path}", timeout=10)
+        assert (proxied.status_code, proxied.content) == (direct.status_code, direct.content), host
+        [entry, _] = emulator.requests()
+        assert (entry["vendor"], entry["request_headers"]["Host"]) == (vendor, host.lower()), host
