@@ -384,3 +384,25 @@ def test_every_declared_host_reaches_its_vendor_over_tls(emulator, sdk_env):
         assert (proxied.status_code, proxied.content) == (direct.status_code, direct.content), host
         [entry, _] = emulator.requests()
         assert (entry["vendor"], entry["request_headers"]["Host"]) == (vendor, host.lower()), host
+
+
+@pytest.mark.sdk
+def test_jpush_node_client_with_its_default_host_through_the_preload(emulator, sdk_env):
+    """jpush-async has no host option (its own https.request to https://device.jpush.cn)."""
+    sdk = npm_packages("jpush-async", ["jpush-async@4.2.0"])
+    script = sdk / "proxy_check.js"
+    rid = JPUSH_RIDS[0]
+    script.write_text(textwrap.dedent(f"""
+        const {{ JPushAsync }} = require('jpush-async');
+        const client = JPushAsync.buildClient('{JPUSH_KEY}', '{JPUSH_SECRET}', null, false);
+        (async () => {{
+          await client.updateDeviceTagAlias('{rid}', 'node_alias', false, ['from_node'], []);
+          console.log(JSON.stringify(await client.getDeviceTagAlias('{rid}')));
+        }})().catch((e) => {{ console.error(e); process.exit(1); }});
+    """))
+    done = run(["node", str(script)], sdk_env, cwd=sdk)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"tags": ["from_node"], "alias": "node_alias", "mobile": None}
+    device = next(d for d in emulator.state("jpush")["apps"][0]["devices"] if d["registration_id"] == rid)
+    assert (device["tags"], device["alias"]) == (["from_node"], "node_alias")
+    assert {e["request_headers"]["Host"] for e in emulator.requests("jpush")} == {"device.jpush.cn"}
