@@ -12,6 +12,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from cryptography import x509
@@ -27,6 +28,9 @@ CA_NAME = "device-api-emulator local CA"
 LEAF_DAYS = 397
 CA_DAYS = 3650
 _CLOCK_SKEW = datetime.timedelta(days=1)
+#: leaf contexts kept (least recently used dropped): Beams hosts name any instance, so the set of
+#: host names a client can ask for is unbounded
+LEAF_CACHE_SIZE = 1024
 
 
 class CAError(ValueError):
@@ -112,7 +116,7 @@ class CertificateAuthority:
         self._leaf_key = ec.generate_private_key(ec.SECP256R1())
         self._leaf_key_pem = self._leaf_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._contexts: OrderedDict[str, ssl.SSLContext] = OrderedDict()
         self._lock = threading.Lock()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
@@ -183,6 +187,7 @@ class CertificateAuthority:
         with self._lock:
             ctx = self._contexts.get(host)
             if ctx is not None:
+                self._contexts.move_to_end(host)
                 return ctx
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -194,4 +199,6 @@ class CertificateAuthority:
                 key.write_bytes(self._leaf_key_pem)
                 ctx.load_cert_chain(chain, key)
             self._contexts[host] = ctx
+            if len(self._contexts) > LEAF_CACHE_SIZE:
+                self._contexts.popitem(last=False)
             return ctx

@@ -30,6 +30,11 @@ log = logging.getLogger("emulator.proxy")
 #: the largest request head the proxy reads before deciding (a CONNECT line is tiny)
 MAX_HEAD_BYTES = 256 * 1024
 TLS_HANDSHAKE_TIMEOUT = 30.0
+#: a connection that has not sent a whole request head by then is closed (the main port's
+#: aiohttp has its own timeouts once a connection is handed over)
+HEAD_TIMEOUT_SECONDS = 60.0
+#: after a refusal, how long the client's remaining bytes are read and dropped
+DRAIN_SECONDS = 5.0
 HTTPS_PORT = 443
 
 
@@ -152,14 +157,29 @@ class _ProxyHead(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.tls_pending = False
+        self.draining = False
         self._task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.proxy._heads.add(self)
+        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            HEAD_TIMEOUT_SECONDS, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._timer = None
+        if self.transport is not None and not self.tls_pending and not self.transport.is_closing():
+            self._refuse(_plain_response(408, "Request Timeout",
+                                         "device-api-emulator proxy: no complete request head in time\n"))
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_timer()
         self.proxy._heads.discard(self)
 
     def abort(self) -> None:
@@ -172,6 +192,8 @@ class _ProxyHead(asyncio.Protocol):
         return None  # close
 
     def data_received(self, data: bytes) -> None:
+        if self.draining:
+            return
         self.buffer += data
         if self.tls_pending:  # decrypted bytes that arrived before aiohttp took over
             return
@@ -181,6 +203,7 @@ class _ProxyHead(asyncio.Protocol):
                 self._refuse(_plain_response(431, "Request Header Fields Too Large",
                                              "device-api-emulator proxy: request head too large\n"))
             return
+        self._stop_timer()
         line = bytes(self.buffer[:self.buffer.find(b"\r\n")])
         parts = line.split(b" ")
         if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
@@ -235,9 +258,18 @@ class _ProxyHead(asyncio.Protocol):
             tls.abort()
 
     def _refuse(self, response: bytes) -> None:
+        """Answer, then read and drop what the client still sends until it closes (closing with
+        unread bytes would reset the connection and lose the answer), at most DRAIN_SECONDS."""
         assert self.transport is not None
+        self._stop_timer()
+        self.draining = True
+        self.buffer = bytearray()
         self.transport.write(response)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._timer = asyncio.get_running_loop().call_later(DRAIN_SECONDS, self.transport.close)
+        else:  # pragma: no cover - TCP transports can always half-close
+            self.transport.close()
 
 
 __all__ = ["ProxyServer", "host_matches", "refusal_text", "split_authority", "vendor_for_host"]
