@@ -20,7 +20,7 @@ from emulator.pytest_plugin import DeviceEmulator
 from tests.beams.beams_helpers import BeamsClient, make_jwt, npm_packages
 from tests.credentials import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, BEAMS_SECRET, JPUSH_KEY, JPUSH_RIDS,
                                JPUSH_SECRET)
-from tests.support import ServerProcess
+from tests.support import ServerProcess, run_cli
 
 OTHER_INSTANCE = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
 VENDOR_HOSTS = ("api.capgo.app, plugin.capgo.app, api-0*.moengage.com, *.pushnotifications.pusher.com, "
@@ -406,3 +406,24 @@ def test_jpush_node_client_with_its_default_host_through_the_preload(emulator, s
     device = next(d for d in emulator.state("jpush")["apps"][0]["devices"] if d["registration_id"] == rid)
     assert (device["tags"], device["alias"]) == (["from_node"], "node_alias")
     assert {e["request_headers"]["Host"] for e in emulator.requests("jpush")} == {"device.jpush.cn"}
+
+
+# -- flags ------------------------------------------------------------------------------------
+def test_bad_proxy_port_values_are_refused_at_start(tmp_path):
+    for value in ("x", "-1", "70000"):
+        done = run_cli("serve", "--port", "0", "--db", str(tmp_path / "e.db"), "--proxy-port", value)
+        assert (done.returncode, done.stdout) == (2, ""), value
+        assert done.stderr == f"device-api-emulator: proxy port: expected a port number, 0 or off, got {value!r}\n"
+    assert not (tmp_path / "e.db").exists()
+
+
+def test_proxy_off_from_the_environment_and_a_busy_proxy_port(tmp_path):
+    with ServerProcess("--db", str(tmp_path / "e.db"), env={"DEVICE_EMULATOR_PROXY_PORT": "off"}) as proc:
+        assert proc.get("/_emulator/health").json()["proxy"] is None
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_cli("serve", "--port", "0", "--db", str(tmp_path / "e.db"), "--proxy-port", str(port))
+    assert done.returncode == 1 and "ready on" not in done.stdout
+    assert done.stderr.startswith("device-api-emulator: cannot serve: [Errno 98] ")
