@@ -128,7 +128,7 @@ class ProxyServer:
         return await self._app_server.request_handler(request)  # the app's own request, middlewares and all
 
     # -- per connection -------------------------------------------------------------------
-    def _connect(self, head: _ProxyHead, authority: str) -> bytes | str:
+    def _connect(self, authority: str) -> bytes | str:
         """The answer to ``CONNECT authority``: refusal bytes, or the host to terminate TLS for."""
         host, port = split_authority(authority)
         vendor = vendor_for_host(self.ctx.vendors.values(), host)
@@ -214,7 +214,7 @@ class _ProxyHead(asyncio.Protocol):
             self.proxy._heads.discard(self)
             self.proxy.hand_over(self.transport, bytes(self.buffer), None)
             return
-        answer = self.proxy._connect(self, parts[1].decode("latin-1"))
+        answer = self.proxy._connect(parts[1].decode("latin-1"))
         if isinstance(answer, bytes):
             self._refuse(answer)
             return
