@@ -34,10 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="per-vendor behaviour profile, e.g. capgo=live; repeatable [DEVICE_EMULATOR_PROFILE]")
     serve.add_argument("--option", action="append", metavar="VENDOR.NAME=VALUE",
                        help="vendor switch, e.g. jpush.rate_limit=on; repeatable [DEVICE_EMULATOR_OPTIONS]")
-    serve.add_argument("--log-level", choices=LOG_LEVELS,
-                       help="info prints one access line per request [DEVICE_EMULATOR_LOG_LEVEL, default info]")
-    serve.add_argument("--journal-size", type=int, metavar="N",
-                       help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
     serve.add_argument("--proxy-port", metavar="PORT|off",
                        help="HTTPS proxy for SDKs with hard-coded vendor hosts; 0 picks a free one, off disables "
                             "it [DEVICE_EMULATOR_PROXY_PORT, default 8781, or a free one when --port is 0]")
@@ -45,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where the proxy's CA is kept [DEVICE_EMULATOR_CA_DIR, default "
                             "device-emulator-ca/ beside the database]")
     _add_env_parser(sub)
+    serve.add_argument("--log-level", choices=LOG_LEVELS,
+                       help="info prints one access line per request [DEVICE_EMULATOR_LOG_LEVEL, default info]")
+    serve.add_argument("--journal-size", type=int, metavar="N",
+                       help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
     return parser
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .ca import CertificateAuthority
 from .clock import Clock
 from .config import Config
 from .faults import FaultRules
+from .ca import CertificateAuthority
 from .fixtures import FixtureError, validate_document
 from .journal import Journal
 from .options import Options

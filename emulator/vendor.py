@@ -109,6 +109,12 @@ class Vendor:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    # -- the HTTPS proxy ------------------------------------------------------------------
+    def check_proxied_host(self, host: str, request: web.Request) -> ApiError | None:
+        """A request reached this vendor through the proxy for ``host`` (one of :attr:`hosts`):
+        the refusal the real service gives when host and request disagree, or None."""
+        return None
+
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> list[Route]:
         """The vendor's route table (``routes.Routes(self).table()`` in every package)."""
@@ -161,9 +167,3 @@ class Vendor:
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """What the vendor answers for a path (404) or method (405) it does not serve."""
         return self.generic_error(request, status)
-
-    # -- the HTTPS proxy ------------------------------------------------------------------
-    def check_proxied_host(self, host: str, request: web.Request) -> ApiError | None:
-        """A request reached this vendor through the proxy for ``host`` (one of :attr:`hosts`):
-        the refusal the real service gives when host and request disagree, or None."""
-        return None
