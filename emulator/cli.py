@@ -6,8 +6,8 @@ import asyncio
 import logging
 import sys
 
-from . import __version__
-from .config import AUTH_MODES, LOG_LEVELS, Config, merge_options, parse_options, parse_profiles, parse_proxy_port
+from . import __version__, envsetup
+from .config import AUTH_MODES, LOG_LEVELS, Config, merge_options, parse_options, parse_profiles
 from .fixtures import FixtureError
 
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    envsetup.add_env_command(sub)  # the HTTPS proxy's shell setup
     serve = sub.add_parser("serve", help="run the emulator (flags override DEVICE_EMULATOR_* env vars)")
     serve.add_argument("--host", help="bind address [DEVICE_EMULATOR_HOST, default 127.0.0.1]")
     serve.add_argument("--port", type=int, help="port; 0 picks a free one [DEVICE_EMULATOR_PORT, default 8780]")
@@ -34,33 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="per-vendor behaviour profile, e.g. capgo=live; repeatable [DEVICE_EMULATOR_PROFILE]")
     serve.add_argument("--option", action="append", metavar="VENDOR.NAME=VALUE",
                        help="vendor switch, e.g. jpush.rate_limit=on; repeatable [DEVICE_EMULATOR_OPTIONS]")
-    serve.add_argument("--proxy-port", metavar="PORT|off",
-                       help="HTTPS proxy for SDKs with hard-coded vendor hosts; 0 picks a free one, off disables "
-                            "it [DEVICE_EMULATOR_PROXY_PORT, default 8781, or a free one when --port is 0]")
-    serve.add_argument("--ca-dir", metavar="DIR",
-                       help="where the proxy's CA is kept [DEVICE_EMULATOR_CA_DIR, default "
-                            "device-emulator-ca/ beside the database]")
-    _add_env_parser(sub)
     serve.add_argument("--log-level", choices=LOG_LEVELS,
                        help="info prints one access line per request [DEVICE_EMULATOR_LOG_LEVEL, default info]")
     serve.add_argument("--journal-size", type=int, metavar="N",
                        help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
+    envsetup.add_serve_flags(serve)
     return parser
-
-
-def _add_env_parser(sub) -> None:
-    from .envsetup import DEFAULT_URL
-
-    env = sub.add_parser("env", help="print export lines that send unmodified SDKs through the HTTPS proxy: "
-                                     'eval "$(device-api-emulator env)"')
-    env.add_argument("--url", default=None,
-                     help=f"the running emulator [DEVICE_EMULATOR_URL, default {DEFAULT_URL}]")
-    env.add_argument("--proxy", metavar="URL",
-                     help="the proxy as this shell reaches it, when a port mapping differs "
-                          "(default: the --url host and the emulator's proxy port)")
-    env.add_argument("--dir", metavar="DIR",
-                     help="where the CA bundle and the Node preload are written "
-                          "[default $XDG_CACHE_HOME/device-api-emulator]")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -77,10 +57,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cfg.profiles.update(parse_profiles(args.profile))
     if args.option:
         merge_options(cfg.options, parse_options(args.option))
-    if args.proxy_port is not None:
-        cfg.proxy_port = parse_proxy_port(args.proxy_port)
-    if args.ca_dir:
-        cfg.ca_dir = args.ca_dir
+    envsetup.apply_serve_flags(args, cfg)
     if cfg.auth not in AUTH_MODES:
         raise ValueError(f"auth: expected one of {', '.join(AUTH_MODES)}, got {cfg.auth!r}")
     if cfg.log_level not in LOG_LEVELS:
@@ -92,12 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "env":
-        import os
-
-        from .envsetup import DEFAULT_URL
-        from .envsetup import main as env_main
-
-        return env_main(args.url or os.environ.get("DEVICE_EMULATOR_URL") or DEFAULT_URL, args.proxy, args.dir)
+        return envsetup.run_env_command(args)
     try:
         config = config_from_args(args)
     except ValueError as exc:

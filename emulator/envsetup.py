@@ -6,6 +6,8 @@ plus the emulator's) and the Node preload module into a directory, and prints ``
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +19,10 @@ import urllib.parse
 import urllib.request
 from importlib import resources
 from pathlib import Path
+from typing import Any
+from collections.abc import Iterator
+
+from .config import Config, parse_proxy_port
 
 DEFAULT_URL = "http://127.0.0.1:8780"
 NODE_PRELOAD = "node_proxy_preload.cjs"
@@ -147,3 +153,86 @@ def main(url: str, proxy: str | None, directory: str | None) -> int:
         return 1
     sys.stdout.write(render(env))
     return 0
+
+
+# -- the CLI's part (emulator.cli calls these: the proxy's flags, and the env command) ------------
+def add_serve_flags(parser: argparse.ArgumentParser) -> None:
+    """``--proxy-port`` and ``--ca-dir`` on a server command."""
+    parser.add_argument("--proxy-port", metavar="PORT|off",
+                        help="HTTPS proxy for SDKs with hard-coded vendor hosts; 0 picks a free one, off disables "
+                             "it [DEVICE_EMULATOR_PROXY_PORT, default 8781, or a free one when --port is 0]")
+    parser.add_argument("--ca-dir", metavar="DIR",
+                        help="where the proxy's CA is kept [DEVICE_EMULATOR_CA_DIR, default "
+                             "device-emulator-ca/ beside the database]")
+
+
+def apply_serve_flags(args: argparse.Namespace, cfg: Config) -> None:
+    """The flags over what :meth:`Config.from_env` read (ValueError for a bad port)."""
+    if getattr(args, "proxy_port", None) is not None:
+        cfg.proxy_port = parse_proxy_port(args.proxy_port)
+    if getattr(args, "ca_dir", None):
+        cfg.ca_dir = args.ca_dir
+
+
+def add_env_command(sub: Any) -> None:
+    env = sub.add_parser("env", help="print export lines that send unmodified SDKs through the HTTPS proxy: "
+                                     'eval "$(device-api-emulator env)"')
+    env.add_argument("--url", default=None,
+                     help=f"the running emulator [DEVICE_EMULATOR_URL, default {DEFAULT_URL}]")
+    env.add_argument("--proxy", metavar="URL",
+                     help="the proxy as this shell reaches it, when a port mapping differs "
+                          "(default: the --url host and the emulator's proxy port)")
+    env.add_argument("--dir", metavar="DIR",
+                     help="where the CA bundle and the Node and Python preloads are written "
+                          "[default $XDG_CACHE_HOME/device-api-emulator]")
+
+
+def run_env_command(args: argparse.Namespace) -> int:
+    return main(args.url or os.environ.get("DEVICE_EMULATOR_URL") or DEFAULT_URL, args.proxy, args.dir)
+
+
+# -- the pytest plugin's handle (emulator.pytest_plugin.DeviceEmulator mixes this in) -------------
+class ProxyEnvMixin:
+    """The HTTPS proxy for a handle that has ``url``: its address, its CA file, and the
+    environment ``device-api-emulator env`` would print."""
+
+    url: str
+    _proxy_env: dict[str, str] | None = None
+
+    def proxy_environ(self) -> dict[str, str]:
+        """What ``device-api-emulator env`` would export (CA bundle and preloads written once
+        into a temporary directory): give it to a subprocess running an unmodified SDK.
+        Raises EnvError when the emulator cannot be reached or runs without its proxy."""
+        if self._proxy_env is None:
+            self._proxy_env = build_env(self.url, directory=Path(tempfile.mkdtemp(prefix="device-emulator-env-")))
+        return dict(self._proxy_env)
+
+    @property
+    def proxy_url(self) -> str:
+        """The HTTPS proxy, e.g. ``http://127.0.0.1:8781``."""
+        return self.proxy_environ()["HTTPS_PROXY"]
+
+    @property
+    def ca_path(self) -> str:
+        """A file holding the emulator's CA certificate (PEM)."""
+        return self.proxy_environ()["NODE_EXTRA_CA_CERTS"]
+
+    @contextlib.contextmanager
+    def proxy_env(self) -> Iterator[dict[str, str]]:
+        """Within the block, this process's environment sends clients through the proxy (as
+        ``eval "$(device-api-emulator env)"`` would); the previous values come back after.
+        Subprocesses started inside inherit it; in this process, clients that read the
+        environment per request (requests' ``Session.request``, curl) follow it."""
+        env = self.proxy_environ()
+        saved = {name: os.environ.get(name) for name in env}
+        for name, value in env.items():
+            before = saved[name]
+            os.environ[name] = value + PREPENDED[name] + before if before and name in PREPENDED else value
+        try:
+            yield env
+        finally:
+            for name, old in saved.items():
+                if old is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = old

@@ -7,18 +7,16 @@ instead, and reset it the same way.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
 import pytest
+
+from .envsetup import ProxyEnvMixin
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,56 +36,12 @@ class EmulatorError(RuntimeError):
         self.body = body
 
 
-class DeviceEmulator:
-    """What a test gets: the base URL and the control plane as plain methods."""
+class DeviceEmulator(ProxyEnvMixin):
+    """What a test gets: the base URL and the control plane as plain methods (and the HTTPS
+    proxy: ``proxy_url``, ``ca_path``, ``proxy_environ()``, ``proxy_env()``)."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self._proxy_env: dict[str, str] | None = None
-
-    # -- the HTTPS proxy (unmodified SDKs with hard-coded vendor hosts) -----------------------
-    def proxy_environ(self) -> dict[str, str]:
-        """What ``device-api-emulator env`` would export (CA bundle and preloads written once
-        into a temporary directory): give it to a subprocess running an unmodified SDK."""
-        if self._proxy_env is None:
-            from .envsetup import EnvError, build_env
-
-            try:
-                self._proxy_env = build_env(self.url, directory=Path(tempfile.mkdtemp(prefix="device-emulator-env-")))
-            except EnvError as exc:
-                raise EmulatorError(0, str(exc)) from None
-        return dict(self._proxy_env)
-
-    @property
-    def proxy_url(self) -> str:
-        """The HTTPS proxy, e.g. ``http://127.0.0.1:8781``."""
-        return self.proxy_environ()["HTTPS_PROXY"]
-
-    @property
-    def ca_path(self) -> str:
-        """A file holding the emulator's CA certificate (PEM)."""
-        return self.proxy_environ()["NODE_EXTRA_CA_CERTS"]
-
-    @contextlib.contextmanager
-    def proxy_env(self) -> Iterator[dict[str, str]]:
-        """Within the block, this process's environment sends clients through the proxy (as
-        ``eval "$(device-api-emulator env)"`` would); the previous values come back after.
-        Subprocesses started inside inherit it; in this process, clients that read the
-        environment per request (requests' ``Session.request``, curl) follow it."""
-        env = self.proxy_environ()
-        saved = {name: os.environ.get(name) for name in env}
-        for name, value in env.items():
-            before = saved[name]
-            os.environ[name] = value if not before or name not in ("PYTHONPATH", "NODE_OPTIONS") \
-                else value + (":" if name == "PYTHONPATH" else " ") + before
-        try:
-            yield env
-        finally:
-            for name, old in saved.items():
-                if old is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = old
 
     def _call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
         url = f"{self.url}/_emulator/{path}"

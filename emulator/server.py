@@ -7,16 +7,12 @@ import logging
 import signal
 import sys
 import threading
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from .app import build_context, create_app
-from .ca import CertificateAuthority, default_ca_dir
 from .config import Config
-from .context import Context
-from .proxy import ProxyServer
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 #: aiohttp refuses request lines and headers over 8 KB with its own plain-text 400, before any
@@ -26,6 +22,10 @@ MAX_LINE_BYTES = 256 * 1024
 #: stops reading a connection once shutdown begins, so a request whose body is still arriving
 #: could otherwise hold the exit for its 60 s default (docker stop waits only 10 s).
 SHUTDOWN_GRACE_SECONDS = 3.0
+
+if TYPE_CHECKING:  # the HTTPS proxy's modules are imported where it starts
+    from .context import Context
+    from .proxy import ProxyServer
 
 
 class _ProtocolErrorFilter(logging.Filter):
@@ -53,15 +53,11 @@ def _quiet_protocol_errors() -> None:
         logger.addFilter(_ProtocolErrorFilter())
 
 
-def _server_kwargs(access_log: bool) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
-    return {"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES, **kwargs}
-
-
 async def start_site(app: web.Application, host: str, port: int, *, access_log: bool) -> tuple[web.AppRunner, int]:
     _quiet_protocol_errors()
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-                           **_server_kwargs(access_log))
+    kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
+    runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE_BYTES,
+                           max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, **kwargs)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()
@@ -69,9 +65,15 @@ async def start_site(app: web.Application, host: str, port: int, *, access_log: 
     return runner, bound
 
 
-async def start_proxy(ctx: Context, runner: web.AppRunner, *, access_log: bool) -> ProxyServer | None:
+async def start_proxy(ctx: Context, runner: web.AppRunner) -> ProxyServer | None:
     """The HTTPS proxy beside the main port (:mod:`emulator.proxy`), unless it is off. Makes or
-    loads the CA first (CAError, a ValueError, for an unusable CA directory)."""
+    loads the CA first (CAError, a ValueError, for an unusable CA directory). Its connections are
+    configured as the main port's (line limits, access log): the runner's server settings."""
+    from pathlib import Path
+
+    from .ca import CertificateAuthority, default_ca_dir
+    from .proxy import ProxyServer
+
     config = ctx.config
     port = config.resolved_proxy_port()
     if port is None:
@@ -79,7 +81,7 @@ async def start_proxy(ctx: Context, runner: web.AppRunner, *, access_log: bool) 
     ca_dir = Path(config.ca_dir).expanduser() if config.ca_dir else default_ca_dir(config.db)
     ca = await asyncio.get_running_loop().run_in_executor(None, CertificateAuthority.load_or_create, ca_dir)
     assert runner.server is not None
-    proxy = ProxyServer(ctx, runner.server, ca, **_server_kwargs(access_log))
+    proxy = ProxyServer(ctx, runner.server, ca, **getattr(runner, "_kwargs", {}))
     bound = await proxy.start(config.host, port)
     ctx.ca = ca
     ctx.proxy_url = url_for(config.host, bound)
@@ -97,10 +99,10 @@ async def serve_forever(config: Config, *, vendor_classes: list | None = None, r
     """Serve until SIGTERM/SIGINT; print the one-line ready message once listening."""
     ctx = build_context(config, vendor_classes)
     app = create_app(context=ctx)
-    access_log = config.log_level in ("debug", "info")
-    runner, port = await start_site(app, config.host, config.port, access_log=access_log)
+    runner, port = await start_site(app, config.host, config.port,
+                                    access_log=config.log_level in ("debug", "info"))
     try:
-        proxy = await start_proxy(ctx, runner, access_log=access_log)
+        proxy = await start_proxy(ctx, runner)
     except BaseException:
         await runner.cleanup()
         raise
@@ -168,7 +170,7 @@ class BackgroundServer:
             self._runner, self.port = loop.run_until_complete(
                 start_site(app, self.config.host, self.config.port, access_log=False))
             self.url = url_for(self.config.host, self.port)
-            self._proxy = loop.run_until_complete(start_proxy(self.context, self._runner, access_log=False))
+            self._proxy = loop.run_until_complete(start_proxy(self.context, self._runner))
             if self.context.ca is not None:
                 self.proxy_url = self.context.proxy_url
                 self.ca_path = str(self.context.ca.cert_path)
