@@ -1,4 +1,5 @@
-# device-api-emulator: every vendor on :8780, state in /data/emulator.db.
+# device-api-emulator: every vendor on :8780, the HTTPS proxy for hard-coded vendor hosts on
+# :8781 (its CA in /data/device-emulator-ca), state in /data/emulator.db.
 FROM python:3.11-slim
 
 ARG VERSION=0.1.0
@@ -23,8 +24,9 @@ RUN python -m pip install . \
 USER emulator
 ENV DEVICE_EMULATOR_HOST=0.0.0.0 \
     DEVICE_EMULATOR_PORT=8780 \
+    DEVICE_EMULATOR_PROXY_PORT=8781 \
     DEVICE_EMULATOR_DB=/data/emulator.db
-EXPOSE 8780
+EXPOSE 8780 8781
 VOLUME /data
 # No curl in slim images: the check uses Python's urllib.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \

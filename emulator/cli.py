@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from . import __version__
+from . import __version__, envsetup
 from .config import AUTH_MODES, LOG_LEVELS, Config, merge_options, parse_options, parse_profiles
 from . import commands
 from .commands import CommandError
@@ -41,6 +41,7 @@ def _add_server_flags(parser: argparse.ArgumentParser, *, listen: bool) -> None:
     parser.add_argument("--deliveries-size", type=int, metavar="N",
                         help="delivery ledger bound: the newest N deliveries are kept, 0 keeps none "
                              "[DEVICE_EMULATOR_DELIVERIES_SIZE, default 100000]")
+    envsetup.add_serve_flags(parser)
 
 
 def _add_url_flag(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    envsetup.add_env_command(sub)  # the HTTPS proxy's shell setup
     serve = sub.add_parser("serve", help="run the emulator (flags override DEVICE_EMULATOR_* env vars)")
     _add_server_flags(serve, listen=True)
     run = sub.add_parser(
@@ -90,6 +92,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cfg.profiles.update(parse_profiles(args.profile))
     if args.option:
         merge_options(cfg.options, parse_options(args.option))
+    envsetup.apply_serve_flags(args, cfg)
     if cfg.auth not in AUTH_MODES:
         raise ValueError(f"auth: expected one of {', '.join(AUTH_MODES)}, got {cfg.auth!r}")
     if cfg.deliveries_size < 0:
@@ -122,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("reset", "export", "import"):
         return _client_command(args)
+    if args.command == "env":
+        return envsetup.run_env_command(args)
     try:
         config = config_from_args(args)
     except ValueError as exc:

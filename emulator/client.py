@@ -1,5 +1,6 @@
 """A small client of the control plane (``/_emulator/*``), with no dependency beyond the
-standard library: the pytest plugin's handle and the CLI's ``reset``/``export``/``import`` use it."""
+standard library and the emulator's own config: the pytest plugin's handle, the testcontainers
+module and the CLI's ``reset``/``export``/``import`` use it."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+from .envsetup import ProxyEnvMixin
 
 
 class EmulatorError(RuntimeError):
@@ -18,8 +21,9 @@ class EmulatorError(RuntimeError):
         self.body = body
 
 
-class DeviceEmulator:
-    """What a test gets: the base URL and the control plane as plain methods."""
+class DeviceEmulator(ProxyEnvMixin):
+    """What a test gets: the base URL and the control plane as plain methods (and the HTTPS
+    proxy: ``proxy_url``, ``ca_path``, ``proxy_environ()``, ``proxy_env()``)."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")

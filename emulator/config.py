@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from .fixtures import DEFAULT_FIXTURES
 
 AUTH_MODES = ("strict", "open")
+DEFAULT_PROXY_PORT = 8781
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -31,6 +32,17 @@ class Config:
     #: the largest request body the server reads at all (fixture documents of a million
     #: devices go through the control plane); vendors enforce their own, smaller caps
     max_body_bytes: int = 1024 * 1024 * 1024
+    #: the HTTPS proxy's port: a number (0 = a free one), None = off, "auto" = 8781, or a
+    #: free one when ``port`` is 0 (tests and parallel servers never collide on 8781)
+    proxy_port: int | str | None = "auto"
+    #: where the proxy's CA is kept; None = beside the database
+    ca_dir: str | None = None
+
+    def resolved_proxy_port(self) -> int | None:
+        if self.proxy_port == "auto":
+            return 0 if self.port == 0 else DEFAULT_PROXY_PORT
+        assert self.proxy_port is None or isinstance(self.proxy_port, int)
+        return self.proxy_port
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -53,11 +65,25 @@ class Config:
             merge_options(cfg.options, parse_options(env["DEVICE_EMULATOR_OPTIONS"].replace(",", " ").split()))
         if "DEVICE_EMULATOR_LOG_LEVEL" in env:
             cfg.log_level = env["DEVICE_EMULATOR_LOG_LEVEL"]
+        if "DEVICE_EMULATOR_PROXY_PORT" in env:
+            cfg.proxy_port = parse_proxy_port(env["DEVICE_EMULATOR_PROXY_PORT"])
+        if env.get("DEVICE_EMULATOR_CA_DIR"):
+            cfg.ca_dir = env["DEVICE_EMULATOR_CA_DIR"]
         if "DEVICE_EMULATOR_JOURNAL_SIZE" in env:
             cfg.journal_size = int(env["DEVICE_EMULATOR_JOURNAL_SIZE"])
         if "DEVICE_EMULATOR_DELIVERIES_SIZE" in env:
             cfg.deliveries_size = int(env["DEVICE_EMULATOR_DELIVERIES_SIZE"])
         return cfg
+
+
+def parse_proxy_port(raw: str) -> int | None:
+    """A port number (0 = a free one) or ``off``."""
+    text = raw.strip().lower()
+    if text == "off":
+        return None
+    if not text.isdigit() or int(text) > 65535:
+        raise ValueError(f"proxy port: expected a port number, 0 or off, got {raw!r}")
+    return int(text)
 
 
 def parse_profiles(items: list[str]) -> dict[str, str]:

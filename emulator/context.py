@@ -14,6 +14,7 @@ from . import deliveries
 from .clock import Clock
 from .config import Config
 from .faults import FaultRules
+from .ca import CertificateAuthority
 from .fixtures import FixtureError, validate_document
 from .journal import Journal
 from .options import Options
@@ -45,6 +46,9 @@ class Context:
     openapi: dict[str, Any] | None = None
     #: vendor -> its tables, children first (what reset empties)
     tables: dict[str, list[str]] = field(default_factory=dict)
+    #: the HTTPS proxy's address and CA, once it listens (None when it is off)
+    proxy_url: str | None = None
+    ca: CertificateAuthority | None = None
 
     # -- lookups ----------------------------------------------------------------------------
     def vendor_for_path(self, path: str) -> Vendor | None:

@@ -56,7 +56,16 @@ async def health(request: web.Request) -> web.Response:
         "auth": ctx.options.auth,
         "profiles": {name: ctx.options.values[name]["profile"]
                      for name in ctx.vendors if "profile" in ctx.options.values[name]},
+        "proxy": ctx.proxy_url,
     })
+
+
+async def ca_pem(request: web.Request) -> web.Response:
+    """The HTTPS proxy's CA certificate, to trust (``device-api-emulator env`` fetches it)."""
+    ca = _ctx(request).ca
+    if ca is None:
+        raise ApiError(404, {"error": "the HTTPS proxy is off, so there is no CA"})
+    return web.Response(body=ca.cert_pem, content_type="application/x-pem-file")
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -306,6 +315,7 @@ def control_routes(ctx: Context) -> list[Route]:
     p = "/_emulator"
     return [
         Route("GET", f"{p}/health", health, "Liveness, version, vendors, database"),
+        Route("GET", f"{p}/ca.pem", ca_pem, "The HTTPS proxy's CA certificate (PEM)"),
         Route("POST", f"{p}/reset", reset, "Wipe state and reload the start-up fixtures (?vendor=)"),
         Route("GET", f"{p}/state", get_state, "The whole state as a fixture document (?vendor=)"),
         Route("PUT", f"{p}/state", put_state, "Replace the whole state, atomically"),

@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,6 +22,10 @@ MAX_LINE_BYTES = 256 * 1024
 #: stops reading a connection once shutdown begins, so a request whose body is still arriving
 #: could otherwise hold the exit for its 60 s default (docker stop waits only 10 s).
 SHUTDOWN_GRACE_SECONDS = 3.0
+
+if TYPE_CHECKING:  # the HTTPS proxy's modules are imported where it starts
+    from .context import Context
+    from .proxy import ProxyServer
 
 
 class _ProtocolErrorFilter(logging.Filter):
@@ -61,6 +65,29 @@ async def start_site(app: web.Application, host: str, port: int, *, access_log: 
     return runner, bound
 
 
+async def start_proxy(ctx: Context, runner: web.AppRunner) -> ProxyServer | None:
+    """The HTTPS proxy beside the main port (:mod:`emulator.proxy`), unless it is off. Makes or
+    loads the CA first (CAError, a ValueError, for an unusable CA directory). Its connections are
+    configured as the main port's (line limits, access log): the runner's server settings."""
+    from pathlib import Path
+
+    from .ca import CertificateAuthority, default_ca_dir
+    from .proxy import ProxyServer
+
+    config = ctx.config
+    port = config.resolved_proxy_port()
+    if port is None:
+        return None
+    ca_dir = Path(config.ca_dir).expanduser() if config.ca_dir else default_ca_dir(config.db)
+    ca = await asyncio.get_running_loop().run_in_executor(None, CertificateAuthority.load_or_create, ca_dir)
+    assert runner.server is not None
+    proxy = ProxyServer(ctx, runner.server, ca, **getattr(runner, "_kwargs", {}))
+    bound = await proxy.start(config.host, port)
+    ctx.ca = ca
+    ctx.proxy_url = url_for(config.host, bound)
+    return proxy
+
+
 def url_for(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     if ":" in shown and not shown.startswith("["):
@@ -74,6 +101,11 @@ async def serve_forever(config: Config, *, vendor_classes: list | None = None, r
     app = create_app(context=ctx)
     runner, port = await start_site(app, config.host, config.port,
                                     access_log=config.log_level in ("debug", "info"))
+    try:
+        proxy = await start_proxy(ctx, runner)
+    except BaseException:
+        await runner.cleanup()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,9 +121,14 @@ async def serve_forever(config: Config, *, vendor_classes: list | None = None, r
         file=stream,
         flush=True,
     )
+    if proxy is not None and ctx.ca is not None:
+        print(f"device-api-emulator HTTPS proxy on {ctx.proxy_url} (CA {ctx.ca.cert_path}); "
+              "`device-api-emulator env` prints the shell setup", file=stream, flush=True)
     try:
         await stop.wait()
     finally:
+        if proxy is not None:
+            await proxy.close(SHUTDOWN_GRACE_SECONDS)
         await runner.cleanup()  # stops accepting, finishes in-flight requests, closes the store
 
 
@@ -106,6 +143,10 @@ class BackgroundServer:
         self.context: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
+        self._proxy: ProxyServer | None = None
+        #: the HTTPS proxy's URL and CA certificate file (None when the proxy is off)
+        self.proxy_url: str | None = None
+        self.ca_path: str | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -129,13 +170,21 @@ class BackgroundServer:
             self._runner, self.port = loop.run_until_complete(
                 start_site(app, self.config.host, self.config.port, access_log=False))
             self.url = url_for(self.config.host, self.port)
+            self._proxy = loop.run_until_complete(start_proxy(self.context, self._runner))
+            if self.context.ca is not None:
+                self.proxy_url = self.context.proxy_url
+                self.ca_path = str(self.context.ca.cert_path)
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
+            if self._runner is not None:  # the proxy could not start: release the main port too
+                loop.run_until_complete(self._runner.cleanup())
             self._ready.set()
             loop.close()
             return
         self._ready.set()
         loop.run_forever()
+        if self._proxy is not None:
+            loop.run_until_complete(self._proxy.close(SHUTDOWN_GRACE_SECONDS))
         loop.run_until_complete(self._runner.cleanup())
         loop.close()
 

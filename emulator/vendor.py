@@ -153,6 +153,12 @@ class Vendor:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    # -- the HTTPS proxy ------------------------------------------------------------------
+    def check_proxied_host(self, host: str, request: web.Request) -> ApiError | None:
+        """A request reached this vendor through the proxy for ``host`` (one of :attr:`hosts`):
+        the refusal the real service gives when host and request disagree, or None."""
+        return None
+
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> list[Route]:
         """The vendor's route table."""

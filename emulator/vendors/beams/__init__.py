@@ -31,6 +31,18 @@ class Beams(Vendor):
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status)
 
+    def check_proxied_host(self, host: str, request: web.Request) -> ApiError | None:
+        """Each instance has its own host, ``<instance>.pushnotifications.pusher.com`` (every SDK
+        builds it so, e.g. push-notifications-python ``__init__.py``); a request naming another
+        instance in its path is not that instance's: answered as an unknown instance."""
+        segments = request.path.split("/")
+        if "instances" in segments:
+            named = segments[segments.index("instances") + 1:][:1]
+            if named and named[0].lower() != host.split(".", 1)[0]:
+                return errors.instance_not_found(period=not request.path.startswith(("/publish_api", "/user_api",
+                                                                                   "/customer_api")))
+        return None
+
     def unknown_route(self, request: web.Request, status: int) -> ApiError:
         """Go's net/http answers, in plain text."""
         return errors.go_not_found() if status == 404 else errors.go_method_not_allowed()
