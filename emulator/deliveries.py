@@ -42,11 +42,17 @@ MIGRATIONS: tuple[str, ...] = (
         status      TEXT NOT NULL,
         reason      TEXT NOT NULL,
         matched_by  TEXT,
-        payload     TEXT,
+        payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
         time        TEXT NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS core_payloads (
+        id         INTEGER PRIMARY KEY,
+        text       TEXT NOT NULL UNIQUE,
+        last_used  INTEGER NOT NULL  -- the newest delivery id that may use it (trimmed with it)
+    );
+    CREATE INDEX IF NOT EXISTS core_payloads_last_used ON core_payloads(last_used);
     -- every index ends in the rowid (id): each serves its filter newest first without a sort
-    CREATE INDEX IF NOT EXISTS core_deliveries_publish ON core_deliveries(vendor, publish_id);
+    CREATE INDEX IF NOT EXISTS core_deliveries_publish ON core_deliveries(publish_id);
     CREATE INDEX IF NOT EXISTS core_deliveries_device ON core_deliveries(device_id);
     CREATE TABLE IF NOT EXISTS core_publishes (
         id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -70,7 +76,9 @@ MIGRATIONS: tuple[str, ...] = (
 
 _SIZE_KEY = "deliveries_size"
 _TRIMMED_KEY = "deliveries_trimmed_upto"
-_COLUMNS = "id, vendor, tenant, publish_id, device_id, platform, status, reason, matched_by, payload, time"
+_COLUMNS = ("d.id, d.vendor, d.tenant, d.publish_id, d.device_id, d.platform, d.status, d.reason, "
+            "d.matched_by, pl.text, d.time")
+_FROM = "core_deliveries d {hint} LEFT JOIN core_payloads pl ON pl.id = d.payload"
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,7 @@ def _trim(conn: sqlite3.Connection, bound: int) -> None:
     cut = top - bound  # ids only grow, so the newest ``bound`` ids are above ``cut``
     if cut > _meta_int(conn, _TRIMMED_KEY, 0):
         conn.execute("DELETE FROM core_deliveries WHERE id <= ?", (cut,))
+        conn.execute("DELETE FROM core_payloads WHERE last_used <= ?", (cut,))
         _set_meta(conn, _TRIMMED_KEY, cut)
     ptop = conn.execute("SELECT max(id) FROM core_publishes").fetchone()[0]
     if ptop is not None and ptop > bound:
@@ -130,27 +139,33 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
     if bound == 0:
         return
     # One audience shares a few payload objects and a few matched_by values: encode each once.
-    payloads: dict[int, str | None] = {}
-    matches: dict[Any, str | None] = {}
+    payloads: dict[int, int | None] = {}
+    matches: dict[tuple[tuple[str, Any], ...], str | None] = {}
 
     def enc(value: Any) -> str | None:
         return None if value is None else dumps_bytes(value).decode()
 
-    def payload(value: Any) -> str | None:
+    def payload(value: Any) -> int | None:
         key = id(value)  # ``items`` keeps every payload alive until record() returns: ids stay unique
         if key not in payloads:
-            payloads[key] = enc(value)
+            text = enc(value)
+            payloads[key] = None if text is None else conn.execute(
+                "INSERT INTO core_payloads(text, last_used) VALUES (?, ?) ON CONFLICT(text) DO UPDATE "
+                "SET last_used = excluded.last_used RETURNING id", (text, top)).fetchone()[0]
         return payloads[key]
 
     def matched(value: dict[str, Any] | None) -> str | None:
-        try:
-            # the type too: {"a": 1}, {"a": 1.0} and {"a": True} are equal keys but different JSON
-            key = None if value is None else tuple((k, v.__class__, v) for k, v in value.items())
-            if key not in matches:
-                matches[key] = enc(value)
-            return matches[key]
-        except TypeError:  # an unhashable value
-            return enc(value)
+        if value is None:
+            return None
+        # keyed by content only when every value is a string: {"n": 1}, {"n": 1.0} and
+        # {"n": True} are equal keys but different JSON
+        key = tuple(value.items())
+        if all(v.__class__ is str for _, v in key):
+            text = matches.get(key)
+            if text is None:
+                text = matches[key] = enc(value)
+            return text
+        return enc(value)
 
     items = list(deliveries)
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'core_deliveries'").fetchone()
@@ -162,6 +177,7 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
     # set by the trim below, shows this publish lost rows) but are never written.
     kept = items[-bound:]
     start = seq + len(items) - len(kept) + 1
+    top = seq + len(items)
     rows = [
         (start + n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason,
          matched(d.matched_by), payload(d.payload), now)
@@ -187,6 +203,7 @@ def clear(conn: sqlite3.Connection, vendor: str | None = None) -> None:
         else:
             conn.execute(f"DELETE FROM {table} WHERE vendor = ?", (vendor,))
     if vendor is None:
+        conn.execute("DELETE FROM core_payloads")
         conn.execute("DELETE FROM sqlite_sequence WHERE name IN ('core_deliveries', 'core_publishes')")
         conn.execute("DELETE FROM core_meta WHERE key = ?", (_TRIMMED_KEY,))
 
@@ -231,14 +248,16 @@ def query(conn: sqlite3.Connection, *, vendor: str | None = None, tenant: str | 
     for column, value in (("vendor", vendor), ("tenant", tenant), ("publish_id", publish_id),
                           ("device_id", device_id), ("status", status)):
         if value is not None:
-            where.append(f"{column} = ?")
+            where.append(f"d.{column} = ?")
             args.append(value)
-    sql = f"SELECT {_COLUMNS} FROM core_deliveries"
-    if device_id is not None:  # a device's rows are few; a publish's or a tenant's may be the whole ledger
-        sql += " INDEXED BY core_deliveries_device"
+    # A device's rows are few, a publish's may be the whole ledger: the narrowest index, whose
+    # rows are in id order; without either, the newest rows are read first until ``limit`` match.
+    hint = ("INDEXED BY core_deliveries_device" if device_id is not None else
+            "INDEXED BY core_deliveries_publish" if publish_id is not None else "NOT INDEXED")
+    sql = f"SELECT {_COLUMNS} FROM {_FROM.format(hint=hint)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC LIMIT ?"
+    sql += " ORDER BY d.id DESC LIMIT ?"
     return [_row(r) for r in conn.execute(sql, (*args, limit))]
 
 
@@ -258,9 +277,9 @@ def find(conn: sqlite3.Connection, vendor: str, tenant: str, publish_id: str,
          device_id: str) -> dict[str, Any] | None:
     """The newest delivery of that publish to that device, if the ledger holds one."""
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM core_deliveries INDEXED BY core_deliveries_device "
-        "WHERE vendor = ? AND publish_id = ? AND device_id = ? "
-        "AND tenant = ? ORDER BY id DESC LIMIT 1", (vendor, publish_id, device_id, tenant)).fetchone()
+        f"SELECT {_COLUMNS} FROM {_FROM.format(hint='INDEXED BY core_deliveries_device')} "
+        "WHERE d.vendor = ? AND d.publish_id = ? AND d.device_id = ? AND d.tenant = ? "
+        "ORDER BY d.id DESC LIMIT 1", (vendor, publish_id, device_id, tenant)).fetchone()
     return None if row is None else _row(row)
 
 
