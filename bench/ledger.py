@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 from . import fixtures
 
 AUDIENCE = 100_000
-INTEREST = "bench-all"
+INTEREST = "bench_all"
 
 
 def _ms(seconds: float) -> float:
@@ -77,7 +77,9 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
                 conn, vendor="bench", tenant="t", publish_id=f"pub-{k}", deliveries=batch,
                 now="2026-01-01T00:00:00.000Z"))
             out["record_s"].append(round(time.perf_counter() - t0, 3))
-            out["db_bytes"].append(sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p)))
+            # the database's own size (pages in use, the WAL folded in), not the WAL file's
+            out["db_bytes"].append(store.read(lambda conn: conn.execute("PRAGMA page_count").fetchone()[0]
+                                              * conn.execute("PRAGMA page_size").fetchone()[0]))
         last = f"pub-{publishes - 1}"
         rng = random.Random(7)
         finds, timelines, pages = [], [], []
@@ -111,8 +113,8 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
 # -- audience: a real server ------------------------------------------------------------------------------
 
 def write_audience_document(path: Path, n: int = AUDIENCE) -> dict[str, Any]:
-    """The default tenants plus ``n`` Beams devices subscribed to ``bench-all`` and ``n`` JPush
-    devices tagged ``bench-all``."""
+    """The default tenants plus ``n`` Beams devices subscribed to ``bench_all`` and ``n`` JPush
+    devices tagged ``bench_all``."""
     doc = fixtures.default_document()
     inst = doc["beams"]["instances"][0]
     inst.setdefault("devices", []).extend(
@@ -211,9 +213,9 @@ def table(results: dict[str, Any]) -> list[list[str]]:
         if len(rec) > 1:
             rows.append([f"... into a full ledger (bound {core['bound']:,}: drops as many rows), median of "
                          f"{len(rec) - 1}", f"{statistics.median(rec[1:]) * 1000:.0f} ms"])
-        rows.append([f"ledger size after {len(rec)} such publishes", f"{core['rows_kept']:,} rows, "
-                     f"database {core['db_bytes'][0] / 1e6:.0f} MB after the 1st, {core['db_bytes'][-1] / 1e6:.0f} MB "
-                     "after the last"])
+        sizes = ", ".join(f"{b / 1e6:.1f}" for b in core["db_bytes"])
+        rows.append([f"ledger after {len(rec)} such publishes", f"{core['rows_kept']:,} rows kept; database size "
+                     f"after each: {sizes} MB"])
         for key, label in (("explain_find", "explain's point lookup"), ("device_timeline", "a device's timeline"),
                            ("publish_page", "a publish's first page (100 rows)")):
             s = core[key]
@@ -233,6 +235,14 @@ def table(results: dict[str, Any]) -> list[list[str]]:
         else:
             rows.append([label, f"unavailable: {entry.get('reason', '')}"[:120]])
     return rows
+
+
+def phase(run: Any) -> dict[str, Any]:
+    """The ``audience`` phase of ``python -m bench`` (``run`` is its :class:`bench.runner.Run`)."""
+    def start(fixtures_file: str, db: str) -> Any:
+        return run.emulator(fixtures_file=fixtures_file, db=db, options=run.options).start(
+            timeout=run.args.scale_timeout)
+    return {"core": measure_core(run.tmp), "audience": measure_audience(run.tmp, start)}
 
 
 def main(argv: list[str] | None = None) -> int:
