@@ -175,7 +175,7 @@ def measure_audience(directory: str, start_emulator, n: int = AUDIENCE, repeats:
                 publish_id = str(json.loads(answer)[key])
             if publish_id is None:
                 continue
-            query = urlencode({"vendor": vendor, "publish_id": publish_id, "limit": 10000})
+            query = urlencode({"vendor": vendor, "publish_id": publish_id, "limit": 1000})
             status, answer = http_request(server.url, "GET", f"/_emulator/deliveries?{query}")
             rows = json.loads(answer).get("deliveries", []) if status == 200 else []
             if not rows:

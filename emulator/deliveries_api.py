@@ -16,7 +16,7 @@ from .httputil import BodyError, read_json
 from .vendor import Route, Vendor
 
 #: the most rows one listing returns, and how many it returns when ``limit`` is not given
-MAX_LIMIT, DEFAULT_LIMIT = 10_000, 100
+MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 #: the longest ``reason`` a token invalidation may carry
 MAX_REASON = 200
 DEFAULT_REASON = "Unregistered"
@@ -64,7 +64,7 @@ def _limit(request: web.Request) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     # ASCII digits only: int() would also take "٣", "1_0" and " 5 "
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5 or not 1 <= int(raw) <= MAX_LIMIT:
         raise _error(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 
