@@ -32,8 +32,8 @@ DEFAULT_SIZE = 100_000
 #: the core's ledger tables (migration component ``core``)
 MIGRATIONS: tuple[str, ...] = (
     """
-    CREATE TABLE IF NOT EXISTS core_deliveries (
-        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    CREATE TABLE IF NOT EXISTS core_deliveries_0 (
+        id          INTEGER PRIMARY KEY,
         vendor      TEXT NOT NULL,
         tenant      TEXT NOT NULL,
         publish_id  TEXT NOT NULL,
@@ -45,15 +45,33 @@ MIGRATIONS: tuple[str, ...] = (
         payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
         time        TEXT NOT NULL
     );
+    -- every index ends in the rowid (id): each serves its filter newest first without a sort
+    CREATE INDEX IF NOT EXISTS core_deliveries_0_publish ON core_deliveries_0(publish_id);
+    CREATE INDEX IF NOT EXISTS core_deliveries_0_device ON core_deliveries_0(device_id);
+    CREATE TABLE IF NOT EXISTS core_deliveries_1 (
+        id          INTEGER PRIMARY KEY,
+        vendor      TEXT NOT NULL,
+        tenant      TEXT NOT NULL,
+        publish_id  TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        platform    TEXT,
+        status      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        matched_by  TEXT,
+        payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
+        time        TEXT NOT NULL
+    );
+    -- every index ends in the rowid (id): each serves its filter newest first without a sort
+    CREATE INDEX IF NOT EXISTS core_deliveries_1_publish ON core_deliveries_1(publish_id);
+    CREATE INDEX IF NOT EXISTS core_deliveries_1_device ON core_deliveries_1(device_id);
+    CREATE VIEW IF NOT EXISTS core_deliveries AS
+        SELECT * FROM core_deliveries_0 UNION ALL SELECT * FROM core_deliveries_1;
     CREATE TABLE IF NOT EXISTS core_payloads (
         id         INTEGER PRIMARY KEY,
         text       TEXT NOT NULL UNIQUE,
-        last_used  INTEGER NOT NULL  -- the newest delivery id that may use it (trimmed with it)
+        last_used  INTEGER NOT NULL  -- the newest delivery id that may use it (dropped with it)
     );
     CREATE INDEX IF NOT EXISTS core_payloads_last_used ON core_payloads(last_used);
-    -- every index ends in the rowid (id): each serves its filter newest first without a sort
-    CREATE INDEX IF NOT EXISTS core_deliveries_publish ON core_deliveries(publish_id);
-    CREATE INDEX IF NOT EXISTS core_deliveries_device ON core_deliveries(device_id);
     CREATE TABLE IF NOT EXISTS core_publishes (
         id              INTEGER PRIMARY KEY AUTOINCREMENT,
         vendor          TEXT NOT NULL,
@@ -75,10 +93,14 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 _SIZE_KEY = "deliveries_size"
-_TRIMMED_KEY = "deliveries_trimmed_upto"
+_TRIMMED_KEY = "deliveries_trimmed_upto"  # every delivery id up to this one was dropped
+_SEQ_KEY = "deliveries_seq"               # the last delivery id given out
+_CURRENT_KEY = "deliveries_current"       # the generation table new rows go to (0 or 1)
+_START_KEY = "deliveries_gen_start"       # the first id given out in the current generation
+_META_KEYS = (_TRIMMED_KEY, _SEQ_KEY, _CURRENT_KEY, _START_KEY)
 _COLUMNS = ("d.id, d.vendor, d.tenant, d.publish_id, d.device_id, d.platform, d.status, d.reason, "
             "d.matched_by, pl.text, d.time")
-_FROM = "core_deliveries d {hint} LEFT JOIN core_payloads pl ON pl.id = d.payload"
+_FROM = "core_deliveries_{gen} d {hint} LEFT JOIN core_payloads pl ON pl.id = d.payload"
 
 
 @dataclass(frozen=True)
@@ -105,27 +127,29 @@ def _set_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
 
 
 def configure(conn: sqlite3.Connection, size: int) -> None:
-    """Set the ledger's bound (at start-up) and trim to it at once."""
+    """Set the ledger's bound (at start-up); a smaller one than the database holds trims it
+    to the newest ``size`` rows at once."""
     _set_meta(conn, _SIZE_KEY, size)
-    _trim(conn, size)
+    seq = _meta_int(conn, _SEQ_KEY, 0)
+    if seq - size > _meta_int(conn, _TRIMMED_KEY, 0):
+        _drop_upto(conn, seq - size)
 
 
 def size(conn: sqlite3.Connection) -> int:
     return _meta_int(conn, _SIZE_KEY, DEFAULT_SIZE)
 
 
-def _trim(conn: sqlite3.Connection, bound: int) -> None:
-    top = conn.execute("SELECT max(id) FROM core_deliveries").fetchone()[0]
-    if top is None:
-        return
-    cut = top - bound  # ids only grow, so the newest ``bound`` ids are above ``cut``
-    if cut > _meta_int(conn, _TRIMMED_KEY, 0):
-        conn.execute("DELETE FROM core_deliveries WHERE id <= ?", (cut,))
-        conn.execute("DELETE FROM core_payloads WHERE last_used <= ?", (cut,))
-        _set_meta(conn, _TRIMMED_KEY, cut)
-    ptop = conn.execute("SELECT max(id) FROM core_publishes").fetchone()[0]
-    if ptop is not None and ptop > bound:
-        conn.execute("DELETE FROM core_publishes WHERE id <= ?", (ptop - bound,))
+def _drop_upto(conn: sqlite3.Connection, cut: int, *, empty: tuple[int, ...] = ()) -> None:
+    """Forget every delivery with an id up to ``cut``. The generation tables in ``empty`` hold
+    nothing newer: they are emptied whole (a DELETE without WHERE frees their pages without
+    visiting rows); the others row by row."""
+    for gen in (0, 1):
+        if gen in empty:
+            conn.execute(f"DELETE FROM core_deliveries_{gen}")
+        else:
+            conn.execute(f"DELETE FROM core_deliveries_{gen} WHERE id <= ?", (cut,))
+    conn.execute("DELETE FROM core_payloads WHERE last_used <= ?", (cut,))
+    _set_meta(conn, _TRIMMED_KEY, cut)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -168,16 +192,27 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
         return enc(value)
 
     items = list(deliveries)
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'core_deliveries'").fetchone()
-    seq = 0 if row is None else row[0]  # ids only grow, even past rows a reset deleted
+    seq = _meta_int(conn, _SEQ_KEY, 0)  # ids only grow, even past rows a reset deleted
     for d in items:
         if d.status not in STATUSES:
             raise ValueError(f"delivery status must be one of {STATUSES}, got {d.status!r}")
-    # Only the newest ``bound`` would survive the trim: the others get ids (so the trim mark,
-    # set by the trim below, shows this publish lost rows) but are never written.
+    # The ledger is two generation tables of at most ``bound`` rows each. New rows go to the
+    # current one; when it would overflow, the older one is emptied whole and becomes the current
+    # one. So the newest ``bound`` deliveries are always kept, never more than twice as many, and
+    # dropping costs no per-row work. A publish reaching more than ``bound`` devices keeps its
+    # newest ``bound`` rows only: the others get ids (so the drop mark covers them) but are never
+    # written, and everything older goes.
     kept = items[-bound:]
     start = seq + len(items) - len(kept) + 1
     top = seq + len(items)
+    current, gen_start = _meta_int(conn, _CURRENT_KEY, 0), _meta_int(conn, _START_KEY, 1)
+    if len(kept) < len(items):
+        _drop_upto(conn, start - 1, empty=(0, 1))
+        gen_start = start
+    elif top - gen_start + 1 > bound:  # the older generation (ids before gen_start) goes
+        current = 1 - current
+        _drop_upto(conn, gen_start - 1, empty=(current,))
+        gen_start = start
     rows = [
         (start + n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason,
          matched(d.matched_by), payload(d.payload), now)
@@ -185,27 +220,31 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
     ]
     first = seq + 1 if items else None
     conn.executemany(
-        "INSERT INTO core_deliveries(id, vendor, tenant, publish_id, device_id, platform, status, "
-        "reason, matched_by, payload, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        f"INSERT INTO core_deliveries_{current}(id, vendor, tenant, publish_id, device_id, platform, "
+        "status, reason, matched_by, payload, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    for key, value in ((_SEQ_KEY, top), (_CURRENT_KEY, current), (_START_KEY, gen_start)):
+        _set_meta(conn, key, value)
     conn.execute(
         "INSERT INTO core_publishes(vendor, tenant, publish_id, first_delivery, time) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT(vendor, publish_id, tenant) DO UPDATE SET "
         "first_delivery = coalesce(first_delivery, excluded.first_delivery), time = excluded.time",
         (vendor, tenant, publish_id, first, now))
-    _trim(conn, bound)
+    ptop = conn.execute("SELECT max(id) FROM core_publishes").fetchone()[0]
+    if ptop > bound:  # publishes are bounded too (one may have reached no device)
+        conn.execute("DELETE FROM core_publishes WHERE id <= ?", (ptop - bound,))
 
 
 def clear(conn: sqlite3.Connection, vendor: str | None = None) -> None:
     """Forget deliveries, publishes and dead tokens (one vendor's, or all: then ids restart)."""
-    for table in ("core_deliveries", "core_publishes", "core_dead_tokens"):
+    for table in ("core_deliveries_0", "core_deliveries_1", "core_publishes", "core_dead_tokens"):
         if vendor is None:
             conn.execute(f"DELETE FROM {table}")
         else:
             conn.execute(f"DELETE FROM {table} WHERE vendor = ?", (vendor,))
     if vendor is None:
         conn.execute("DELETE FROM core_payloads")
-        conn.execute("DELETE FROM sqlite_sequence WHERE name IN ('core_deliveries', 'core_publishes')")
-        conn.execute("DELETE FROM core_meta WHERE key = ?", (_TRIMMED_KEY,))
+        conn.execute("DELETE FROM sqlite_sequence WHERE name = 'core_publishes'")
+        conn.execute(f"DELETE FROM core_meta WHERE key IN ({', '.join('?' * len(_META_KEYS))})", _META_KEYS)
 
 
 # -- dead tokens -------------------------------------------------------------------------------
@@ -252,13 +291,22 @@ def query(conn: sqlite3.Connection, *, vendor: str | None = None, tenant: str | 
             args.append(value)
     # A device's rows are few, a publish's may be the whole ledger: the narrowest index, whose
     # rows are in id order; without either, the newest rows are read first until ``limit`` match.
-    hint = ("INDEXED BY core_deliveries_device" if device_id is not None else
-            "INDEXED BY core_deliveries_publish" if publish_id is not None else "NOT INDEXED")
-    sql = f"SELECT {_COLUMNS} FROM {_FROM.format(hint=hint)}"
+    hint = ("INDEXED BY core_deliveries_{gen}_device" if device_id is not None else
+            "INDEXED BY core_deliveries_{gen}_publish" if publish_id is not None else "NOT INDEXED")
+    sql = f"SELECT {_COLUMNS} FROM {_FROM.format(gen='{gen}', hint=hint)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY d.id DESC LIMIT ?"
-    return [_row(r) for r in conn.execute(sql, (*args, limit))]
+    out: list[dict[str, Any]] = []
+    for gen in _generations(conn):  # the current one holds every newer id
+        if len(out) < limit:
+            out += [_row(r) for r in conn.execute(sql.format(gen=gen), (*args, limit - len(out)))]
+    return out
+
+
+def _generations(conn: sqlite3.Connection) -> tuple[int, int]:
+    current = _meta_int(conn, _CURRENT_KEY, 0)
+    return current, 1 - current
 
 
 def publish_tenant(conn: sqlite3.Connection, vendor: str, publish_id: str,
@@ -276,11 +324,8 @@ def publish_tenant(conn: sqlite3.Connection, vendor: str, publish_id: str,
 def find(conn: sqlite3.Connection, vendor: str, tenant: str, publish_id: str,
          device_id: str) -> dict[str, Any] | None:
     """The newest delivery of that publish to that device, if the ledger holds one."""
-    row = conn.execute(
-        f"SELECT {_COLUMNS} FROM {_FROM.format(hint='INDEXED BY core_deliveries_device')} "
-        "WHERE d.vendor = ? AND d.publish_id = ? AND d.device_id = ? AND d.tenant = ? "
-        "ORDER BY d.id DESC LIMIT 1", (vendor, publish_id, device_id, tenant)).fetchone()
-    return None if row is None else _row(row)
+    rows = query(conn, vendor=vendor, tenant=tenant, publish_id=publish_id, device_id=device_id, limit=1)
+    return rows[0] if rows else None
 
 
 def trimmed(conn: sqlite3.Connection, vendor: str, tenant: str, publish_id: str) -> bool:

@@ -280,30 +280,40 @@ def test_reset_and_replace_empty_the_ledger_and_dead_tokens_and_export_leaves_it
 
 
 def test_the_ledger_keeps_the_newest_rows_within_its_bound(tmp_path):
+    """Bound 3: the newest 3 deliveries are always kept, never more than 6; older ones are dropped
+    a generation (up to 3 rows) at a time."""
     toy = ToyServer(start_toy(tmp_path, deliveries_size=3))
     try:
         _setup(toy)
-        p1 = _publish(toy, ["x"], {"fcm": FCM, "apns": APNS})   # ids 1, 2
-        p2 = _publish(toy, ["x"], {"fcm": FCM, "apns": APNS})   # ids 3, 4: id 1 dropped
-        assert [(d["id"], d["publish_id"]) for d in toy.deliveries()] == [(4, p2), (3, p2), (2, p1)]
-        # the row of alpha in p1 was dropped: explain says so instead of guessing
-        with pytest.raises(EmulatorError) as info:
-            toy.explain(p1, "alpha", vendor="toy")
-        assert (info.value.status, info.value.body) == (404, {
-            "error": "the ledger no longer holds every delivery of publish 'pub-1': it keeps the newest 3 "
-                     "(--deliveries-size)"})
-        assert toy.explain(p1, "gamma", vendor="toy")["delivered"] is True
+        two = {"fcm": FCM, "apns": APNS}  # tag x: alpha (fcm) and gamma (apns)
+        p1 = _publish(toy, ["x"], two)   # ids 1, 2
+        p2 = _publish(toy, ["x"], two)   # ids 3, 4 start the second generation: nothing dropped
+        assert [(d["id"], d["publish_id"]) for d in toy.deliveries()] == [(4, p2), (3, p2), (2, p1), (1, p1)]
+        p3 = _publish(toy, ["x"], two)   # ids 5, 6: the first generation (ids 1, 2) goes
+        assert [(d["id"], d["publish_id"]) for d in toy.deliveries()] == [(6, p3), (5, p3), (4, p2), (3, p2)]
+        # p1's rows were dropped: explain says so instead of guessing
+        for device in ("alpha", "gamma", "beta"):
+            with pytest.raises(EmulatorError) as info:
+                toy.explain(p1, device, vendor="toy")
+            assert (info.value.status, info.value.body) == (404, {
+                "error": "the ledger no longer holds every delivery of publish 'pub-1': it keeps the newest 3 "
+                         "(--deliveries-size)"})
+        assert toy.explain(p2, "gamma", vendor="toy")["delivered"] is True
         assert toy.explain(p2, "beta", vendor="toy")["reason"] == "not tagged with any of x"
-        # a publish reaching more devices than the bound keeps its newest rows
-        p3 = _publish(toy, ["x", "y", "z"], {"fcm": FCM, "apns": APNS, "web": {}})  # 4 devices: ids 5..8, 5 never written
-        assert [(d["id"], d["device_id"]) for d in toy.deliveries()] == [(8, "gamma"), (7, "eps"), (6, "delta")]
-        assert toy.deliveries(publish_id=p3, limit=10) == toy.deliveries()
-        with pytest.raises(EmulatorError) as info:
-            toy.explain(p3, "alpha", vendor="toy")
-        assert info.value.status == 404 and "no longer holds every delivery of publish 'pub-3'" in info.value.body["error"]
+        # a publish reaching more devices than the bound keeps its newest 3 rows, and nothing older
+        p4 = _publish(toy, ["x", "y", "z"], {"fcm": FCM, "apns": APNS, "web": {}})  # 4 devices: ids 7..10, 7 never written
+        assert [(d["id"], d["device_id"]) for d in toy.deliveries()] == [(10, "gamma"), (9, "eps"), (8, "delta")]
+        assert toy.deliveries(publish_id=p4, limit=10) == toy.deliveries()
+        for publish in (p4, p3):
+            with pytest.raises(EmulatorError) as info:
+                toy.explain(publish, "alpha", vendor="toy")
+            assert info.value.status == 404
+            assert f"no longer holds every delivery of publish '{publish}'" in info.value.body["error"]
         with sqlite3.connect(tmp_path / "toy.db") as con:
             assert con.execute("SELECT count(*) FROM core_deliveries").fetchone() == (3,)
             assert con.execute("SELECT count(*) FROM core_publishes").fetchone() == (3,)
+            # each distinct payload is stored once, and only while a kept delivery uses it
+            assert con.execute("SELECT count(*) FROM core_payloads").fetchone() == (3,)
     finally:
         toy.server.stop()
 
@@ -400,5 +410,39 @@ def test_record_encodes_each_delivery_faithfully(tmp_path):
             store.write_now(lambda conn: deliveries.record(conn, vendor="v", tenant="t", publish_id="q", now="t0",
                 deliveries=[deliveries.Delivery("d", None, "sent", "r", None, None)]))
         assert len(store.read(lambda conn: deliveries.query(conn, limit=100))) == len(values) + 1
+    finally:
+        store.close()
+
+
+def test_bound_invariants_over_many_publishes(tmp_path):
+    """Publishes of random sizes: the newest N deliveries are always there, never more than 2N, ids
+    only grow, and ``trimmed`` is true exactly for the publishes that lost rows."""
+    import random
+
+    from emulator import deliveries
+    from emulator.storage import Component, Store
+
+    bound = 7
+    store = Store(str(tmp_path / "ledger.db"))
+    store.open([Component("core", deliveries.MIGRATIONS)])
+    rng = random.Random(3)
+    given: list[tuple[int, str]] = []  # (id, publish) of every delivery ever recorded
+    try:
+        store.write_now(deliveries.configure, bound)
+        for k in range(60):
+            n = rng.choice([0, 1, 2, 3, 5, 7, 8, 12])
+            batch = [deliveries.Delivery(f"d{i}", "fcm", "delivered", "r", None, {"k": k % 3}) for i in range(n)]
+            store.write_now(lambda conn, k=k, b=batch: deliveries.record(
+                conn, vendor="v", tenant="t", publish_id=f"p{k}", deliveries=b, now="t0"))
+            given += [(len(given) + i + 1, f"p{k}") for i in range(n)]
+            rows = store.read(lambda conn: deliveries.query(conn, limit=1000))
+            ids = [r["id"] for r in rows]
+            assert ids == sorted(ids, reverse=True) and len(ids) <= 2 * bound
+            assert ids[:bound] == [i for i, _ in reversed(given)][:bound]  # the newest N, always
+            assert [r["payload"] for r in rows] == [{"k": int(r["publish_id"][1:]) % 3} for r in rows]
+            kept = set(ids)
+            for j in range(max(0, k - bound + 1), k + 1):  # the publishes the bound keeps
+                lost = any(i not in kept for i, p in given if p == f"p{j}")
+                assert store.read(deliveries.trimmed, "v", "t", f"p{j}") == lost, (k, j)
     finally:
         store.close()
