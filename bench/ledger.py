@@ -53,6 +53,14 @@ def _uuid(rng: random.Random) -> str:
 
 # -- core: record() and the lookups, in-process ---------------------------------------------------------
 
+def cpu_reference() -> float:
+    """Seconds for a fixed pure-Python loop (3M multiply-adds, ~0.2 s on an idle core of the
+    reference machine): how much slower this machine was while measuring."""
+    t0 = time.perf_counter()
+    sum(i * i for i in range(3_000_000))
+    return round(time.perf_counter() - t0, 3)
+
+
 def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups: int = 1000) -> dict[str, Any]:
     from emulator import deliveries
     from emulator.storage import Component, Store
@@ -74,7 +82,7 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
                                            {"interest": INTEREST}, payloads[platform]))
         return out
 
-    out: dict[str, Any] = {"audience": n, "bound": n, "record_s": [], "db_bytes": []}
+    out: dict[str, Any] = {"audience": n, "bound": n, "record_s": [], "db_bytes": [], "cpu_ref_s": [cpu_reference()]}
     try:
         for k in range(publishes):
             batch = audience(k)  # building the Delivery objects is the vendor's resolution, not timed
@@ -100,6 +108,7 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
             finds.append(t1 - t0)
             timelines.append(t2 - t1)
             pages.append(t3 - t2)
+        out["cpu_ref_s"].append(cpu_reference())
         out["rows_kept"] = store.read(lambda conn: conn.execute("SELECT count(*) FROM core_deliveries").fetchone()[0])
         out["explain_find"] = _lookup_stats(finds)
         out["device_timeline"] = _lookup_stats(timelines)
@@ -214,6 +223,8 @@ def table(results: dict[str, Any]) -> list[list[str]]:
     core = results.get("core") or {}
     if "record_s" in core:
         rec = core["record_s"]
+        rows.append(["pure-Python reference loop before / after (machine load)",
+                     " / ".join(f"{t * 1000:.0f} ms" for t in core["cpu_ref_s"])])
         rows.append([f"ledger record() of a {core['audience']:,}-device audience, empty ledger",
                      f"{rec[0] * 1000:.0f} ms"])
         if len(rec) > 1:

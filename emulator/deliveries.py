@@ -153,6 +153,10 @@ def _drop_upto(conn: sqlite3.Connection, cut: int, *, empty: tuple[int, ...] = (
 
 
 # -- writing ---------------------------------------------------------------------------------
+def _device_key(delivery: Delivery) -> str:
+    return delivery.device_id
+
+
 def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: str,
            deliveries: Iterable[Delivery], now: str) -> None:
     """Insert inside the caller's write transaction (ctx.store.write fn); trims the ledger to its bound.
@@ -191,7 +195,9 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
             return text
         return enc(value)
 
-    items = list(deliveries)
+    # Within a publish, ids follow the device ids: the device index is then written in key
+    # order, not at random places (a third of the time of a 100,000-device write; bench/ledger.py).
+    items = sorted(deliveries, key=_device_key)
     seq = _meta_int(conn, _SEQ_KEY, 0)  # ids only grow, even past rows a reset deleted
     for d in items:
         if d.status not in STATUSES:
