@@ -7,9 +7,10 @@ payload, and if not, why not?" from these rows and, for devices the audience did
 from the vendor's :meth:`emulator.vendor.Vendor.explain_miss`.
 
 Tables are the core's (``core_*``): a vendor reset does not empty them by name, so
-:func:`clear` is called by every reset and state replacement. The ledger is bounded: it keeps
-at most the newest ``deliveries_size`` rows (``--deliveries-size``); older rows are dropped as
-new ones arrive, and :func:`trimmed` tells whether a publish lost rows that way.
+:func:`clear` is called by every reset and state replacement. The ledger is bounded
+(``--deliveries-size`` N): two generation tables of at most N rows each, the older emptied whole
+when the newer is full, so the newest N deliveries are always kept and never more than 2N;
+:func:`trimmed` tells whether a publish lost rows that way.
 
 This module knows no vendor by name.
 """
@@ -19,6 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Iterable
+from operator import attrgetter
 
 import orjson
 
@@ -153,8 +155,27 @@ def _drop_upto(conn: sqlite3.Connection, cut: int, *, empty: tuple[int, ...] = (
 
 
 # -- writing ---------------------------------------------------------------------------------
-def _device_key(delivery: Delivery) -> str:
-    return delivery.device_id
+_DEVICE_KEY = attrgetter("device_id")
+_MISSING: Any = object()
+
+
+def _encode(value: Any) -> str:
+    return dumps_bytes(value).decode()
+
+
+def _matched_text(value: dict[str, Any] | None, memo: dict[Any, str | None]) -> str | None:
+    """matched_by as JSON, memoised by content: the value's type is part of the key, since
+    {"n": 1}, {"n": 1.0} and {"n": True} are equal keys but different JSON."""
+    if value is None:
+        return None
+    try:
+        key = tuple((k, v, v.__class__) for k, v in value.items())
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = _encode(value)
+        return text
+    except TypeError:  # an unhashable value (a list): no memo
+        return _encode(value)
 
 
 def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: str,
@@ -166,42 +187,22 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
     bound = size(conn)
     if bound == 0:
         return
-    # One audience shares a few payload objects and a few matched_by values: encode each once.
-    payloads: dict[int, int | None] = {}
-    matches: dict[tuple[tuple[str, Any], ...], str | None] = {}
+    texts: dict[str, int] = {}
 
-    def enc(value: Any) -> str | None:
-        return None if value is None else dumps_bytes(value).decode()
-
-    def payload(value: Any) -> int | None:
-        key = id(value)  # ``items`` keeps every payload alive until record() returns: ids stay unique
-        if key not in payloads:
-            text = enc(value)
-            payloads[key] = None if text is None else conn.execute(
-                "INSERT INTO core_payloads(text, last_used) VALUES (?, ?) ON CONFLICT(text) DO UPDATE "
-                "SET last_used = excluded.last_used RETURNING id", (text, top)).fetchone()[0]
-        return payloads[key]
-
-    def matched(value: dict[str, Any] | None) -> str | None:
+    def payload_id(value: Any) -> int | None:
         if value is None:
             return None
-        # keyed by content only when every value is a string: {"n": 1}, {"n": 1.0} and
-        # {"n": True} are equal keys but different JSON
-        key = tuple(value.items())
-        if all(v.__class__ is str for _, v in key):
-            text = matches.get(key)
-            if text is None:
-                text = matches[key] = enc(value)
-            return text
-        return enc(value)
+        text = _encode(value)
+        if text not in texts:  # equal payloads built per device are stored once too
+            texts[text] = conn.execute(
+                "INSERT INTO core_payloads(text, last_used) VALUES (?, ?) ON CONFLICT(text) DO UPDATE "
+                "SET last_used = excluded.last_used RETURNING id", (text, top)).fetchone()[0]
+        return texts[text]
 
     # Within a publish, ids follow the device ids: the device index is then written in key
     # order, not at random places (a third of the time of a 100,000-device write; bench/ledger.py).
-    items = sorted(deliveries, key=_device_key)
+    items = sorted(deliveries, key=_DEVICE_KEY)
     seq = _meta_int(conn, _SEQ_KEY, 0)  # ids only grow, even past rows a reset deleted
-    for d in items:
-        if d.status not in STATUSES:
-            raise ValueError(f"delivery status must be one of {STATUSES}, got {d.status!r}")
     # The ledger is two generation tables of at most ``bound`` rows each. New rows go to the
     # current one; when it would overflow, the older one is emptied whole and becomes the current
     # one. So the newest ``bound`` deliveries are always kept, never more than twice as many, and
@@ -219,11 +220,25 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
         current = 1 - current
         _drop_upto(conn, gen_start - 1, empty=(current,))
         gen_start = start
-    rows = [
-        (start + n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason,
-         matched(d.matched_by), payload(d.payload), now)
-        for n, d in enumerate(kept)
-    ]
+    # One audience shares a few payloads and matched_by values: each is encoded once, memoised by
+    # object id (``items`` keeps every object alive until record() returns, so ids stay unique)
+    # and, for matched_by, by content too.
+    payloads: dict[int, int | None] = {}
+    matches: dict[Any, str | None] = {}
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    for n, d in enumerate(kept, start):
+        if d.status not in STATUSES:
+            raise ValueError(f"delivery status must be one of {STATUSES}, got {d.status!r}")
+        value = d.payload
+        pid = payloads.get(id(value), _MISSING)
+        if pid is _MISSING:
+            pid = payloads[id(value)] = payload_id(value)
+        value = d.matched_by
+        matched = matches.get(id(value), _MISSING)
+        if matched is _MISSING:
+            matched = matches[id(value)] = _matched_text(value, matches)
+        append((n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason, matched, pid, now))
     first = seq + 1 if items else None
     conn.executemany(
         f"INSERT INTO core_deliveries_{current}(id, vendor, tenant, publish_id, device_id, platform, "
