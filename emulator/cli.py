@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-size", type=int, metavar="N",
                        help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
     serve.add_argument("--deliveries-size", type=int, metavar="N",
-                       help="delivery ledger bound: the newest N deliveries are always kept, never more "
-                            "than 2N; 0 keeps none [DEVICE_EMULATOR_DELIVERIES_SIZE, default 100000]")
+                       help="delivery ledger bound: the newest N deliveries are kept, 0 keeps none "
+                            "[DEVICE_EMULATOR_DELIVERIES_SIZE, default 100000]")
     return parser
 
 
