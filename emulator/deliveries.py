@@ -24,6 +24,7 @@ from operator import attrgetter
 
 import orjson
 
+from . import storage as store
 from .jsoncodec import dumps_bytes
 
 #: statuses a delivery can have
@@ -31,68 +32,8 @@ STATUSES = ("delivered", "failed")
 #: default bound of the ledger (rows); 0 keeps no deliveries at all
 DEFAULT_SIZE = 100_000
 
-#: the core's ledger tables (migration component ``core``)
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE IF NOT EXISTS core_deliveries_0 (
-        id          INTEGER PRIMARY KEY,
-        vendor      TEXT NOT NULL,
-        tenant      TEXT NOT NULL,
-        publish_id  TEXT NOT NULL,
-        device_id   TEXT NOT NULL,
-        platform    TEXT,
-        status      TEXT NOT NULL,
-        reason      TEXT NOT NULL,
-        matched_by  TEXT,
-        payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
-        time        TEXT NOT NULL
-    );
-    -- every index ends in the rowid (id): each serves its filter newest first without a sort
-    CREATE INDEX IF NOT EXISTS core_deliveries_0_publish ON core_deliveries_0(publish_id);
-    CREATE INDEX IF NOT EXISTS core_deliveries_0_device ON core_deliveries_0(device_id);
-    CREATE TABLE IF NOT EXISTS core_deliveries_1 (
-        id          INTEGER PRIMARY KEY,
-        vendor      TEXT NOT NULL,
-        tenant      TEXT NOT NULL,
-        publish_id  TEXT NOT NULL,
-        device_id   TEXT NOT NULL,
-        platform    TEXT,
-        status      TEXT NOT NULL,
-        reason      TEXT NOT NULL,
-        matched_by  TEXT,
-        payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
-        time        TEXT NOT NULL
-    );
-    -- every index ends in the rowid (id): each serves its filter newest first without a sort
-    CREATE INDEX IF NOT EXISTS core_deliveries_1_publish ON core_deliveries_1(publish_id);
-    CREATE INDEX IF NOT EXISTS core_deliveries_1_device ON core_deliveries_1(device_id);
-    CREATE VIEW IF NOT EXISTS core_deliveries AS
-        SELECT * FROM core_deliveries_0 UNION ALL SELECT * FROM core_deliveries_1;
-    CREATE TABLE IF NOT EXISTS core_payloads (
-        id         INTEGER PRIMARY KEY,
-        text       TEXT NOT NULL UNIQUE,
-        last_used  INTEGER NOT NULL  -- the newest delivery id that may use it (dropped with it)
-    );
-    CREATE INDEX IF NOT EXISTS core_payloads_last_used ON core_payloads(last_used);
-    CREATE TABLE IF NOT EXISTS core_publishes (
-        id              INTEGER PRIMARY KEY AUTOINCREMENT,
-        vendor          TEXT NOT NULL,
-        tenant          TEXT NOT NULL,
-        publish_id      TEXT NOT NULL,
-        first_delivery  INTEGER,
-        time            TEXT NOT NULL,
-        UNIQUE (vendor, publish_id, tenant)
-    );
-    CREATE TABLE IF NOT EXISTS core_dead_tokens (
-        vendor     TEXT NOT NULL,
-        tenant     TEXT NOT NULL,
-        device_id  TEXT NOT NULL,
-        reason     TEXT NOT NULL,
-        time       TEXT NOT NULL,
-        PRIMARY KEY (vendor, tenant, device_id)
-    );
-    """,
-)
+#: the core's ledger tables (migration component ``core``; the SQL lives in emulator/storage.py)
+MIGRATIONS = store.LEDGER_MIGRATIONS
 
 _SIZE_KEY = "deliveries_size"
 _TRIMMED_KEY = "deliveries_trimmed_upto"  # every delivery id up to this one was dropped
@@ -100,9 +41,6 @@ _SEQ_KEY = "deliveries_seq"               # the last delivery id given out
 _CURRENT_KEY = "deliveries_current"       # the generation table new rows go to (0 or 1)
 _START_KEY = "deliveries_gen_start"       # the first id given out in the current generation
 _META_KEYS = (_TRIMMED_KEY, _SEQ_KEY, _CURRENT_KEY, _START_KEY)
-_COLUMNS = ("d.id, d.vendor, d.tenant, d.publish_id, d.device_id, d.platform, d.status, d.reason, "
-            "d.matched_by, pl.text, d.time")
-_FROM = "core_deliveries_{gen} d {hint} LEFT JOIN core_payloads pl ON pl.id = d.payload"
 
 
 @dataclass(frozen=True)
@@ -118,14 +56,8 @@ class Delivery:
 
 
 # -- configuration ---------------------------------------------------------------------------
-def _meta_int(conn: sqlite3.Connection, key: str, default: int) -> int:
-    row = conn.execute("SELECT value FROM core_meta WHERE key = ?", (key,)).fetchone()
-    return int(row[0]) if row is not None else default
-
-
-def _set_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
-    conn.execute("INSERT INTO core_meta(key, value) VALUES (?, ?) "
-                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
+_meta_int = store.ledger_meta_int
+_set_meta = store.ledger_set_meta
 
 
 def configure(conn: sqlite3.Connection, size: int) -> None:
@@ -145,12 +77,7 @@ def _drop_upto(conn: sqlite3.Connection, cut: int, *, empty: tuple[int, ...] = (
     """Forget every delivery with an id up to ``cut``. The generation tables in ``empty`` hold
     nothing newer: they are emptied whole (a DELETE without WHERE frees their pages without
     visiting rows); the others row by row."""
-    for gen in (0, 1):
-        if gen in empty:
-            conn.execute(f"DELETE FROM core_deliveries_{gen}")
-        else:
-            conn.execute(f"DELETE FROM core_deliveries_{gen} WHERE id <= ?", (cut,))
-    conn.execute("DELETE FROM core_payloads WHERE last_used <= ?", (cut,))
+    store.ledger_drop(conn, cut, empty)
     _set_meta(conn, _TRIMMED_KEY, cut)
 
 
@@ -194,9 +121,7 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
             return None
         text = _encode(value)
         if text not in texts:  # equal payloads built per device are stored once too
-            texts[text] = conn.execute(
-                "INSERT INTO core_payloads(text, last_used) VALUES (?, ?) ON CONFLICT(text) DO UPDATE "
-                "SET last_used = excluded.last_used RETURNING id", (text, top)).fetchone()[0]
+            texts[text] = store.ledger_payload(conn, text, top)
         return texts[text]
 
     # Within a publish, ids follow the device ids: the device index is then written in key
@@ -240,53 +165,31 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
             matched = matches[id(value)] = _matched_text(value, matches)
         append((n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason, matched, pid, now))
     first = seq + 1 if items else None
-    conn.executemany(
-        f"INSERT INTO core_deliveries_{current}(id, vendor, tenant, publish_id, device_id, platform, "
-        "status, reason, matched_by, payload, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    store.ledger_insert(conn, current, rows)
     for key, value in ((_SEQ_KEY, top), (_CURRENT_KEY, current), (_START_KEY, gen_start)):
         _set_meta(conn, key, value)
-    conn.execute(
-        "INSERT INTO core_publishes(vendor, tenant, publish_id, first_delivery, time) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(vendor, publish_id, tenant) DO UPDATE SET "
-        "first_delivery = coalesce(first_delivery, excluded.first_delivery), time = excluded.time",
-        (vendor, tenant, publish_id, first, now))
-    ptop = conn.execute("SELECT max(id) FROM core_publishes").fetchone()[0]
-    if ptop > bound:  # publishes are bounded too (one may have reached no device)
-        conn.execute("DELETE FROM core_publishes WHERE id <= ?", (ptop - bound,))
+    store.ledger_note_publish(conn, vendor, tenant, publish_id, first, now, keep=bound)
 
 
 def clear(conn: sqlite3.Connection, vendor: str | None = None) -> None:
     """Forget deliveries, publishes and dead tokens (one vendor's, or all: then ids restart)."""
-    for table in ("core_deliveries_0", "core_deliveries_1", "core_publishes", "core_dead_tokens"):
-        if vendor is None:
-            conn.execute(f"DELETE FROM {table}")
-        else:
-            conn.execute(f"DELETE FROM {table} WHERE vendor = ?", (vendor,))
-    if vendor is None:
-        conn.execute("DELETE FROM core_payloads")
-        conn.execute("DELETE FROM sqlite_sequence WHERE name = 'core_publishes'")
-        conn.execute(f"DELETE FROM core_meta WHERE key IN ({', '.join('?' * len(_META_KEYS))})", _META_KEYS)
+    store.ledger_clear(conn, vendor, meta_keys=_META_KEYS)
 
 
 # -- dead tokens -------------------------------------------------------------------------------
 def dead_tokens(conn: sqlite3.Connection, *, vendor: str, tenant: str) -> dict[str, str]:
     """device_id -> reason for every device whose token was invalidated (POST /_emulator/tokens/invalidate)."""
-    return dict(conn.execute(
-        "SELECT device_id, reason FROM core_dead_tokens WHERE vendor = ? AND tenant = ?", (vendor, tenant)))
+    return store.ledger_dead_tokens(conn, vendor, tenant)
 
 
 def forget_dead_token(conn: sqlite3.Connection, *, vendor: str, tenant: str, device_id: str) -> None:
     """e.g. when a device re-registers with a fresh token."""
-    conn.execute("DELETE FROM core_dead_tokens WHERE vendor = ? AND tenant = ? AND device_id = ?",
-                 (vendor, tenant, device_id))
+    store.ledger_forget_dead_token(conn, vendor, tenant, device_id)
 
 
 def mark_dead_token(conn: sqlite3.Connection, *, vendor: str, tenant: str, device_id: str,
                     reason: str, now: str) -> None:
-    conn.execute(
-        "INSERT INTO core_dead_tokens(vendor, tenant, device_id, reason, time) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(vendor, tenant, device_id) DO UPDATE SET reason = excluded.reason, time = excluded.time",
-        (vendor, tenant, device_id, reason, now))
+    store.ledger_mark_dead_token(conn, vendor, tenant, device_id, reason, now)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -304,24 +207,12 @@ def query(conn: sqlite3.Connection, *, vendor: str | None = None, tenant: str | 
           publish_id: str | None = None, device_id: str | None = None, status: str | None = None,
           limit: int = 100) -> list[dict[str, Any]]:
     """Deliveries matching every given filter, newest first."""
-    where, args = [], []
-    for column, value in (("vendor", vendor), ("tenant", tenant), ("publish_id", publish_id),
-                          ("device_id", device_id), ("status", status)):
-        if value is not None:
-            where.append(f"d.{column} = ?")
-            args.append(value)
-    # A device's rows are few, a publish's may be the whole ledger: the narrowest index, whose
-    # rows are in id order; without either, the newest rows are read first until ``limit`` match.
-    hint = ("INDEXED BY core_deliveries_{gen}_device" if device_id is not None else
-            "INDEXED BY core_deliveries_{gen}_publish" if publish_id is not None else "NOT INDEXED")
-    sql = f"SELECT {_COLUMNS} FROM {_FROM.format(gen='{gen}', hint=hint)}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY d.id DESC LIMIT ?"
+    filters = {"vendor": vendor, "tenant": tenant, "publish_id": publish_id, "device_id": device_id,
+               "status": status}
     out: list[dict[str, Any]] = []
     for gen in _generations(conn):  # the current one holds every newer id
         if len(out) < limit:
-            out += [_row(r) for r in conn.execute(sql.format(gen=gen), (*args, limit - len(out)))]
+            out += [_row(r) for r in store.ledger_select(conn, gen, filters, limit - len(out))]
     return out
 
 
@@ -333,13 +224,7 @@ def _generations(conn: sqlite3.Connection) -> tuple[int, int]:
 def publish_tenant(conn: sqlite3.Connection, vendor: str, publish_id: str,
                    tenant: str | None = None) -> str | None:
     """The tenant a recorded publish belongs to (the newest, if several share the id)."""
-    sql = "SELECT tenant FROM core_publishes WHERE vendor = ? AND publish_id = ?"
-    args: tuple[Any, ...] = (vendor, publish_id)
-    if tenant is not None:
-        sql += " AND tenant = ?"
-        args += (tenant,)
-    row = conn.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
-    return None if row is None else row[0]
+    return store.ledger_publish_tenant(conn, vendor, publish_id, tenant)
 
 
 def find(conn: sqlite3.Connection, vendor: str, tenant: str, publish_id: str,
@@ -351,6 +236,5 @@ def find(conn: sqlite3.Connection, vendor: str, tenant: str, publish_id: str,
 
 def trimmed(conn: sqlite3.Connection, vendor: str, tenant: str, publish_id: str) -> bool:
     """Whether the bound dropped some of this publish's deliveries."""
-    row = conn.execute("SELECT first_delivery FROM core_publishes WHERE vendor = ? AND tenant = ? "
-                       "AND publish_id = ?", (vendor, tenant, publish_id)).fetchone()
-    return row is not None and row[0] is not None and row[0] <= _meta_int(conn, _TRIMMED_KEY, 0)
+    first = store.ledger_first_delivery(conn, vendor, tenant, publish_id)
+    return first is not None and first <= _meta_int(conn, _TRIMMED_KEY, 0)
