@@ -91,12 +91,16 @@ def _encode(value: Any) -> str:
 
 
 def _matched_text(value: dict[str, Any] | None, memo: dict[Any, str | None]) -> str | None:
-    """matched_by as JSON, memoised by content: the value's type is part of the key, since
-    {"n": 1}, {"n": 1.0} and {"n": True} are equal keys but different JSON."""
+    """matched_by as JSON, memoised by content. A string value is its own key; any other value
+    brings its type, since {"n": 1}, {"n": 1.0} and {"n": True} are equal keys but different JSON."""
     if value is None:
         return None
+    items = tuple(value.items())
     try:
-        key = tuple((k, v, v.__class__) for k, v in value.items())
+        if len(items) == 1 and items[0][1].__class__ is str:  # {"interest": "news"}: the usual case
+            key: Any = items
+        else:
+            key = tuple((k, v, v.__class__) for k, v in items)
         text = memo.get(key)
         if text is None:
             text = memo[key] = _encode(value)
@@ -156,13 +160,15 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
         if d.status not in STATUSES:
             raise ValueError(f"delivery status must be one of {STATUSES}, got {d.status!r}")
         value = d.payload
-        pid = payloads.get(id(value), _MISSING)
+        ref = id(value)
+        pid = payloads.get(ref, _MISSING)
         if pid is _MISSING:
-            pid = payloads[id(value)] = payload_id(value)
+            pid = payloads[ref] = payload_id(value)
         value = d.matched_by
-        matched = matches.get(id(value), _MISSING)
+        ref = id(value)
+        matched = matches.get(ref, _MISSING)
         if matched is _MISSING:
-            matched = matches[id(value)] = _matched_text(value, matches)
+            matched = matches[ref] = _matched_text(value, matches)
         append((n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason, matched, pid, now))
     first = seq + 1 if items else None
     store.ledger_insert(conn, current, rows)
