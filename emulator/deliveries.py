@@ -129,7 +129,7 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
         return texts[text]
 
     # Within a publish, ids follow the device ids: the device index is then written in key
-    # order, not at random places (a third of the time of a 100,000-device write; bench/ledger.py).
+    # order, not at random places (100,000 random ids in arrival order cost ~40% more).
     items = sorted(deliveries, key=_DEVICE_KEY)
     seq = _meta_int(conn, _SEQ_KEY, 0)  # ids only grow, even past rows a reset deleted
     # The ledger is two generation tables of at most ``bound`` rows each. New rows go to the

@@ -62,8 +62,8 @@ def _configure(conn: sqlite3.Connection, *, file_backed: bool, writer: bool) -> 
         if writer:
             conn.execute("PRAGMA journal_mode = WAL")
             # 64 MiB of page cache at most (the default is 2 MiB): a transaction writing a large
-            # audience's delivery rows updates index pages all over the file (bench/ledger.py:
-            # ~40% faster for 100,000 random device ids)
+            # audience's delivery rows updates index pages all over the file (~40% faster for
+            # 100,000 random device ids in a paired run; docs/benchmark.md)
             conn.execute("PRAGMA cache_size = -65536")
         # FULL: the WAL is fsynced at every commit, so an acknowledged write survives
         # a power cut as well as a kill -9. Group commit makes that fsync shared.
