@@ -20,6 +20,8 @@ MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 #: the longest ``reason`` a token invalidation may carry
 MAX_REASON = 200
 DEFAULT_REASON = "Unregistered"
+#: the largest invalidation body read (four short strings)
+MAX_INVALIDATE_BYTES = 64 * 1024
 
 
 def _error(status: int, message: str, path: str | None = None) -> ApiError:
@@ -123,7 +125,7 @@ def _body_text(doc: dict[str, Any], key: str, *, limit: int = 1000) -> str:
 async def invalidate_token(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     try:
-        doc = await read_json(request, ctx.config.max_body_bytes, require_object=True)
+        doc = await read_json(request, min(MAX_INVALIDATE_BYTES, ctx.config.max_body_bytes), require_object=True)
     except BodyError as exc:
         if exc.path is not None:
             raise _error(400, exc.detail, exc.path) from None

@@ -213,6 +213,8 @@ def test_invalidate_token_answers_the_dead_token_and_fails_later_deliveries(toy)
      {"error": "unknown field 'token'; expected vendor, tenant, device_id, reason", "path": "$.token"}),
     ([1], 400, {"error": "body must be a JSON object (not_object)", "path": "$"}),
     ("{", 400, {"error": "body must be a JSON object (invalid_json)", "path": "$"}),
+    ('{"vendor": "toy", "tenant": "toy-app", "device_id": "alpha", "reason": "' + "r" * 70000 + '"}', 400,
+     {"error": "body must be a JSON object (too_large)", "path": "$"}),
 ])
 def test_invalidate_token_refusals_change_nothing(toy, body, status, error):
     _setup(toy)
