@@ -275,7 +275,48 @@ def _resolve_all(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
 
 #: the delivery ledger's tables (emulator/deliveries.py), the core's migration component ``core``
 LEDGER_MIGRATIONS: tuple[str, ...] = (
+    # version 1: one table (kept as it was, for databases made with it)
     """
+    CREATE TABLE IF NOT EXISTS core_deliveries (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        vendor      TEXT NOT NULL,
+        tenant      TEXT NOT NULL,
+        publish_id  TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        platform    TEXT,
+        status      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        matched_by  TEXT,
+        payload     TEXT,
+        time        TEXT NOT NULL
+    );
+    -- every index ends in the rowid (id): each serves its filter newest first without a sort
+    CREATE INDEX IF NOT EXISTS core_deliveries_publish ON core_deliveries(vendor, publish_id);
+    CREATE INDEX IF NOT EXISTS core_deliveries_device ON core_deliveries(device_id);
+    CREATE TABLE IF NOT EXISTS core_publishes (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        vendor          TEXT NOT NULL,
+        tenant          TEXT NOT NULL,
+        publish_id      TEXT NOT NULL,
+        first_delivery  INTEGER,
+        time            TEXT NOT NULL,
+        UNIQUE (vendor, publish_id, tenant)
+    );
+    CREATE TABLE IF NOT EXISTS core_dead_tokens (
+        vendor     TEXT NOT NULL,
+        tenant     TEXT NOT NULL,
+        device_id  TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        time       TEXT NOT NULL,
+        PRIMARY KEY (vendor, tenant, device_id)
+    );
+    """,
+    """
+    -- version 2: two generation tables and stored-once payloads. The version 1 rows are dropped
+    -- (the ledger is history, reset with the state); so are the publishes their ids referred to.
+    DROP TABLE IF EXISTS core_deliveries;
+    DELETE FROM core_publishes;
+    DELETE FROM core_meta WHERE key = 'deliveries_trimmed_upto';
     CREATE TABLE IF NOT EXISTS core_deliveries_0 (
         id          INTEGER PRIMARY KEY,
         vendor      TEXT NOT NULL,

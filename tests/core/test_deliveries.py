@@ -448,3 +448,35 @@ def test_bound_invariants_over_many_publishes(tmp_path):
                 assert store.read(deliveries.trimmed, "v", "t", f"p{j}") == lost, (k, j)
     finally:
         store.close()
+
+
+def test_a_database_made_with_the_first_ledger_schema_is_upgraded(tmp_path):
+    """Version 1 kept one table; opening such a database drops its rows (history, reset with the
+    state), keeps the dead tokens, and records and answers as a new one does."""
+    from emulator import deliveries
+    from emulator.storage import Component, Store
+
+    db = str(tmp_path / "old.db")
+    old = Store(db)
+    old.open([Component("core", deliveries.MIGRATIONS[:1])])
+    old.write_now(lambda conn: conn.execute(
+        "INSERT INTO core_deliveries(vendor, tenant, publish_id, device_id, platform, status, reason, "
+        "matched_by, payload, time) VALUES ('v', 't', 'p0', 'd', 'fcm', 'delivered', 'r', NULL, '{}', 't0')"))
+    old.write_now(lambda conn: conn.execute(
+        "INSERT INTO core_publishes(vendor, tenant, publish_id, first_delivery, time) VALUES ('v', 't', 'p0', 1, 't0')"))
+    old.write_now(lambda conn: conn.execute(
+        "INSERT INTO core_dead_tokens VALUES ('v', 't', 'd', 'Unregistered', 't0')"))
+    old.close()
+    store = Store(db)
+    store.open([Component("core", deliveries.MIGRATIONS)])
+    try:
+        store.write_now(deliveries.configure, 10)
+        assert store.read(lambda conn: deliveries.query(conn)) == []
+        assert store.read(deliveries.publish_tenant, "v", "p0") is None
+        assert store.read(lambda conn: deliveries.dead_tokens(conn, vendor="v", tenant="t")) == {"d": "Unregistered"}
+        store.write_now(lambda conn: deliveries.record(conn, vendor="v", tenant="t", publish_id="p1", now="t1",
+            deliveries=[deliveries.Delivery("d", "fcm", "failed", "token invalidated: Unregistered", None, {})]))
+        assert [(r["id"], r["publish_id"], r["status"]) for r in store.read(lambda conn: deliveries.query(conn))] == [
+            (1, "p1", "failed")]
+    finally:
+        store.close()
