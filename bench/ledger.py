@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 from . import fixtures
 
 AUDIENCE = 100_000
-INTEREST = "bench-all"
+INTEREST = "bench_all"
 
 
 def _ms(seconds: float) -> float:
@@ -46,7 +46,20 @@ def _lookup_stats(times: list[float]) -> dict[str, Any]:
             "p99_ms": _ms(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))])}
 
 
+def _uuid(rng: random.Random) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 # -- core: record() and the lookups, in-process ---------------------------------------------------------
+
+def cpu_reference() -> float:
+    """Seconds for a fixed pure-Python loop (3M multiply-adds, ~0.2 s on an idle core of the
+    reference machine): how much slower this machine was while measuring."""
+    t0 = time.perf_counter()
+    sum(i * i for i in range(3_000_000))
+    return round(time.perf_counter() - t0, 3)
+
 
 def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups: int = 1000) -> dict[str, Any]:
     from emulator import deliveries
@@ -58,7 +71,8 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
     store.write_now(deliveries.configure, n)
     payloads = {"apns": {"aps": {"alert": {"title": "Hello", "body": "bench"}}},
                 "fcm": {"notification": {"title": "Hello", "body": "bench"}}}
-    devices = [f"device-{i:07d}" for i in range(n)]
+    rng = random.Random(7)
+    devices = [_uuid(rng) for _ in range(n)]  # random, as Beams device ids are: index inserts land all over
 
     def audience(k: int) -> list[deliveries.Delivery]:
         out = []
@@ -68,7 +82,7 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
                                            {"interest": INTEREST}, payloads[platform]))
         return out
 
-    out: dict[str, Any] = {"audience": n, "bound": n, "record_s": [], "db_bytes": []}
+    out: dict[str, Any] = {"audience": n, "bound": n, "record_s": [], "db_bytes": [], "cpu_ref_s": [cpu_reference()]}
     try:
         for k in range(publishes):
             batch = audience(k)  # building the Delivery objects is the vendor's resolution, not timed
@@ -77,9 +91,10 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
                 conn, vendor="bench", tenant="t", publish_id=f"pub-{k}", deliveries=batch,
                 now="2026-01-01T00:00:00.000Z"))
             out["record_s"].append(round(time.perf_counter() - t0, 3))
-            out["db_bytes"].append(sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p)))
+            # the database's own size (pages in use, the WAL folded in), not the WAL file's
+            out["db_bytes"].append(store.read(lambda conn: conn.execute("PRAGMA page_count").fetchone()[0]
+                                              * conn.execute("PRAGMA page_size").fetchone()[0]))
         last = f"pub-{publishes - 1}"
-        rng = random.Random(7)
         finds, timelines, pages = [], [], []
         for _ in range(lookups):
             device = rng.choice(devices)
@@ -93,6 +108,7 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
             finds.append(t1 - t0)
             timelines.append(t2 - t1)
             pages.append(t3 - t2)
+        out["cpu_ref_s"].append(cpu_reference())
         out["rows_kept"] = store.read(lambda conn: conn.execute("SELECT count(*) FROM core_deliveries").fetchone()[0])
         out["explain_find"] = _lookup_stats(finds)
         out["device_timeline"] = _lookup_stats(timelines)
@@ -111,12 +127,13 @@ def measure_core(directory: str, n: int = AUDIENCE, publishes: int = 5, lookups:
 # -- audience: a real server ------------------------------------------------------------------------------
 
 def write_audience_document(path: Path, n: int = AUDIENCE) -> dict[str, Any]:
-    """The default tenants plus ``n`` Beams devices subscribed to ``bench-all`` and ``n`` JPush
-    devices tagged ``bench-all``."""
+    """The default tenants plus ``n`` Beams devices subscribed to ``bench_all`` and ``n`` JPush
+    devices tagged ``bench_all``."""
     doc = fixtures.default_document()
     inst = doc["beams"]["instances"][0]
+    rng = random.Random(11)
     inst.setdefault("devices", []).extend(
-        {"id": f"bench-{i:07d}", "platform": "apns" if i % 2 else "fcm",
+        {"id": _uuid(rng), "platform": "apns" if i % 2 else "fcm",
          "token": f"{i:064x}" if i % 2 else f"fcm-token-{i}", "interests": [INTEREST]} for i in range(n))
     app = doc["jpush"]["apps"][0]
     app.setdefault("devices", []).extend(
@@ -173,7 +190,7 @@ def measure_audience(directory: str, start_emulator, n: int = AUDIENCE, repeats:
                 publish_id = str(json.loads(answer)[key])
             if publish_id is None:
                 continue
-            query = urlencode({"vendor": vendor, "publish_id": publish_id, "limit": 10000})
+            query = urlencode({"vendor": vendor, "publish_id": publish_id, "limit": 1000})
             status, answer = http_request(server.url, "GET", f"/_emulator/deliveries?{query}")
             rows = json.loads(answer).get("deliveries", []) if status == 200 else []
             if not rows:
@@ -206,14 +223,17 @@ def table(results: dict[str, Any]) -> list[list[str]]:
     core = results.get("core") or {}
     if "record_s" in core:
         rec = core["record_s"]
+        rows.append(["pure-Python reference loop before / after (machine load)",
+                     " / ".join(f"{t * 1000:.0f} ms" for t in core["cpu_ref_s"])])
         rows.append([f"ledger record() of a {core['audience']:,}-device audience, empty ledger",
                      f"{rec[0] * 1000:.0f} ms"])
         if len(rec) > 1:
-            rows.append([f"... into a full ledger (bound {core['bound']:,}: drops as many rows), median of "
-                         f"{len(rec) - 1}", f"{statistics.median(rec[1:]) * 1000:.0f} ms"])
-        rows.append([f"ledger size after {len(rec)} such publishes", f"{core['rows_kept']:,} rows, "
-                     f"database {core['db_bytes'][0] / 1e6:.0f} MB after the 1st, {core['db_bytes'][-1] / 1e6:.0f} MB "
-                     "after the last"])
+            rows.append([f"... the next {len(rec) - 1}, bound {core['bound']:,} (from the 3rd on each empties "
+                         "the older generation of as many rows), median", f"{statistics.median(rec[1:]) * 1000:.0f} ms "
+                         f"({', '.join(f'{r * 1000:.0f}' for r in rec[1:])})"])
+        sizes = ", ".join(f"{b / 1e6:.1f}" for b in core["db_bytes"])
+        rows.append([f"ledger after {len(rec)} such publishes", f"{core['rows_kept']:,} rows kept; database size "
+                     f"after each: {sizes} MB"])
         for key, label in (("explain_find", "explain's point lookup"), ("device_timeline", "a device's timeline"),
                            ("publish_page", "a publish's first page (100 rows)")):
             s = core[key]
@@ -233,6 +253,14 @@ def table(results: dict[str, Any]) -> list[list[str]]:
         else:
             rows.append([label, f"unavailable: {entry.get('reason', '')}"[:120]])
     return rows
+
+
+def phase(run: Any) -> dict[str, Any]:
+    """The ``audience`` phase of ``python -m bench`` (``run`` is its :class:`bench.runner.Run`)."""
+    def start(fixtures_file: str, db: str) -> Any:
+        return run.emulator(fixtures_file=fixtures_file, db=db, options=run.options).start(
+            timeout=run.args.scale_timeout)
+    return {"core": measure_core(run.tmp), "audience": measure_audience(run.tmp, start)}
 
 
 def main(argv: list[str] | None = None) -> int:

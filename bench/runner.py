@@ -10,6 +10,7 @@ Phases (each bounded in time; every server is stopped at the end, also on Ctrl-C
    16 connections; medians of req/s, p50, p99 and the emulator/baseline ratio.
 4. scale: per-request latency of JPush get device (1 connection, random devices) with 1k,
    100k and 1M stored devices, and how long loading them took.
+5. audience: the delivery ledger with a 100k-device audience (:mod:`bench.ledger`).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import fixtures
+from . import fixtures, ledger
 from .procs import ServerProc, StartError, stop_all
 from .scenarios import SCENARIOS, Tenants, Unavailable, http_request, prepare
 from .wrk import RequestSpec, run_wrk, wrk_binary, write_script
@@ -557,6 +558,8 @@ def table_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
                                  f"{entry['document_bytes'] / 1e6:.1f} MB fixture"])
         else:
             other.append([label, f"{entry.get('status')}: {entry.get('note') or entry.get('reason', '')}"[:120]])
+    if "audience" not in failed:
+        other += [[label, value] for label, value in ledger.table(results.get("audience", {}))]
     lines += [""] + _render(other, markdown)
     for key, error in failed.items():
         other.append([f"phase {key} failed", error[:200]])
@@ -618,7 +621,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--resets", type=int, help="resets measured (default 200; quick 30)")
     p.add_argument("--baseline-sync", choices=("full", "normal", "off"), default="full",
                    help="PRAGMA synchronous of the naive baseline (default full: a 2xx is durable, as in the emulator)")
-    p.add_argument("--skip", default="", help="comma-separated phases to skip: startup,reset,throughput,scale")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip: startup,reset,throughput,scale,audience")
     p.add_argument("--output", default=str(DEFAULT_OUTPUT), help="JSON results file (default bench/results.json)")
     p.add_argument("--markdown", help="also write the tables as Markdown to this file")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (databases, logs, scripts)")
@@ -688,6 +691,9 @@ def main(argv: list[str] | None = None) -> int:
         if "scale" not in args.skip and args.scale_sizes:
             base = results.get("startup", {}).get("ready_new_db_s", {}).get("median")
             phase("scale", phase_scale, run, base)
+        if "audience" not in args.skip:
+            log("audience: a publish to 100,000 devices and the delivery ledger")
+            phase("audience", ledger.phase, run)
     except KeyboardInterrupt:
         log("interrupted: stopping servers; partial results follow")
         results["interrupted"] = True

@@ -27,7 +27,7 @@ class Config:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     log_level: str = "info"
     journal_size: int = 1000
-    #: delivery ledger bound (rows kept, newest first); 0 keeps none
+    #: delivery ledger bound: the newest N deliveries always kept, never more than 2N; 0 keeps none
     deliveries_size: int = 100_000
     #: the largest request body the server reads at all (fixture documents of a million
     #: devices go through the control plane); vendors enforce their own, smaller caps

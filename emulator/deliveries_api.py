@@ -16,10 +16,12 @@ from .httputil import BodyError, read_json
 from .vendor import Route, Vendor
 
 #: the most rows one listing returns, and how many it returns when ``limit`` is not given
-MAX_LIMIT, DEFAULT_LIMIT = 10_000, 100
+MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 #: the longest ``reason`` a token invalidation may carry
 MAX_REASON = 200
 DEFAULT_REASON = "Unregistered"
+#: the largest invalidation body read (four short strings)
+MAX_INVALIDATE_BYTES = 64 * 1024
 
 
 def _error(status: int, message: str, path: str | None = None) -> ApiError:
@@ -64,7 +66,7 @@ def _limit(request: web.Request) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     # ASCII digits only: int() would also take "٣", "1_0" and " 5 "
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5 or not 1 <= int(raw) <= MAX_LIMIT:
         raise _error(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 
@@ -123,7 +125,7 @@ def _body_text(doc: dict[str, Any], key: str, *, limit: int = 1000) -> str:
 async def invalidate_token(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     try:
-        doc = await read_json(request, ctx.config.max_body_bytes, require_object=True)
+        doc = await read_json(request, min(MAX_INVALIDATE_BYTES, ctx.config.max_body_bytes), require_object=True)
     except BodyError as exc:
         if exc.path is not None:
             raise _error(400, exc.detail, exc.path) from None

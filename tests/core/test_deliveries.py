@@ -143,14 +143,14 @@ def test_explain_refusals(toy, params, status, error):
 
 
 @pytest.mark.parametrize("query,error", [
-    ("limit=%C2%B2", "limit must be an integer from 1 to 10000"),    # limit=²
-    ("limit=" + "9" * 5000, "limit must be an integer from 1 to 10000"),
-    ("limit=0", "limit must be an integer from 1 to 10000"),
-    ("limit=-1", "limit must be an integer from 1 to 10000"),
-    ("limit=10001", "limit must be an integer from 1 to 10000"),
-    ("limit=1_0", "limit must be an integer from 1 to 10000"),
-    ("limit=%D9%A3", "limit must be an integer from 1 to 10000"),    # Arabic-Indic 3
-    ("limit=%205", "limit must be an integer from 1 to 10000"),
+    ("limit=%C2%B2", "limit must be an integer from 1 to 1000"),    # limit=²
+    ("limit=" + "9" * 5000, "limit must be an integer from 1 to 1000"),
+    ("limit=0", "limit must be an integer from 1 to 1000"),
+    ("limit=-1", "limit must be an integer from 1 to 1000"),
+    ("limit=1001", "limit must be an integer from 1 to 1000"),
+    ("limit=1_0", "limit must be an integer from 1 to 1000"),
+    ("limit=%D9%A3", "limit must be an integer from 1 to 1000"),    # Arabic-Indic 3
+    ("limit=%205", "limit must be an integer from 1 to 1000"),
     ("status=sent", "status must be one of delivered, failed"),
     ("vendor=nope", "unknown vendor 'nope'; known: toy"),
     ("vendor=" + "v" * 5000, "unknown vendor '" + "v" * 5000 + "'; known: toy"),
@@ -171,7 +171,7 @@ def test_hostile_listing_params_get_400(toy, query, error):
 def test_listing_limit_bounds_are_accepted(toy):
     _setup(toy)
     _publish(toy, ["x"], {"fcm": FCM})
-    assert len(toy.deliveries(limit=10000)) == 1
+    assert len(toy.deliveries(limit=1000)) == 1
     assert len(toy.deliveries(limit=1)) == 1
 
 
@@ -213,6 +213,8 @@ def test_invalidate_token_answers_the_dead_token_and_fails_later_deliveries(toy)
      {"error": "unknown field 'token'; expected vendor, tenant, device_id, reason", "path": "$.token"}),
     ([1], 400, {"error": "body must be a JSON object (not_object)", "path": "$"}),
     ("{", 400, {"error": "body must be a JSON object (invalid_json)", "path": "$"}),
+    ('{"vendor": "toy", "tenant": "toy-app", "device_id": "alpha", "reason": "' + "r" * 70000 + '"}', 400,
+     {"error": "body must be a JSON object (too_large)", "path": "$"}),
 ])
 def test_invalidate_token_refusals_change_nothing(toy, body, status, error):
     _setup(toy)
@@ -280,30 +282,40 @@ def test_reset_and_replace_empty_the_ledger_and_dead_tokens_and_export_leaves_it
 
 
 def test_the_ledger_keeps_the_newest_rows_within_its_bound(tmp_path):
+    """Bound 3: the newest 3 deliveries are always kept, never more than 6; older ones are dropped
+    a generation (up to 3 rows) at a time."""
     toy = ToyServer(start_toy(tmp_path, deliveries_size=3))
     try:
         _setup(toy)
-        p1 = _publish(toy, ["x"], {"fcm": FCM, "apns": APNS})   # ids 1, 2
-        p2 = _publish(toy, ["x"], {"fcm": FCM, "apns": APNS})   # ids 3, 4: id 1 dropped
-        assert [(d["id"], d["publish_id"]) for d in toy.deliveries()] == [(4, p2), (3, p2), (2, p1)]
-        # the row of alpha in p1 was dropped: explain says so instead of guessing
-        with pytest.raises(EmulatorError) as info:
-            toy.explain(p1, "alpha", vendor="toy")
-        assert (info.value.status, info.value.body) == (404, {
-            "error": "the ledger no longer holds every delivery of publish 'pub-1': it keeps the newest 3 "
-                     "(--deliveries-size)"})
-        assert toy.explain(p1, "gamma", vendor="toy")["delivered"] is True
+        two = {"fcm": FCM, "apns": APNS}  # tag x: alpha (fcm) and gamma (apns)
+        p1 = _publish(toy, ["x"], two)   # ids 1, 2
+        p2 = _publish(toy, ["x"], two)   # ids 3, 4 start the second generation: nothing dropped
+        assert [(d["id"], d["publish_id"]) for d in toy.deliveries()] == [(4, p2), (3, p2), (2, p1), (1, p1)]
+        p3 = _publish(toy, ["x"], two)   # ids 5, 6: the first generation (ids 1, 2) goes
+        assert [(d["id"], d["publish_id"]) for d in toy.deliveries()] == [(6, p3), (5, p3), (4, p2), (3, p2)]
+        # p1's rows were dropped: explain says so instead of guessing
+        for device in ("alpha", "gamma", "beta"):
+            with pytest.raises(EmulatorError) as info:
+                toy.explain(p1, device, vendor="toy")
+            assert (info.value.status, info.value.body) == (404, {
+                "error": "the ledger no longer holds every delivery of publish 'pub-1': it keeps the newest 3 "
+                         "(--deliveries-size)"})
+        assert toy.explain(p2, "gamma", vendor="toy")["delivered"] is True
         assert toy.explain(p2, "beta", vendor="toy")["reason"] == "not tagged with any of x"
-        # a publish reaching more devices than the bound keeps its newest rows
-        p3 = _publish(toy, ["x", "y", "z"], {"fcm": FCM, "apns": APNS, "web": {}})  # 4 devices: ids 5..8, 5 never written
-        assert [(d["id"], d["device_id"]) for d in toy.deliveries()] == [(8, "gamma"), (7, "eps"), (6, "delta")]
-        assert toy.deliveries(publish_id=p3, limit=10) == toy.deliveries()
-        with pytest.raises(EmulatorError) as info:
-            toy.explain(p3, "alpha", vendor="toy")
-        assert info.value.status == 404 and "no longer holds every delivery of publish 'pub-3'" in info.value.body["error"]
+        # a publish reaching more devices than the bound keeps its newest 3 rows, and nothing older
+        p4 = _publish(toy, ["x", "y", "z"], {"fcm": FCM, "apns": APNS, "web": {}})  # 4 devices: ids 7..10, 7 never written
+        assert [(d["id"], d["device_id"]) for d in toy.deliveries()] == [(10, "gamma"), (9, "eps"), (8, "delta")]
+        assert toy.deliveries(publish_id=p4, limit=10) == toy.deliveries()
+        for publish in (p4, p3):
+            with pytest.raises(EmulatorError) as info:
+                toy.explain(publish, "alpha", vendor="toy")
+            assert info.value.status == 404
+            assert f"no longer holds every delivery of publish '{publish}'" in info.value.body["error"]
         with sqlite3.connect(tmp_path / "toy.db") as con:
             assert con.execute("SELECT count(*) FROM core_deliveries").fetchone() == (3,)
             assert con.execute("SELECT count(*) FROM core_publishes").fetchone() == (3,)
+            # each distinct payload is stored once, and only while a kept delivery uses it
+            assert con.execute("SELECT count(*) FROM core_payloads").fetchone() == (3,)
     finally:
         toy.server.stop()
 
@@ -400,5 +412,71 @@ def test_record_encodes_each_delivery_faithfully(tmp_path):
             store.write_now(lambda conn: deliveries.record(conn, vendor="v", tenant="t", publish_id="q", now="t0",
                 deliveries=[deliveries.Delivery("d", None, "sent", "r", None, None)]))
         assert len(store.read(lambda conn: deliveries.query(conn, limit=100))) == len(values) + 1
+    finally:
+        store.close()
+
+
+def test_bound_invariants_over_many_publishes(tmp_path):
+    """Publishes of random sizes: the newest N deliveries are always there, never more than 2N, ids
+    only grow, and ``trimmed`` is true exactly for the publishes that lost rows."""
+    import random
+
+    from emulator import deliveries
+    from emulator.storage import Component, Store
+
+    bound = 7
+    store = Store(str(tmp_path / "ledger.db"))
+    store.open([Component("core", deliveries.MIGRATIONS)])
+    rng = random.Random(3)
+    given: list[tuple[int, str]] = []  # (id, publish) of every delivery ever recorded
+    try:
+        store.write_now(deliveries.configure, bound)
+        for k in range(60):
+            n = rng.choice([0, 1, 2, 3, 5, 7, 8, 12])
+            batch = [deliveries.Delivery(f"d{i}", "fcm", "delivered", "r", None, {"k": k % 3}) for i in range(n)]
+            store.write_now(lambda conn, k=k, b=batch: deliveries.record(
+                conn, vendor="v", tenant="t", publish_id=f"p{k}", deliveries=b, now="t0"))
+            given += [(len(given) + i + 1, f"p{k}") for i in range(n)]
+            rows = store.read(lambda conn: deliveries.query(conn, limit=1000))
+            ids = [r["id"] for r in rows]
+            assert ids == sorted(ids, reverse=True) and len(ids) <= 2 * bound
+            assert ids[:bound] == [i for i, _ in reversed(given)][:bound]  # the newest N, always
+            assert [r["payload"] for r in rows] == [{"k": int(r["publish_id"][1:]) % 3} for r in rows]
+            kept = set(ids)
+            for j in range(max(0, k - bound + 1), k + 1):  # the publishes the bound keeps
+                lost = any(i not in kept for i, p in given if p == f"p{j}")
+                assert store.read(deliveries.trimmed, "v", "t", f"p{j}") == lost, (k, j)
+    finally:
+        store.close()
+
+
+def test_a_database_made_with_the_first_ledger_schema_is_upgraded(tmp_path):
+    """Version 1 kept one table; opening such a database drops its rows (history, reset with the
+    state), keeps the dead tokens, and records and answers as a new one does."""
+    from emulator import deliveries
+    from emulator.storage import Component, Store
+
+    db = str(tmp_path / "old.db")
+    old = Store(db)
+    old.open([Component("core", deliveries.MIGRATIONS[:1])])
+    old.write_now(lambda conn: conn.execute(
+        "INSERT INTO core_deliveries(vendor, tenant, publish_id, device_id, platform, status, reason, "
+        "matched_by, payload, time) VALUES ('v', 't', 'p0', 'd', 'fcm', 'delivered', 'r', NULL, '{}', 't0')"))
+    old.write_now(lambda conn: conn.execute(
+        "INSERT INTO core_publishes(vendor, tenant, publish_id, first_delivery, time) VALUES ('v', 't', 'p0', 1, 't0')"))
+    old.write_now(lambda conn: conn.execute(
+        "INSERT INTO core_dead_tokens VALUES ('v', 't', 'd', 'Unregistered', 't0')"))
+    old.close()
+    store = Store(db)
+    store.open([Component("core", deliveries.MIGRATIONS)])
+    try:
+        store.write_now(deliveries.configure, 10)
+        assert store.read(lambda conn: deliveries.query(conn)) == []
+        assert store.read(deliveries.publish_tenant, "v", "p0") is None
+        assert store.read(lambda conn: deliveries.dead_tokens(conn, vendor="v", tenant="t")) == {"d": "Unregistered"}
+        store.write_now(lambda conn: deliveries.record(conn, vendor="v", tenant="t", publish_id="p1", now="t1",
+            deliveries=[deliveries.Delivery("d", "fcm", "failed", "token invalidated: Unregistered", None, {})]))
+        assert [(r["id"], r["publish_id"], r["status"]) for r in store.read(lambda conn: deliveries.query(conn))] == [
+            (1, "p1", "failed")]
     finally:
         store.close()
