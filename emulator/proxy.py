@@ -90,19 +90,19 @@ class ProxyServer:
         #: TLS transport -> the host its tunnel was opened for (absent: plain HTTP)
         self.tunnels: weakref.WeakKeyDictionary[asyncio.BaseTransport, str] = weakref.WeakKeyDictionary()
         self._heads: set[_ProxyHead] = set()
-        self._server: asyncio.Server | None = None
+        self._listener: asyncio.Server | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> int:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _ProxyHead(self), host, port,
+        self._listener = await loop.create_server(lambda: _ProxyHead(self), host, port,
                                                 reuse_address=True, backlog=1024)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.port = self._listener.sockets[0].getsockname()[1]
         return self.port
 
     async def close(self, timeout: float) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            self._listener.close()
         for head in list(self._heads):
             head.abort()
         self.http.pre_shutdown()
