@@ -7,12 +7,15 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from .app import build_context, create_app
 from .config import Config
+
+T = TypeVar("T")
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 #: aiohttp refuses request lines and headers over 8 KB with its own plain-text 400, before any
@@ -138,6 +141,13 @@ class BackgroundServer:
         loop.run_forever()
         loop.run_until_complete(self._runner.cleanup())
         loop.close()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+        """Run ``coro`` on the server's loop from another thread; its result or exception."""
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("device-api-emulator is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
