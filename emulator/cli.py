@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
@@ -75,10 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from .server import serve_forever
+    from .server import run, serve_forever
 
     try:
-        asyncio.run(serve_forever(config))
+        run(serve_forever(config))
     except FixtureError as exc:
         file = getattr(exc, "file", "fixtures")
         print(f"device-api-emulator: invalid fixture {file}: {exc.path}: {exc.message}", file=sys.stderr)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -25,6 +26,26 @@ MAX_LINE_BYTES = 256 * 1024
 #: stops reading a connection once shutdown begins, so a request whose body is still arriving
 #: could otherwise hold the exit for its 60 s default (docker stop waits only 10 s).
 SHUTDOWN_GRACE_SECONDS = 3.0
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's event loop when it is installed (it is a dependency: ~20-30% less CPU per
+    request, measured in docs/benchmark.md), asyncio's otherwise or with
+    ``DEVICE_EMULATOR_LOOP=asyncio``."""
+    if os.environ.get("DEVICE_EMULATOR_LOOP", "").lower() != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on the loop :func:`loop_factory` picks."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(coro)
 
 
 class _ProtocolErrorFilter(logging.Filter):
@@ -123,7 +144,7 @@ class BackgroundServer:
         return self
 
     def _main(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = loop_factory()()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
