@@ -29,6 +29,12 @@ from .runner import rate_limit_off
 from .scenarios import SCENARIOS, Tenants, http_request, prepare
 from .wrk import run_wrk, write_script
 
+#: frames every sample passes through (start-up, the loop's own run): left out of "total"
+SCAFFOLD = ("_run_module_as_main ", "_run_code ", "<module> (__main__.py)", "<module> (emulator/__main__.py)",
+            "main (emulator/cli.py)", "run (asyncio/runners.py)", "Runner.run ", "run (emulator/server.py)",
+            "BaseEventLoop.run_forever ", "BaseEventLoop._run_once ", "BaseEventLoop.run_until_complete ",
+            "Thread._bootstrap", "Thread.run ")
+
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
@@ -69,7 +75,8 @@ def summarise(raw: str, top: int) -> dict[str, Any]:
         short = [_short(f) for f in frames]
         t["self"][short[-1]] += count
         for f in set(short):
-            t["total"][f] += count
+            if not f.startswith(SCAFFOLD):
+                t["total"][f] += count
     out = {}
     for name, t in sorted(threads.items(), key=lambda kv: -kv[1]["samples"]):
         n = t["samples"] or 1
