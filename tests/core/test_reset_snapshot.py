@@ -19,8 +19,8 @@ JPUSH_APP = "emu0jpush0appkey00000001"
 
 @pytest.fixture
 def served(tmp_path):
-    def start(fixtures):
-        server = BackgroundServer(Config(host="127.0.0.1", port=0, db=str(tmp_path / "snap.db"),
+    def start(fixtures, db=None):
+        server = BackgroundServer(Config(host="127.0.0.1", port=0, db=db or str(tmp_path / "snap.db"),
                                          fixtures=[str(f) for f in fixtures], log_level="warning")).start()
         started.append(server)
         return server, DeviceEmulator(server.url)
@@ -44,8 +44,9 @@ def _changes() -> dict:
     }
 
 
-def test_reset_restores_exactly_the_loaded_state_by_snapshot(served):
-    server, emu = served([DEFAULT_FIXTURES])
+@pytest.mark.parametrize("db", [None, ":memory:"], ids=["file", "memory"])
+def test_reset_restores_exactly_the_loaded_state_by_snapshot(served, db):
+    server, emu = served([DEFAULT_FIXTURES], db)
     fresh = emu.state()
     emu.reset()  # the first full reset loads the fixtures and keeps the snapshot
     assert server.context.reset_snapshot.usable is True
