@@ -1,4 +1,4 @@
-"""Benchmark harness for device-api-emulator (issue 10).
+"""Benchmark harness for device-api-emulator.
 
 ``python -m bench`` (or ``make bench``) starts the emulator, a naive aiohttp + aiosqlite
 baseline (one commit per request, :mod:`bench.baseline`) and a bare aiohttp server returning

@@ -1,4 +1,4 @@
-"""The two reference servers the emulator is measured against (issue 10).
+"""The two reference servers the emulator is measured against.
 
 ``naive``: what one would write in an afternoon -- aiohttp + aiosqlite, one connection, one
 ``commit()`` per mutating request, no batching, no prepared-statement care. It serves the

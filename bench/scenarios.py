@@ -1,4 +1,4 @@
-"""The benchmarked routes (issue 10), as wrk request templates, and their pre-flight.
+"""The benchmarked routes, as wrk request templates, and their pre-flight.
 
 Each scenario builds a :class:`~bench.wrk.RequestSpec` for one server (some need per-server
 setup, e.g. Beams device ids are made by the server), then one request rendered exactly as

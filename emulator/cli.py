@@ -3,7 +3,6 @@ defaults; the client subcommands live in :mod:`emulator.commands`."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
@@ -137,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from .server import serve_forever
+    from .server import run, serve_forever
 
     try:
         if args.command == "exec":
             cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
             return commands.exec_(config, cmd)
-        asyncio.run(serve_forever(config))
+        run(serve_forever(config))
     except CommandError as exc:
         print(f"device-api-emulator {args.command}: {exc}", file=sys.stderr)
         return exc.code

@@ -25,8 +25,10 @@ class DeviceEmulator(ProxyEnvMixin):
     """What a test gets: the base URL and the control plane as plain methods (and the HTTPS
     proxy: ``proxy_url``, ``ca_path``, ``proxy_environ()``, ``proxy_env()``)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, server: Any = None) -> None:
         self.url = url.rstrip("/")
+        #: the plugin's own in-process server, when it started one (not with --device-emulator-url)
+        self._server = server
 
     def _call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
         url = f"{self.url}/_emulator/{path}"
@@ -55,6 +57,11 @@ class DeviceEmulator(ProxyEnvMixin):
 
     def reset(self, vendor: str | None = None) -> None:
         """Back to the start-up fixtures (all vendors, or one)."""
+        if vendor is None and self._server is not None:
+            # the same Context.reset the control plane runs, without an HTTP round trip
+            # (a new connection per call with urllib: ~1-3 ms of every test)
+            self._server.run(self._server.context.reset())
+            return
         self._call("POST", "reset", query={"vendor": vendor})
 
     def load(self, doc: dict[str, Any]) -> None:

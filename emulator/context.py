@@ -4,6 +4,7 @@ plugin reach the emulator's state through one :class:`Context`, found on the app
 plane and the vendors can all import it without importing each other."""
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,17 @@ from .fixtures import FixtureError, validate_document
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
+from .snapshot import ResetSnapshot
 from .storage import Store, clear_tables, mark_startup_fixtures_loaded, startup_fixtures_were_loaded, vendor_tables
 from .vendor import Route, Vendor
+
+def takes_now(vendor: Vendor) -> bool:
+    """Whether the vendor's ``load_fixture`` accepts ``now`` (an override may predate it)."""
+    try:
+        return "now" in inspect.signature(vendor.load_fixture).parameters
+    except (TypeError, ValueError):
+        return False
+
 
 CONTEXT: web.AppKey[Context] = web.AppKey("emulator_context")
 CONTROL_ROOT = "_emulator"
@@ -49,6 +59,8 @@ class Context:
     #: the HTTPS proxy's address and CA, once it listens (None when it is off)
     proxy_url: str | None = None
     ca: CertificateAuthority | None = None
+    #: what the start-up fixtures produce, restored by reset instead of loading them again
+    reset_snapshot: ResetSnapshot = field(default_factory=ResetSnapshot)
 
     # -- lookups ----------------------------------------------------------------------------
     def vendor_for_path(self, path: str) -> Vendor | None:
@@ -58,10 +70,14 @@ class Context:
     def validate(self, doc: Any) -> dict[str, Any]:
         return validate_document(doc, self.vendors)
 
-    def _load(self, conn: sqlite3.Connection, doc: dict[str, Any], only: str | None = None) -> None:
+    def _load(self, conn: sqlite3.Connection, doc: dict[str, Any], only: str | None = None,
+              now: str | None = None) -> None:
         for name, part in doc.items():
             if only is None or name == only:
-                self.vendors[name].load_fixture(conn, part)
+                if now is None:
+                    self.vendors[name].load_fixture(conn, part)
+                else:
+                    self.vendors[name].load_fixture(conn, part, now=now)
 
     def _clear(self, conn: sqlite3.Connection, only: str | None = None) -> None:
         for name in self.vendors:
@@ -108,12 +124,31 @@ class Context:
         """Empty the state (one vendor or all) and reload the start-up fixtures, in one
         transaction; forget rate windows, journal entries, options set at run time."""
 
-        def reset(conn):
-            self._clear(conn, vendor)
-            for doc in self.startup_documents:
-                self._load(conn, doc, vendor)
+        snapshot = self.reset_snapshot
+        if snapshot.usable is None and not all(takes_now(v) for v in self.vendors.values()):
+            snapshot.usable = False  # a load we cannot give another clock reading cannot be verified
+        building = vendor is None and snapshot.usable is None
 
-        await self.store.write(reset)
+        def reset(conn):
+            if snapshot.usable:
+                snapshot.restore(conn, [vendor] if vendor is not None else list(self.vendors))
+                return
+
+            def reload(now: str | None = None) -> None:
+                self._clear(conn, vendor)
+                for doc in self.startup_documents:
+                    self._load(conn, doc, vendor, now)
+
+            reload()
+            if building:
+                snapshot.build(conn, self.tables, reload, lambda: self._clear(conn))
+
+        try:
+            await self.store.write(reset)
+        except BaseException:
+            if building:  # rolled back with the transaction: the copy and triggers are gone too
+                snapshot.usable = None
+            raise
         self.limiter.reset(vendor)
         self.faults.clear(vendor)
         self.journal.clear(vendor)

@@ -42,7 +42,7 @@ def device_emulator_server(request: pytest.FixtureRequest,
                                      log_level="warning"))
     server.start()
     try:
-        yield DeviceEmulator(server.url)
+        yield DeviceEmulator(server.url, server)
     finally:
         server.stop()
 

@@ -189,12 +189,12 @@ class Vendor:
         if self.fixture_io is not None:
             self.fixture_io.validate(doc, path)
 
-    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+    def load_fixture(self, conn: sqlite3.Connection, doc: dict[str, Any], now: str | None = None) -> None:
         """Merge an already validated fixture part into the tables (inside a transaction).
         The fixture module's ``load`` gets the part's JSON path (for errors only loading can
-        find, e.g. cross-references) and the emulator clock's ISO time (for stamps)."""
+        find, e.g. cross-references) and the emulator clock's ISO time (for stamps), or ``now``."""
         if self.fixture_io is not None:
-            self.fixture_io.load(conn, doc, path=f"$.{self.name}", now=self.ctx.clock.iso())
+            self.fixture_io.load(conn, doc, path=f"$.{self.name}", now=now or self.ctx.clock.iso())
 
     def export_state(self, conn: sqlite3.Connection) -> dict[str, Any]:
         """The vendor's whole state as a fixture part."""
