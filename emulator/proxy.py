@@ -18,7 +18,7 @@ import ssl
 import weakref
 from fnmatch import fnmatchcase
 from collections.abc import Iterable
-from typing import Any
+from typing import cast, Any
 
 from aiohttp import web
 from .ca import CertificateAuthority
@@ -88,7 +88,9 @@ class ProxyServer:
         self._app_server = app_server
         self.http = web.Server(self._handle, request_factory=app_server.request_factory, **server_kwargs)
         #: TLS transport -> the host its tunnel was opened for (absent: plain HTTP)
-        self.tunnels: weakref.WeakKeyDictionary[asyncio.BaseTransport, str] = weakref.WeakKeyDictionary()
+        #: the host each TLS tunnel was opened for, by the connection's SSL object (uvloop's
+        #: transports take no weak references; SSL objects do, and both loops expose them)
+        self.tunnels: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._heads: set[_ProxyHead] = set()
         self._listener: asyncio.Server | None = None
         self.port = 0
@@ -111,7 +113,8 @@ class ProxyServer:
     # -- per request ----------------------------------------------------------------------
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         assert isinstance(request, web.Request)  # made by the app's own request factory
-        tunnel = self.tunnels.get(request.transport) if request.transport is not None else None
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport is not None else None
+        tunnel = self.tunnels.get(ssl_object) if ssl_object is not None else None
         host = (request.url.host or "").lower().rstrip(".")
         if tunnel is not None and host != tunnel:
             return web.Response(status=403, text=f"device-api-emulator proxy: the Host {host or '(none)'} "
@@ -142,7 +145,7 @@ class ProxyServer:
     def hand_over(self, transport: asyncio.BaseTransport, data: bytes, tunnel: str | None) -> None:
         handler = self.http()
         if tunnel is not None:
-            self.tunnels[transport] = tunnel
+            self.tunnels[transport.get_extra_info("ssl_object")] = tunnel
         transport.set_protocol(handler)
         handler.connection_made(transport)
         if data:
@@ -161,8 +164,8 @@ class _ProxyHead(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport; they have its methods
+        self.transport = cast(asyncio.Transport, transport)
         self.proxy._heads.add(self)
         self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             HEAD_TIMEOUT_SECONDS, self._too_slow)
