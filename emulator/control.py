@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import __version__
 from .context import CONTEXT, Context
+from .control_doc import with_responses
 from .deliveries_api import ledger_routes
 from .errors import ApiError, json_response
 from .faults import FaultError
@@ -304,7 +305,7 @@ async def dashboard_asset(request: web.Request) -> web.Response:
 
 def control_routes(ctx: Context) -> list[Route]:
     p = "/_emulator"
-    return [
+    return with_responses([
         Route("GET", f"{p}/health", health, "Liveness, version, vendors, database"),
         Route("POST", f"{p}/reset", reset, "Wipe state and reload the start-up fixtures (?vendor=)"),
         Route("GET", f"{p}/state", get_state, "The whole state as a fixture document (?vendor=)"),
@@ -331,4 +332,4 @@ def control_routes(ctx: Context) -> list[Route]:
                                           "schema": {"type": "string"}}}}),
         Route("GET", f"{p}/", dashboard, "The web dashboard", doc={"responses": {"200": "an HTML page"}}),
         Route("GET", f"{p}/dashboard/{{file}}", dashboard_asset, "The dashboard's script and style"),
-    ]
+    ])

@@ -23,6 +23,8 @@ class Beams(Vendor):
         "beams_user_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                              "description": "a user token signed with the instance's secret key (HS256)"},
     }
+    #: the publish, customer and user APIs; the device API routes say none (``routes.table``)
+    security = [{"beams_secret_key": []}]
     fixture_io = fixtures
     migrations = storage.MIGRATIONS
     options = {
