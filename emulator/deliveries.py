@@ -15,11 +15,14 @@ This module knows no vendor by name.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Iterable
+
+import orjson
+
+from .jsoncodec import dumps_bytes
 
 #: statuses a delivery can have
 STATUSES = ("delivered", "failed")
@@ -42,10 +45,9 @@ MIGRATIONS: tuple[str, ...] = (
         payload     TEXT,
         time        TEXT NOT NULL
     );
-    CREATE INDEX IF NOT EXISTS core_deliveries_publish
-        ON core_deliveries(vendor, publish_id, device_id);
+    -- every index ends in the rowid (id): each serves its filter newest first without a sort
+    CREATE INDEX IF NOT EXISTS core_deliveries_publish ON core_deliveries(vendor, publish_id);
     CREATE INDEX IF NOT EXISTS core_deliveries_device ON core_deliveries(device_id);
-    CREATE INDEX IF NOT EXISTS core_deliveries_tenant ON core_deliveries(vendor, tenant);
     CREATE TABLE IF NOT EXISTS core_publishes (
         id              INTEGER PRIMARY KEY AUTOINCREMENT,
         vendor          TEXT NOT NULL,
@@ -127,35 +129,48 @@ def record(conn: sqlite3.Connection, *, vendor: str, tenant: str, publish_id: st
     bound = size(conn)
     if bound == 0:
         return
-    encoded: dict[int, str | None] = {}  # one audience shares a few payload objects: encode each once
+    # One audience shares a few payload objects and a few matched_by values: encode each once.
+    payloads: dict[int, str | None] = {}
+    matches: dict[Any, str | None] = {}
 
     def enc(value: Any) -> str | None:
-        if value is None:
-            return None
-        key = id(value)
-        text = encoded.get(key)
-        if text is None:
-            text = encoded[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        return text
+        return None if value is None else dumps_bytes(value).decode()
 
+    def payload(value: Any) -> str | None:
+        key = id(value)  # ``items`` keeps every payload alive until record() returns: ids stay unique
+        if key not in payloads:
+            payloads[key] = enc(value)
+        return payloads[key]
+
+    def matched(value: dict[str, Any] | None) -> str | None:
+        try:
+            # the type too: {"a": 1}, {"a": 1.0} and {"a": True} are equal keys but different JSON
+            key = None if value is None else tuple((k, v.__class__, v) for k, v in value.items())
+            if key not in matches:
+                matches[key] = enc(value)
+            return matches[key]
+        except TypeError:  # an unhashable value
+            return enc(value)
+
+    items = list(deliveries)
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'core_deliveries'").fetchone()
     seq = 0 if row is None else row[0]  # ids only grow, even past rows a reset deleted
+    for d in items:
+        if d.status not in STATUSES:
+            raise ValueError(f"delivery status must be one of {STATUSES}, got {d.status!r}")
+    # Only the newest ``bound`` would survive the trim: the others get ids (so the trim mark,
+    # set by the trim below, shows this publish lost rows) but are never written.
+    kept = items[-bound:]
+    start = seq + len(items) - len(kept) + 1
     rows = [
-        (seq + n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason,
-         None if d.matched_by is None else json.dumps(d.matched_by, separators=(",", ":"),
-                                                     ensure_ascii=False),
-         enc(d.payload), now)
-        for n, d in enumerate(deliveries, 1)
+        (start + n, vendor, tenant, publish_id, d.device_id, d.platform, d.status, d.reason,
+         matched(d.matched_by), payload(d.payload), now)
+        for n, d in enumerate(kept)
     ]
-    for d_row in rows:
-        if d_row[6] not in STATUSES:
-            raise ValueError(f"delivery status must be one of {STATUSES}, got {d_row[6]!r}")
-    first = rows[0][0] if rows else None
-    # Only the newest ``bound`` would survive the trim: the others keep their ids (so the trim
-    # mark, set by the trim below, shows this publish lost rows) but are never written.
+    first = seq + 1 if items else None
     conn.executemany(
         "INSERT INTO core_deliveries(id, vendor, tenant, publish_id, device_id, platform, status, "
-        "reason, matched_by, payload, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[-bound:])
+        "reason, matched_by, payload, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     conn.execute(
         "INSERT INTO core_publishes(vendor, tenant, publish_id, first_delivery, time) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT(vendor, publish_id, tenant) DO UPDATE SET "
@@ -202,8 +217,8 @@ def _row(r: tuple[Any, ...]) -> dict[str, Any]:
     return {
         "id": r[0], "vendor": r[1], "tenant": r[2], "publish_id": r[3], "device_id": r[4],
         "platform": r[5], "status": r[6], "reason": r[7],
-        "matched_by": None if r[8] is None else json.loads(r[8]),
-        "payload": None if r[9] is None else json.loads(r[9]),
+        "matched_by": None if r[8] is None else orjson.loads(r[8]),
+        "payload": None if r[9] is None else orjson.loads(r[9]),
         "time": r[10],
     }
 
@@ -219,6 +234,8 @@ def query(conn: sqlite3.Connection, *, vendor: str | None = None, tenant: str | 
             where.append(f"{column} = ?")
             args.append(value)
     sql = f"SELECT {_COLUMNS} FROM core_deliveries"
+    if device_id is not None:  # a device's rows are few; a publish's or a tenant's may be the whole ledger
+        sql += " INDEXED BY core_deliveries_device"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC LIMIT ?"
@@ -241,7 +258,8 @@ def find(conn: sqlite3.Connection, vendor: str, tenant: str, publish_id: str,
          device_id: str) -> dict[str, Any] | None:
     """The newest delivery of that publish to that device, if the ledger holds one."""
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM core_deliveries WHERE vendor = ? AND publish_id = ? AND device_id = ? "
+        f"SELECT {_COLUMNS} FROM core_deliveries INDEXED BY core_deliveries_device "
+        "WHERE vendor = ? AND publish_id = ? AND device_id = ? "
         "AND tenant = ? ORDER BY id DESC LIMIT 1", (vendor, publish_id, device_id, tenant)).fetchone()
     return None if row is None else _row(row)
 

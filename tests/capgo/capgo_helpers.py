@@ -5,12 +5,14 @@ from typing import Any
 
 import requests
 
-APP = "com.example.app"
+from tests.credentials import CAPGO_APP as APP
+from tests.credentials import CAPGO_KEYS
+
 OTHER_APP = "com.example.other"
-KEY_ALL = "capgo-emulator-key-all"
-KEY_WRITE = "capgo-emulator-key-write"
-KEY_READ = "capgo-emulator-key-read"
-KEY_UPLOAD = "capgo-emulator-key-upload"
+KEY_ALL = CAPGO_KEYS["all"]
+KEY_WRITE = CAPGO_KEYS["write"]
+KEY_READ = CAPGO_KEYS["read"]
+KEY_UPLOAD = CAPGO_KEYS["upload"]
 KEY_LIMITED = "capgo-test-key-limited-to-other"
 NO_KEY = None
 

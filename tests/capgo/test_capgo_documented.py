@@ -222,7 +222,8 @@ def test_mode_is_checked_before_the_body(seeded):
 
 
 @pytest.mark.parametrize("method, path", [("PUT", "/device"), ("PATCH", "/device"), ("GET", f"/device/{APP}"),
-                                          ("GET", "/stats"), ("DELETE", "/updates")])
+                                          # GET /stats is the health route (plugins/stats.ts app.get('/'))
+                                          ("PUT", "/stats"), ("DELETE", "/updates")])
 def test_unknown_routes(seeded, method, path):
     r = seeded.raw(method, path)
     assert (r.status_code, r.json()) == (404, ko("Not found"))

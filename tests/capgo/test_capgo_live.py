@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.capgo.capgo_helpers import (APP, KEY_ALL, KEY_LIMITED, KEY_READ, KEY_UPLOAD, KEY_WRITE, OTHER_APP,
                                        dev, device_doc)
@@ -14,6 +15,7 @@ def err(code: str, message: str, more_info: dict | None = None) -> dict:
     return {"error": code, "message": message, "moreInfo": more_info or {}}
 
 
+LIMIT_MESSAGE = "limit must be a positive integer"
 CANNOT_ACCESS_APP = err("cannot_access_app", "You can't access this app", {"app_id": APP})
 CHANNEL_NOT_FOUND = err("channel_not_found", "Cannot find channel", {"dbError": {
     "code": "PGRST116", "details": "The result contains 0 rows", "hint": None,
@@ -155,18 +157,41 @@ def test_get_reads_a_json_body_instead_of_the_query(live):
      err("cannot_access_app", "You can't access this app", {"app_id": "nonexistent.app.id"})),
     ({"app_id": APP, "device_id": dev(404), "version": "1.0.0"}, 404,
      err("device_not_found", "Cannot find device", {"device_id": dev(404)})),
-    ({"app_id": APP, "limit": "1.5"}, 400, err("invalid_limit", "Invalid limit", {"limit": "1.5"})),
-    ({"app_id": APP, "limit": "0"}, 400, err("invalid_limit", "Invalid limit", {"limit": "0"})),
-    ({"app_id": APP, "limit": "ten"}, 400, err("invalid_limit", "Invalid limit", {"limit": "ten"})),
-    ({"app_id": APP, "order": "sideways"}, 400, err("invalid_order", "Invalid order", {"order": "sideways"})),
+    # messages as public/device/get.ts words them (the emulator used to say "Invalid limit" etc.)
+    ({"app_id": APP, "limit": "1.5"}, 400, err("invalid_limit", LIMIT_MESSAGE, {"limit": "1.5"})),
+    ({"app_id": APP, "limit": "0"}, 400, err("invalid_limit", LIMIT_MESSAGE, {"limit": "0"})),
+    ({"app_id": APP, "limit": "ten"}, 400, err("invalid_limit", LIMIT_MESSAGE, {"limit": "ten"})),
+    # Number("") is 0: an empty limit is not the default (get.ts reads ``body.limit == null``)
+    ({"app_id": APP, "limit": ""}, 400, err("invalid_limit", LIMIT_MESSAGE, {"limit": ""})),
+    ({"app_id": APP, "limit": "Infinity"}, 400, err("invalid_limit", LIMIT_MESSAGE, {"limit": "Infinity"})),
+    ({"app_id": APP, "order": "sideways"}, 400, err("invalid_order", "order must be asc or desc",
+                                                    {"order": "sideways"})),
     ({"app_id": APP, "updated_at": "not-a-date"}, 400,
-     err("invalid_updated_at", "Invalid updated_at", {"updated_at": "not-a-date"})),
+     err("invalid_updated_at", "updated_at must be a valid ISO date", {"updated_at": "not-a-date"})),
     ({"app_id": APP, "updated_at": "2024-02-31T00:00:00.000Z"}, 400,
-     err("invalid_updated_at", "Invalid updated_at", {"updated_at": "2024-02-31T00:00:00.000Z"})),
+     err("invalid_updated_at", "updated_at must be a valid ISO date", {"updated_at": "2024-02-31T00:00:00.000Z"})),
 ])
 def test_get_errors(live, params, status, body):
     r = live.get(params)
     assert (r.status_code, r.json()) == (status, body)
+
+
+@pytest.mark.parametrize("raw, count", [("1e0", 1), (" 2 ", 2), ("0x2", 2), ("2.0", 2), ("+1", 1)])
+def test_limit_is_read_as_a_javascript_number(live, raw, count):
+    """get.ts: ``Number(body.limit)``, then a finite integer >= 1."""
+    live.load_devices([device_doc(n) for n in (1, 2, 3)])
+    r = live.get({"app_id": APP, "limit": raw})
+    assert (r.status_code, len(r.json()["data"])) == (200, count)
+
+
+def test_updated_at_takes_any_number_of_fraction_digits(live):
+    """get.ts parseUpdatedAtFilter: ``(?:\\.\\d+)?``; a database timestamp's microseconds are fine."""
+    live.load_devices([device_doc(1, updated_at="2026-01-01T00:00:00.500Z"),
+                       device_doc(2, updated_at="2026-01-01T00:00:01Z")])
+    r = live.get({"app_id": APP, "updated_at": "2026-01-01T00:00:00.123456Z"})
+    assert [d["device_id"] for d in r.json()["data"]] == [dev(1), dev(2)]
+    r = live.get({"app_id": APP, "updated_at": "2026-01-01T00:00:00.999999Z"})
+    assert [d["device_id"] for d in r.json()["data"]] == [dev(2)]
 
 
 # -- auth ---------------------------------------------------------------------------------------
@@ -187,6 +212,76 @@ def test_auth_errors_come_first(live, headers, body, method):
 def test_capgkey_is_read_before_authorization(live):
     r = live.raw("GET", f"/device?app_id={APP}", key=None, headers={"capgkey": KEY_READ, "authorization": "x"})
     assert r.status_code == 200
+
+
+def test_an_empty_capgkey_header_still_wins(live):
+    """hono_middleware.ts resolveKeyHeaders: ``capgkey ?? authorization`` (an empty string is not null)."""
+    r = live.raw("GET", f"/device?app_id={APP}", key=None, headers={"capgkey": "", "authorization": KEY_ALL})
+    assert (r.status_code, r.json()) == (401, err("no_key_provided", "No key provided"))
+
+
+SUB_KEY = "capgo-test-sub-key"
+
+
+@pytest.fixture
+def subkeys(live):
+    """A sub-key (same user as the default keys, limited to OTHER_APP) and another user's key."""
+    live.emulator.load({"capgo": {"api_keys": [
+        {"key": SUB_KEY, "mode": "read", "app_ids": [OTHER_APP], "id": 50},
+        {"key": "capgo-test-unlimited", "mode": "all", "id": 51},
+        {"key": "capgo-test-stranger", "mode": "all", "app_ids": [OTHER_APP], "id": 52, "user": "someone-else"}]}})
+    return live
+
+
+@pytest.mark.parametrize("header, key, body", [
+    ("abc", None, err("invalid_subkey", "Invalid x-limited-key-id")),  # checked before the key
+    ("0", KEY_ALL, err("invalid_subkey", "Invalid x-limited-key-id")),
+    ("", KEY_ALL, err("invalid_subkey", "Invalid x-limited-key-id")),
+    ("9007199254740992", KEY_ALL, err("invalid_subkey", "Invalid x-limited-key-id")),
+    ("50", None, err("no_key_provided", "No key provided")),
+    ("50", "nope", err("invalid_apikey", "Invalid apikey")),
+    ("999", KEY_ALL, err("invalid_subkey", "Invalid subkey")),
+    ("52", KEY_ALL, err("invalid_subkey", "Invalid subkey")),
+    ("51", KEY_ALL, err("invalid_subkey", "Invalid subkey, no limited apps or orgs")),
+])
+def test_subkey_errors(subkeys, header, key, body):
+    """hono_middleware.ts middlewareKey: getSubkeyId, resolveSubkey, validateSubkeyUser, validateSubkeyLimits."""
+    headers = {"x-limited-key-id": header, **({"authorization": key} if key else {})}
+    r = subkeys.raw("GET", f"/device?app_id={OTHER_APP}", key=None, headers=headers)
+    assert (r.status_code, r.json()) == (401, body)
+
+
+def test_a_subkey_is_the_identity(subkeys):
+    """setSubkeyAuthContext: the sub-key's own scope and rights apply, not the parent key's."""
+    headers = {"x-limited-key-id": "50"}
+    r = subkeys.raw("GET", f"/device?app_id={OTHER_APP}", key=KEY_ALL, headers=headers)
+    assert [d["device_id"] for d in r.json()["data"]] == [dev(900)]
+    r = subkeys.raw("GET", f"/device?app_id={APP}", key=KEY_ALL, headers=headers)
+    assert (r.status_code, r.json()) == (400, CANNOT_ACCESS_APP)
+    before = subkeys.state()
+    r = subkeys.raw("POST", "/device", key=KEY_ALL, headers={**headers, "content-type": "application/json"},
+                    data=b'{"app_id": "com.example.other", "device_id": "' + dev(900).encode() + b'"}')
+    assert (r.status_code, r.json()) == (400, err("cannot_access_app", "You can't access this app",
+                                                  {"app_id": OTHER_APP}))
+    assert subkeys.state() == before
+
+
+def test_failed_auth_limit_per_ip(live):
+    """utils/rate_limit.ts: after 20 failed authentications from an IP in 15 minutes every call is
+    refused, a good key included (rate_limit option only)."""
+    for _ in range(25):
+        assert live.get({"app_id": APP}, key="nope").status_code == 401
+    assert live.get({"app_id": APP}).status_code == 200  # off by default
+    live.emulator.set_options({"capgo": {"profile": "live", "rate_limit": True}})
+    for _ in range(20):
+        assert live.get({"app_id": APP}, key="nope").status_code == 401
+    r = live.get({"app_id": APP})
+    body = r.json()
+    assert (r.status_code, body["error"], body["moreInfo"]["reason"]) == (429, "too_many_requests",
+                                                                          "too_many_failed_auth_attempts")
+    assert r.headers["Retry-After"] == str(body["moreInfo"]["retryAfterSeconds"])
+    live.emulator.advance_clock(15 * 60 + 1)
+    assert live.get({"app_id": APP}).status_code == 200
 
 
 # -- POST ---------------------------------------------------------------------------------------
@@ -316,7 +411,8 @@ def test_limited_key_reads_only_its_app(live):
 # -- unknown routes -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method, path", [("PUT", "/device"), ("PATCH", "/device"), ("GET", f"/device/{APP}"),
-                                          ("GET", "/stats"), ("GET", "/updates/x")])
+                                          # GET /stats is the health route (plugins/stats.ts app.get('/'))
+                                          ("PUT", "/stats"), ("GET", "/updates/x")])
 def test_unknown_routes(live, method, path):
     r = live.raw(method, path)
     assert (r.status_code, r.json()) == (404, {"error": "not_found", "message": "Not found"})
@@ -369,3 +465,18 @@ def test_profile_from_the_command_line():
         r = server.get("/device", params={"app_id": APP}, headers={"authorization": KEY_ALL})
         assert r.json() == {"data": [], "hasMore": False}
         assert server.get("/device").json() == err("no_key_provided", "No key provided")
+
+
+def test_per_key_limit(live):
+    """utils/rate_limit.ts: usage is recorded, then refused once it reaches 2000 in a minute."""
+    live.emulator.set_options({"capgo": {"profile": "live", "rate_limit": True}})
+    apps = (APP, EMPTY_APP, OTHER_APP)  # three apps: each stays under the 1000/min per-app IP limit
+    with requests.Session() as s:
+        statuses = [s.get(f"{live.url}/device", params={"app_id": apps[n % 3]}, headers={"authorization": KEY_READ},
+                          timeout=30).status_code for n in range(2000)]
+    assert statuses == [200] * 1999 + [429]
+    r = live.get({"app_id": APP}, key=KEY_READ)
+    body = r.json()
+    assert (r.status_code, body["moreInfo"]["reason"], body["moreInfo"]["apikey_id"]) == \
+        (429, "api_key_rate_limit_exceeded", 3)
+    assert live.get({"app_id": APP}, key=KEY_ALL).status_code == 200  # another key has its own count

@@ -8,26 +8,33 @@ import pytest
 import requests
 
 from emulator.pytest_plugin import EmulatorError
-from tests.capgo.capgo_helpers import APP, OTHER_APP, dev, device_doc
+from tests.capgo.capgo_helpers import APP, KEY_ALL, OTHER_APP, dev, device_doc
+from tests.credentials import CAPGO_KEYS
 
 # -- fixtures -----------------------------------------------------------------------------------
 
 def test_default_fixture_export(capgo):
     capgo.emulator.reset()
     assert capgo.state() == {
-        "api_keys": [{"key": f"capgo-emulator-key-{m}", "mode": m} for m in ("all", "write", "read", "upload")],
+        # keys carry the numeric id that x-limited-key-id names, and their owner
+        "api_keys": [{"key": CAPGO_KEYS[m], "mode": m, "id": i, "user": "default"}
+                     for i, m in enumerate(("all", "write", "read", "upload"), start=1)],
         "apps": [{
-            "app_id": APP,
+            "app_id": APP, "plan_valid": True, "allow_device_custom_id": True,
             "versions": [{"name": "1.0.0", "id": 1}, {"name": "1.1.0", "id": 2}, {"name": "1.2.0", "id": 3}],
             "channels": [
+                # omitted fields take the real channels table's defaults
+                # (Cap-go/capgo@4bc7d83f supabase/migrations/20260708000000_prod_baseline.sql)
                 {"name": "production", "public": True, "ios": True, "android": True, "electron": True,
-                 "allow_device_self_set": False, "allow_emulator": True, "allow_dev": True, "allow_prod": True,
+                 "allow_device_self_set": False, "allow_emulator": True, "allow_device": True, "allow_dev": True,
+                 "allow_prod": True, "disable_auto_update_under_native": True, "disable_auto_update": "major",
                  "version": "1.0.0"},
                 {"name": "beta", "public": False, "ios": True, "android": True, "electron": True,
-                 "allow_device_self_set": False, "allow_emulator": True, "allow_dev": True, "allow_prod": True,
+                 "allow_device_self_set": False, "allow_emulator": True, "allow_device": True, "allow_dev": True,
+                 "allow_prod": True, "disable_auto_update_under_native": True, "disable_auto_update": "major",
                  "version": "1.1.0"},
             ],
-            "devices": [], "overrides": [],
+            "devices": [], "overrides": [], "stats": [],
         }],
     }
 
@@ -37,8 +44,19 @@ def test_export_round_trips_through_put(capgo):
                        versions=[{"name": "3.0.0", "id": 77, "url": "https://x/y.zip"}],
                        overrides=[{"device_id": dev(1), "channel": "beta", "version": "3.0.0"},
                                   {"device_id": dev(3), "channel": "beta"}])
+    capgo.load_devices([], versions=[{"name": "3.1.0", "min_update_version": "2.0.0", "key_id": "k1"}],
+                       channels=[{"name": "rc", "public": False, "allow_device": False, "disable_auto_update": "patch",
+                                  "disable_auto_update_under_native": False, "version": "3.1.0"}])
+    capgo.emulator.load({"capgo": {"api_keys": [{"key": "sub", "mode": "read", "app_ids": [APP], "id": 40,
+                                                 "user": "u2"}]}})
+    requests.post(f"{capgo.url}/stats", json={"app_id": APP, "device_id": dev(1), "platform": "ios",
+                                              "version_name": "1.0.0", "version_os": "17", "action": "set",
+                                              "metadata": {"k": "v"}}, timeout=30)
     before = capgo.emulator.state()
+    assert before["capgo"]["apps"][0]["stats"][0]["metadata"] == {"k": "v"}
     capgo.emulator.replace_state(before)
+    assert capgo.emulator.state() == before
+    capgo.emulator.load(before)  # loading the same stats again adds nothing
     assert capgo.emulator.state() == before
     assert capgo.get({"app_id": APP, "device_id": dev(1)}).json()["version_override"] == "3.0.0"
 
@@ -67,7 +85,7 @@ def test_merge_updates_field_by_field_and_removes_nothing(capgo):
     assert app["overrides"] == [{"device_id": dev(1), "channel": "beta"}]
     beta = next(c for c in app["channels"] if c["name"] == "beta")
     assert (beta["ios"], beta["android"], beta["version"]) == (False, True, "1.1.0")
-    assert [k["key"] for k in capgo.state()["api_keys"]][:4] == [f"capgo-emulator-key-{m}" for m in
+    assert [k["key"] for k in capgo.state()["api_keys"]][:4] == [CAPGO_KEYS[m] for m in
                                                                   ("all", "write", "read", "upload")]
 
 
@@ -79,6 +97,17 @@ def test_merge_updates_field_by_field_and_removes_nothing(capgo):
     ({"apps": [{"app_id": APP, "versions": [{"name": "1", "id": 0}]}]}, "$.capgo.apps[0].versions[0].id"),
     ({"apps": [{"app_id": APP, "versions": ["1", "1"]}]}, "$.capgo.apps[0].versions[1]"),
     ({"apps": [{"app_id": APP, "channels": [{"name": "c"}]}]}, "$.capgo.apps[0].channels[0].public"),
+    ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": True, "disable_auto_update": "always"}]}]},
+     "$.capgo.apps[0].channels[0].disable_auto_update"),
+    ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": True, "allow_device": 1}]}]},
+     "$.capgo.apps[0].channels[0].allow_device"),
+    ({"api_keys": [{"key": "a", "mode": "all", "id": 9}, {"key": "b", "mode": "all", "id": 9}]},
+     "$.capgo.api_keys[1].id"),
+    ({"api_keys": [{"key": "a", "mode": "all", "id": 0}]}, "$.capgo.api_keys[0].id"),
+    ({"apps": [{"app_id": APP, "plan_valid": "no"}]}, "$.capgo.apps[0].plan_valid"),
+    ({"apps": [{"app_id": APP, "stats": [{"device_id": "d", "action": "set"}]}]}, "$.capgo.apps[0].stats[0].created_at"),
+    ({"apps": [{"app_id": APP, "stats": [{"device_id": "d", "action": "set", "created_at": "2026-01-01T00:00:00Z",
+                                          "metadata": {"k": 1}}]}]}, "$.capgo.apps[0].stats[0].metadata.k"),
     ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": "yes"}]}]}, "$.capgo.apps[0].channels[0].public"),
     ({"apps": [{"app_id": APP, "channels": [{"name": "c", "public": True, "version": "9"}]}]},
      "$.capgo.apps[0].channels[0].version"),
@@ -205,7 +234,8 @@ def test_open_auth_creates_unknown_keys_with_every_right(capgo, profile):
     capgo.emulator.set_options({"auth": "open", "capgo": {"profile": profile}})
     capgo.load_devices([device_doc(1)])
     assert capgo.post({"app_id": APP, "device_id": dev(1), "channel": "beta"}, key="brand-new").status_code == 200
-    assert {"key": "brand-new", "mode": "all"} in capgo.state()["api_keys"]
+    assert {"key": "brand-new", "mode": "all"} in [{k: key[k] for k in ("key", "mode")} for key in capgo.state()["api_keys"]
+                                                   if "app_ids" not in key]
 
 
 @pytest.mark.parametrize("profile, body", [
@@ -243,7 +273,7 @@ def test_check_ins_and_links_survive_a_restart(tmp_path):
     db = str(tmp_path / "capgo.db")
     body = {"app_id": APP, "device_id": dev(5), "platform": "ios", "version_name": "1.0.0", "version_build": "1.0",
             "is_emulator": False, "is_prod": True, "plugin_version": "6.0.0"}
-    headers = {"authorization": "capgo-emulator-key-all"}
+    headers = {"authorization": KEY_ALL}
     with ServerProcess("--db", db) as first:
         assert first.post("/updates", json=body).json()["error"] == "no_new_version_available"
         assert first.post("/device", json={"app_id": APP, "device_id": dev(5), "channel": "beta"},

@@ -370,3 +370,35 @@ def test_openapi_documents_the_ledger_routes(toy):
     invalidate = doc["paths"]["/_emulator/tokens/invalidate"]["post"]
     schema = invalidate["requestBody"]["content"]["application/json"]["schema"]
     assert schema["required"] == ["vendor", "tenant", "device_id"]
+
+
+def test_record_encodes_each_delivery_faithfully(tmp_path):
+    """record() encodes shared payloads once; fresh objects from a generator, and matched_by values
+    that compare equal but differ in JSON (1, 1.0, true), each keep their own text."""
+    from emulator import deliveries
+    from emulator.storage import Component, Store
+
+    store = Store(str(tmp_path / "ledger.db"))
+    store.open([Component("core", deliveries.MIGRATIONS)])
+    try:
+        store.write_now(deliveries.configure, 100)
+        shared = {"aps": {"alert": "é"}}
+        values = [1, 1.0, True, "1", None, [1]]
+
+        def audience():
+            for i, v in enumerate(values):
+                yield deliveries.Delivery(f"d{i}", None, "delivered", "r", {"n": v}, {"i": i})
+            yield deliveries.Delivery("shared", "apns", "failed", "r", None, shared)
+
+        store.write_now(lambda conn: deliveries.record(conn, vendor="v", tenant="t", publish_id="p",
+                                                       deliveries=audience(), now="t0"))
+        rows = store.read(lambda conn: deliveries.query(conn, limit=100))
+        assert [(r["device_id"], r["matched_by"], r["payload"]) for r in reversed(rows)] == [
+            *((f"d{i}", {"n": v}, {"i": i}) for i, v in enumerate(values)), ("shared", None, shared)]
+        assert [type(r["matched_by"]["n"]) for r in reversed(rows[1:])] == [int, float, bool, str, type(None), list]
+        with pytest.raises(ValueError):
+            store.write_now(lambda conn: deliveries.record(conn, vendor="v", tenant="t", publish_id="q", now="t0",
+                deliveries=[deliveries.Delivery("d", None, "sent", "r", None, None)]))
+        assert len(store.read(lambda conn: deliveries.query(conn, limit=100))) == len(values) + 1
+    finally:
+        store.close()

@@ -12,7 +12,7 @@ USER_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 #: shorthand from the project's own tracker and notes, meaningless to a user
 SHORTHAND = re.compile(
-    r"UNCONFIRMED|\bissue \d+\b|\bissues? #?\d+\b|\b[A-Z]\d{1,2} proposal\b|\bthe contract\b|\bthe notes\b"
+    r"UNCONFIRMED|\bissues? \d+\b|\b[A-Z]\d{1,2} proposal\b|\bthe contract\b|\bthe notes\b"
     r"|\bthe seed\b|\bseed (document|table|row|rows|text)\b|\bseed's\b|\bper the seed\b|\(seed\)",
     re.IGNORECASE)
 

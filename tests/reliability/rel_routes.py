@@ -34,6 +34,10 @@ BEAMS_BODY_ROUTES = [("POST", r"/devices/\{platform\}$"), ("PUT", r"/metadata$")
 
 FCM_PAYLOAD = {"notification": {"title": "hello", "body": "world"}}
 
+CAPGO_CHANNEL_SELF = {"app_id": CAPGO_APP, "device_id": CAPGO_DEVICE, "platform": "android",
+                      "version_name": "1.0.0", "version_build": "1.0.0", "is_emulator": False,
+                      "is_prod": True, "plugin_version": "8.51.14", "channel": "beta"}
+
 #: (vendor, method, path template regex) -> a valid JSON body
 VALID_BODIES: list[tuple[str, str, str, Any]] = [
     ("capgo", "POST", r"^/device$", {"app_id": CAPGO_APP, "device_id": CAPGO_DEVICE, "channel": "beta"}),
@@ -41,6 +45,8 @@ VALID_BODIES: list[tuple[str, str, str, Any]] = [
     ("capgo", "POST", r"^/stats$", {"app_id": CAPGO_APP, "device_id": CAPGO_DEVICE, "platform": "android",
                                     "version_name": "1.0.0", "version_os": "14", "is_emulator": False,
                                     "is_prod": True, "action": "ping", "custom_id": "hostile", "version_build": "1.0"}),
+    ("capgo", "POST", r"^/channel_self$", CAPGO_CHANNEL_SELF),
+    ("capgo", "PUT", r"^/channel_self$", CAPGO_CHANNEL_SELF),
     ("capgo", "POST", r"^/updates$", {"app_id": CAPGO_APP, "device_id": CAPGO_DEVICE, "platform": "android",
                                       "version_name": "builtin", "version_build": "1.0", "is_emulator": False,
                                       "is_prod": True, "plugin_version": "6.0.0", "custom_id": "hostile"}),

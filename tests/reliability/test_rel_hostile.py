@@ -76,6 +76,11 @@ def padded_json(size: int) -> bytes:
     return head + b"x" * (size - len(head) - len(tail)) + tail
 
 
+#: routes whose body may be a JSON array: an empty one is a valid empty batch (Capgo's plugin
+#: sends its stats queue as an array; Cap-go/capgo plugin_runtime/plugins/stats.ts)
+ARRAY_BODY_ROUTES = {("capgo", "POST", "/stats")}
+
+
 def hostile_cases(op: Op, t: Tenant) -> Iterator[Case]:
     headers, query = credentials(op, t)
     json_body, text_body = op.json_body(), op.text_body()
@@ -86,7 +91,9 @@ def hostile_cases(op: Op, t: Tenant) -> Iterator[Case]:
                         ("JSON number", b"1"), ("JSON null", b"null"), ("invalid UTF-8", b'{"a":"\xff\xfe\xfd"}'),
                         ("deep arrays", b"[" * DEPTH + b"]" * DEPTH),
                         ("deep objects", b'{"a":' * DEPTH + b"1" + b"}" * DEPTH)]:
-        yield Case(label, body_expect, {**headers, **ctype}, dict(query), data)
+        expect = "any" if label == "JSON array" and (op.vendor, op.method, op.path) in ARRAY_BODY_ROUTES \
+            else body_expect
+        yield Case(label, expect, {**headers, **ctype}, dict(query), data)
     cap = op.cap()
     if json_body:
         yield Case(f"body of {cap + 1} bytes (cap {cap})", "size", {**headers, **ctype}, dict(query), padded_json(cap + 1))

@@ -75,3 +75,37 @@ def not_found_route(profile: str) -> ApiError:
     if profile == "live":
         return ApiError(404, {"error": "not_found", "message": "Not found"})
     return documented(404, "Not found")
+
+
+def schema_error(code: str, issues: list[dict[str, Any]]) -> ApiError:
+    """``parsePluginBody``: a plugin request that fails its schema (the real body serialises a
+    ``SchemaError``, whose message is not enumerable)."""
+    return live(400, code, "Cannot parse body",
+                {"parseResult": {"success": False, "error": {"issues": issues, "name": "SchemaError"}}})
+
+
+def semver_error(build: str) -> ApiError:
+    return live(400, "semver_error", f"Native version: {build} doesn't follow semver convention, please check "
+                "https://capgo.app/semver_tester/ to learn more about semver usage in Capgo",
+                {"version_build": build})
+
+
+#: ``appStatus.ts``: the answer for an app the service does not host (no moreInfo)
+ON_PREMISE = ApiError(429, {"error": "on_premise_app", "message": "On-premise app detected"})
+
+
+def generic_error(status: int, profile: str = "documented") -> ApiError:
+    """Any status in the profile's shape (used for crashes and injected faults)."""
+    return generic(profile, status)
+
+
+#: JSON Schema of every Capgo error body (both shapes)
+ERROR_SCHEMA = {
+    "oneOf": [
+        {"type": "object", "required": ["error", "status"],
+         "properties": {"error": {"type": "string"}, "status": {"const": "KO"}}},
+        {"type": "object", "required": ["error", "message"],
+         "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                        "moreInfo": {"type": "object"}}},
+    ]
+}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 from collections.abc import Iterable
+from typing import Any
+
 from ...storage import Browse
 
 SCHEMA_V1 = """
@@ -81,7 +82,34 @@ CREATE TABLE capgo_version_pins (
 );
 """
 
-MIGRATIONS = (SCHEMA_V1,)
+#: the fields the update decision and /channel_self read (Cap-go/capgo@4bc7d83f
+#: supabase/migrations/20260708000000_prod_baseline.sql ``channels`` / ``app_versions`` defaults),
+#: and the log of what the plugin endpoints record (the real ``stats`` table, reduced)
+SCHEMA_V2 = """
+ALTER TABLE capgo_apps ADD COLUMN plan_valid INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE capgo_apps ADD COLUMN allow_device_custom_id INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE capgo_api_keys ADD COLUMN id INTEGER;
+ALTER TABLE capgo_api_keys ADD COLUMN user_id TEXT NOT NULL DEFAULT 'default';
+UPDATE capgo_api_keys SET id = rowid WHERE id IS NULL;
+CREATE UNIQUE INDEX capgo_api_keys_by_id ON capgo_api_keys (id);
+ALTER TABLE capgo_channels ADD COLUMN allow_device INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE capgo_channels ADD COLUMN disable_auto_update TEXT NOT NULL DEFAULT 'major';
+ALTER TABLE capgo_channels ADD COLUMN disable_auto_update_under_native INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE capgo_versions ADD COLUMN min_update_version TEXT;
+ALTER TABLE capgo_versions ADD COLUMN key_id TEXT;
+CREATE TABLE capgo_stats (
+    id           INTEGER PRIMARY KEY,
+    app_id       TEXT NOT NULL REFERENCES capgo_apps(app_id) ON DELETE CASCADE,
+    device_id    TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    version_name TEXT,
+    metadata     TEXT,          -- JSON object of strings, or NULL
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX capgo_stats_by_app ON capgo_stats (app_id, id);
+"""
+
+MIGRATIONS = (SCHEMA_V1, SCHEMA_V2)
 
 #: device fields as stored (and as named in fixtures), in fixture order
 DEVICE_FIELDS = (
@@ -90,8 +118,8 @@ DEVICE_FIELDS = (
     "created_at", "updated_at",
 )
 BOOL_DEVICE_FIELDS = ("is_prod", "is_emulator")
-CHANNEL_FLAGS = ("public", "ios", "android", "electron", "allow_device_self_set",
-                 "allow_emulator", "allow_dev", "allow_prod")
+#: ``makeDevice`` sends these as ``null`` when the request has none, so a check-in clears them
+CLEARED_BY_CHECK_IN = ("default_channel", "key_id")
 
 DEVICE_SELECT = """
 SELECT d.*, v.id AS bundle_id, c.name AS channel_name, pv.name AS pinned_name
@@ -114,13 +142,13 @@ def one(cur: sqlite3.Cursor) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def insert_row(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> None:
     """INSERT of validated column names (from our constants or checked fixture keys)."""
     conn.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                  tuple(values.values()))
 
 
-def update_row(conn: sqlite3.Connection, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
+def _update(conn: sqlite3.Connection, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
     """UPDATE ... SET values WHERE all ``where`` columns match; nothing to set is a no-op."""
     if not values:
         return
@@ -131,15 +159,32 @@ def update_row(conn: sqlite3.Connection, table: str, values: dict[str, Any], whe
 
 # -- keys and apps ----------------------------------------------------------------------------
 
-def find_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT mode, app_ids FROM capgo_api_keys WHERE key = ?", (key,)).fetchone()
+def _key_row(row: tuple | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {"key": key, "mode": row[0], "app_ids": None if row[1] is None else json.loads(row[1])}
+    return {"key": row[0], "mode": row[1], "app_ids": None if row[2] is None else json.loads(row[2]),
+            "id": row[3], "user": row[4]}
 
 
-def create_key(conn: sqlite3.Connection, key: str, mode: str) -> dict[str, Any]:
-    conn.execute("INSERT OR IGNORE INTO capgo_api_keys (key, mode) VALUES (?, ?)", (key, mode))
+def find_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    return _key_row(conn.execute("SELECT key, mode, app_ids, id, user_id FROM capgo_api_keys WHERE key = ?",
+                                 (key,)).fetchone())
+
+
+def find_key_by_id(conn: sqlite3.Connection, key_id: int) -> dict[str, Any] | None:
+    """A key by its numeric id (what ``x-limited-key-id`` names)."""
+    return _key_row(conn.execute("SELECT key, mode, app_ids, id, user_id FROM capgo_api_keys WHERE id = ?",
+                                 (key_id,)).fetchone())
+
+
+def _next_key_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM capgo_api_keys").fetchone()[0]
+
+
+def create_open_key(conn: sqlite3.Connection, key: str) -> dict[str, Any]:
+    """``--auth open``: an unknown key becomes a key of mode ``all`` with no app limit."""
+    conn.execute("INSERT OR IGNORE INTO capgo_api_keys (key, mode, id) VALUES (?, 'all', ?)",
+                 (key, _next_key_id(conn)))
     found = find_key(conn, key)
     assert found is not None
     return found
@@ -149,8 +194,25 @@ def app_exists(conn: sqlite3.Connection, app_id: str) -> bool:
     return conn.execute("SELECT 1 FROM capgo_apps WHERE app_id = ?", (app_id,)).fetchone() is not None
 
 
-def create_app(conn: sqlite3.Connection, app_id: str) -> None:
+def create_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any]:
     conn.execute("INSERT OR IGNORE INTO capgo_apps (app_id) VALUES (?)", (app_id,))
+    found = find_app(conn, app_id)
+    assert found is not None
+    return found
+
+
+def find_app(conn: sqlite3.Connection, app_id: str) -> dict[str, Any] | None:
+    """The app and its settings (the tenant lookup of the plugin endpoints)."""
+    row = conn.execute("SELECT plan_valid, allow_device_custom_id FROM capgo_apps WHERE app_id = ?",
+                       (app_id,)).fetchone()
+    if row is None:
+        return None
+    return {"app_id": app_id, "plan_valid": bool(row[0]), "allow_device_custom_id": bool(row[1])}
+
+
+def update_app(conn: sqlite3.Connection, app_id: str, fields: dict[str, Any]) -> None:
+    """``fields``: validated setting columns (fixtures.py's APP_SETTINGS)."""
+    _update(conn, "capgo_apps", fields, {"app_id": app_id})
 
 
 # -- devices ----------------------------------------------------------------------------------
@@ -215,19 +277,20 @@ def upsert_device(conn: sqlite3.Connection, app_id: str, device_id: str, report:
     the stored one."""
     existing = one(conn.execute("SELECT * FROM capgo_devices WHERE app_id = ? AND device_id = ?",
                                 (app_id, device_id)))
-    fields = {k: v for k, v in report.items() if k in DEVICE_FIELDS and v is not None}
+    fields = {k: v for k, v in report.items()
+              if k in DEVICE_FIELDS and (v is not None or k in CLEARED_BY_CHECK_IN)}
     if fields.get("custom_id") == "":
         fields.pop("custom_id")
     for key in BOOL_DEVICE_FIELDS:
         if key in fields:
             fields[key] = int(bool(fields[key]))
     if existing is None:
-        insert_row(conn, "capgo_devices", {"app_id": app_id, "device_id": device_id, **fields,
+        _insert(conn, "capgo_devices", {"app_id": app_id, "device_id": device_id, **fields,
                                            "created_at": now, "updated_at": now})
         return
     changed = {k: v for k, v in fields.items() if existing.get(k) != v}
     if changed:
-        update_row(conn, "capgo_devices", {**changed, "updated_at": now}, {"app_id": app_id, "device_id": device_id})
+        _update(conn, "capgo_devices", {**changed, "updated_at": now}, {"app_id": app_id, "device_id": device_id})
 
 
 # -- versions, channels, overrides --------------------------------------------------------------
@@ -261,10 +324,9 @@ def set_version_pin(conn: sqlite3.Connection, app_id: str, device_id: str, versi
     _set_override(conn, "capgo_version_pins", "version_id", app_id, device_id, version_id)
 
 
-def clear_overrides(conn: sqlite3.Connection, app_id: str, device_id: str, *, pins: bool = True) -> None:
-    conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
-    if pins:
-        conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+def clear_overrides(conn: sqlite3.Connection, app_id: str, device_id: str) -> None:
+    clear_channel_link(conn, app_id, device_id)
+    clear_version_pin(conn, app_id, device_id)
 
 
 def overrides_of(conn: sqlite3.Connection, app_id: str, device_id: str) -> dict[str, Any]:
@@ -280,14 +342,155 @@ def overrides_of(conn: sqlite3.Connection, app_id: str, device_id: str) -> dict[
 
 def default_channel_for(conn: sqlite3.Connection, app_id: str, platform: str,
                         default_channel: str | None) -> dict[str, Any] | None:
-    """The plugin's ``defaultChannel`` by name, else the app's public channel for the platform."""
-    if default_channel:
-        return channel_by_name(conn, app_id, default_channel)
+    """``pg.ts requestInfosChannelPostgres``: the channel named ``defaultChannel`` if it is enabled
+    for the platform and public or self-assignable (no fallback), else the first public channel
+    for the platform by name then id."""
     if platform not in ("ios", "android", "electron"):
         return None
+    if default_channel:
+        return one(conn.execute(
+            f"SELECT * FROM capgo_channels WHERE app_id = ? AND name = ? AND {platform} = 1 "
+            "AND (public = 1 OR allow_device_self_set = 1)", (app_id, default_channel)))
     return one(conn.execute(
-        f"SELECT * FROM capgo_channels WHERE app_id = ? AND public = 1 AND {platform} = 1 ORDER BY id LIMIT 1",
-        (app_id,)))
+        f"SELECT * FROM capgo_channels WHERE app_id = ? AND public = 1 AND {platform} = 1 "
+        "ORDER BY name, id LIMIT 1", (app_id,)))
+
+
+def public_channels(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    return dict_rows(conn.execute("SELECT * FROM capgo_channels WHERE app_id = ? AND public = 1 ORDER BY id",
+                                  (app_id,)))
+
+
+def compatible_channels(conn: sqlite3.Connection, app_id: str, platform: str, is_emulator: bool,
+                        is_prod: bool) -> list[dict[str, Any]]:
+    """``pg.ts getCompatibleChannelsPg``: what GET /channel_self lists."""
+    if platform not in ("ios", "android", "electron"):
+        return []
+    device = "allow_emulator" if is_emulator else "allow_device"
+    build = "allow_prod" if is_prod else "allow_dev"
+    return dict_rows(conn.execute(
+        f"SELECT id, name, public, allow_device_self_set FROM capgo_channels WHERE app_id = ? "
+        f"AND (allow_device_self_set = 1 OR public = 1) AND {platform} = 1 AND {device} = 1 AND {build} = 1 "
+        "ORDER BY id", (app_id,)))
+
+
+def record_stat(conn: sqlite3.Connection, app_id: str, device_id: str, action: str, version_name: str | None,
+                metadata: dict[str, str] | None, now: str) -> None:
+    conn.execute("INSERT INTO capgo_stats (app_id, device_id, action, version_name, metadata, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 (app_id, device_id, action, version_name, None if metadata is None else json.dumps(metadata), now))
+
+
+def stats_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    rows = dict_rows(conn.execute(
+        "SELECT device_id, action, version_name, metadata, created_at FROM capgo_stats WHERE app_id = ? "
+        "ORDER BY id", (app_id,)))
+    for row in rows:
+        row["metadata"] = None if row["metadata"] is None else json.loads(row["metadata"])
+    return rows
+
+
+def stat_exists(conn: sqlite3.Connection, app_id: str, stat: dict[str, Any]) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM capgo_stats WHERE app_id = ? AND device_id = ? AND action = ? AND version_name IS ? "
+        "AND metadata IS ? AND created_at = ?",
+        (app_id, stat["device_id"], stat["action"], stat.get("version_name"),
+         None if stat.get("metadata") is None else json.dumps(stat["metadata"]), stat["created_at"])).fetchone() \
+        is not None
+
+
+def clear_channel_link(conn: sqlite3.Connection, app_id: str, device_id: str) -> None:
+    conn.execute("DELETE FROM capgo_channel_devices WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+
+
+def clear_version_pin(conn: sqlite3.Connection, app_id: str, device_id: str) -> None:
+    conn.execute("DELETE FROM capgo_version_pins WHERE app_id = ? AND device_id = ?", (app_id, device_id))
+
+
+# -- fixtures: merge and export ----------------------------------------------------------------
+
+def upsert_key(conn: sqlite3.Connection, key: str, mode: str, app_ids: list[str] | None, key_id: int | None,
+               user: str | None) -> None:
+    """Insert or update a key; a new key without an id gets the next free one."""
+    existing = find_key(conn, key)
+    if existing is None:
+        conn.execute("INSERT INTO capgo_api_keys (key, mode, app_ids, id, user_id) VALUES (?, ?, ?, ?, ?)",
+                     (key, mode, None if app_ids is None else json.dumps(app_ids),
+                      key_id if key_id is not None else _next_key_id(conn), user or "default"))
+        return
+    fields: dict[str, Any] = {"mode": mode, "app_ids": None if app_ids is None else json.dumps(app_ids)}
+    if key_id is not None:
+        fields["id"] = key_id
+    if user is not None:
+        fields["user_id"] = user
+    _update(conn, "capgo_api_keys", fields, {"key": key})
+
+
+def insert_version(conn: sqlite3.Connection, app_id: str, name: str, fields: dict[str, Any]) -> None:
+    """``fields``: validated column names (fixtures.py's VERSION_EXTRAS and ``id``)."""
+    _insert(conn, "capgo_versions", {"app_id": app_id, "name": name, **fields})
+
+
+def update_version(conn: sqlite3.Connection, version_id: int, fields: dict[str, Any]) -> None:
+    _update(conn, "capgo_versions", fields, {"id": version_id})
+
+
+def insert_channel(conn: sqlite3.Connection, app_id: str, name: str, fields: dict[str, Any]) -> None:
+    """``fields``: every flag column (validated names) and ``version_id``."""
+    _insert(conn, "capgo_channels", {"app_id": app_id, "name": name, **fields})
+
+
+def update_channel(conn: sqlite3.Connection, channel_id: int, fields: dict[str, Any]) -> None:
+    _update(conn, "capgo_channels", fields, {"id": channel_id})
+
+
+def insert_device(conn: sqlite3.Connection, app_id: str, device_id: str, fields: dict[str, Any]) -> None:
+    """``fields``: columns of DEVICE_FIELDS."""
+    _insert(conn, "capgo_devices", {"app_id": app_id, "device_id": device_id, **fields})
+
+
+def update_device(conn: sqlite3.Connection, app_id: str, device_id: str, fields: dict[str, Any]) -> None:
+    _update(conn, "capgo_devices", fields, {"app_id": app_id, "device_id": device_id})
+
+
+def all_keys(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = dict_rows(conn.execute("SELECT key, mode, app_ids, id, user_id AS user FROM capgo_api_keys ORDER BY rowid"))
+    for row in rows:
+        row["app_ids"] = None if row["app_ids"] is None else json.loads(row["app_ids"])
+    return rows
+
+
+def all_app_ids(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT app_id FROM capgo_apps ORDER BY rowid")]
+
+
+def versions_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    return dict_rows(conn.execute("SELECT * FROM capgo_versions WHERE app_id = ? ORDER BY id", (app_id,)))
+
+
+def channels_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    """Each channel with its bundle's name as ``version_name``, in id order."""
+    return dict_rows(conn.execute(
+        "SELECT c.*, v.name AS version_name FROM capgo_channels c "
+        "LEFT JOIN capgo_versions v ON v.id = c.version_id WHERE c.app_id = ? ORDER BY c.id", (app_id,)))
+
+
+def devices_of(conn: sqlite3.Connection, app_id: str) -> list[dict[str, Any]]:
+    return dict_rows(conn.execute("SELECT * FROM capgo_devices WHERE app_id = ? ORDER BY device_id", (app_id,)))
+
+
+def channel_links_of(conn: sqlite3.Connection, app_id: str) -> list[tuple[str, str]]:
+    """(device_id, channel name) of every channel link of the app."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT cd.device_id, c.name FROM capgo_channel_devices cd "
+        "JOIN capgo_channels c ON c.id = cd.channel_id WHERE cd.app_id = ? ORDER BY cd.device_id", (app_id,))]
+
+
+def version_pins_of(conn: sqlite3.Connection, app_id: str) -> list[tuple[str, str]]:
+    """(device_id, version name) of every version pin of the app."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT vp.device_id, v.name FROM capgo_version_pins vp "
+        "JOIN capgo_versions v ON v.id = vp.version_id WHERE vp.app_id = ? ORDER BY vp.device_id", (app_id,))]
 
 
 def iter_rows(conn: sqlite3.Connection, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
