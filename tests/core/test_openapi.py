@@ -144,6 +144,33 @@ def test_security_enums_and_servers_as_served(device_emulator):
     assert paths["/devices/create"]["get"]["security"] == [{"applovin_api_key": []}]
     assert schemes["applovin_api_key"] == {**schemes["applovin_api_key"], "type": "apiKey", "in": "query",
                                            "name": "api_key"}
+    assert schemes["capgo_api_key"] == {**schemes["capgo_api_key"], "type": "apiKey", "in": "header",
+                                        "name": "authorization"}
+    for method in ("get", "post", "delete"):
+        assert paths["/device"][method]["security"] == [{"capgo_api_key": []}]
+    for path, methods in (("/updates", ("get", "post")), ("/stats", ("get", "post")),
+                          ("/channel_self", ("get", "post", "put", "delete"))):
+        for method in methods:
+            assert paths[path][method]["security"] == [], (method, path)
+
+
+def test_the_contract_hook_reports_a_body_that_breaks_the_document(device_emulator):
+    """The hook in tests/openapi_contract.py is what holds every answer to the document: a body
+    that breaks the declared schema is reported, one that keeps it is not."""
+    from tests import openapi_contract
+
+    response = requests.get(device_emulator.url + "/_emulator/clock")
+    assert response.status_code == 200
+    before = len(openapi_contract._violations)
+    openapi_contract.check(response)
+    assert len(openapi_contract._violations) == before
+    response._content = b'{"now": "noon", "iso": "x", "offset_seconds": 0, "frozen": false, "extra": 1}'
+    openapi_contract.check(response)
+    found = openapi_contract._violations[before:]
+    del openapi_contract._violations[before:]  # reported to this test, not to the run
+    assert [v.split(" at ")[0] for v in found] == ["GET /_emulator/clock -> 200"] * 2
+    assert any("'noon' is not of type 'number'" in v for v in found)
+    assert any("'extra' was unexpected" in v for v in found)
 
 
 def test_a_client_generator_takes_the_served_document_without_warnings(device_emulator, tmp_path):
