@@ -72,8 +72,9 @@ BOOL = {"type": "boolean"}
 OK_BODY = closed_object({"status": {"const": OK["status"]}})
 #: ``simpleError200`` and the other refusals the plugin endpoints answer with HTTP 200: a code, a
 #: message and the error's details spread beside them
-ERROR_200 = {"type": "object", "required": ["error", "message"],
-             "properties": {"error": STR, "message": STR}, "additionalProperties": True}
+ERROR_200_FIELDS: dict[str, Any] = {"error": STR, "message": STR}
+ERROR_200: dict[str, Any] = {"type": "object", "required": list(ERROR_200_FIELDS), "properties": ERROR_200_FIELDS,
+                             "additionalProperties": True}
 #: ``documented_device``: the documented ``Device``; ``channel``/``version_override`` when overridden
 DOCUMENTED_DEVICE = closed_object({
     "device_id": STR, "custom_id": STR,
@@ -107,7 +108,7 @@ STATS_BODY = {"anyOf": [OK_BODY, closed_object({"status": {"const": "ok"},
 UPDATE_BODY = {"anyOf": [
     closed_object({"version": STR, "url": STR, "session_key": STR, "checksum": NULLABLE_STR}),
     {**ERROR_200, "required": ["error", "message", "kind"],
-     "properties": {**ERROR_200["properties"], "kind": {"enum": list(REFUSAL_KINDS)}}},
+     "properties": {**ERROR_200_FIELDS, "kind": {"enum": list(REFUSAL_KINDS)}}},
 ]}
 #: POST /channel_self (setChannel); DELETE /channel_self (unset)
 CHANNEL_SET_BODY = {"anyOf": [OK_BODY, closed_object({"status": {"const": "ok"}, "allowSet": BOOL}), ERROR_200]}
@@ -246,7 +247,7 @@ class Routes:
         plugin_body = {"type": "object", "required": ["app_id", "device_id", "platform", "version_name"]}
         ok = {"200": success(OK_BODY, '{"status":"ok"}')}
         # the plugin endpoints are called by apps: no API key (the vendor's security is the /device API's)
-        device = {"security": []}
+        device: dict[str, Any] = {"security": []}
         return [
             Route("GET", "/device", self.handler("get"), "List devices or read one", pattern=DEVICE_PATTERN,
                   doc=get_doc),
