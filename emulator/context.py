@@ -18,7 +18,7 @@ from .fixtures import FixtureError, validate_document
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
-from .storage import Store, clear_tables, vendor_tables
+from .storage import Store, clear_tables, mark_startup_fixtures_loaded, startup_fixtures_were_loaded, vendor_tables
 from .vendor import Route, Vendor
 
 CONTEXT: web.AppKey[Context] = web.AppKey("emulator_context")
@@ -77,13 +77,11 @@ class Context:
                 except FixtureError as exc:  # a check only loading can make (cross-references)
                     exc.file = file  # type: ignore[attr-defined]
                     raise
-            conn.execute("INSERT OR REPLACE INTO core_meta(key, value) VALUES ('startup_fixtures_loaded', ?)",
-                         (self.clock.iso(),))
+            mark_startup_fixtures_loaded(conn, self.clock.iso())
         self.store.write_now(load)
 
     def startup_fixtures_loaded(self) -> bool:
-        return self.store.read(lambda conn: conn.execute(
-            "SELECT 1 FROM core_meta WHERE key = 'startup_fixtures_loaded'").fetchone() is not None)
+        return bool(self.store.read(startup_fixtures_were_loaded))
 
     async def merge(self, doc: Any) -> None:
         """Validate (raises FixtureError) and merge a fixture document."""

@@ -283,6 +283,15 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
+def mark_startup_fixtures_loaded(conn: sqlite3.Connection, when: str) -> None:
+    """Record (in the load's own transaction) that the start-up fixtures are in the database."""
+    conn.execute("INSERT OR REPLACE INTO core_meta(key, value) VALUES ('startup_fixtures_loaded', ?)", (when,))
+
+
+def startup_fixtures_were_loaded(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM core_meta WHERE key = 'startup_fixtures_loaded'").fetchone() is not None
+
+
 def vendor_tables(conn: sqlite3.Connection, vendor: str) -> list[str]:
     """Tables owned by a vendor, children first (so deletes respect foreign keys)."""
     names = [

@@ -7,7 +7,9 @@ and the registry in :mod:`emulator.vendors`.
 """
 from __future__ import annotations
 
+import importlib
 import sqlite3
+import sys
 from types import ModuleType
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -82,6 +84,11 @@ class Option:
 class Vendor:
     """Base class of a vendor package's entry point.
 
+    The package's modules are read by their roles when the subclass is defined (so a vendor
+    declares only what is its own): ``storage.MIGRATIONS`` and ``storage.BROWSE``,
+    ``errors.ERROR_SCHEMA``, the ``fixtures`` module, and ``routes.Routes`` whose ``table()`` is
+    the route table. A class attribute set explicitly wins.
+
     Conventions the core relies on:
     - every table a vendor creates is named ``<name>_...`` (reset empties them all);
     - ``load_fixture`` *merges*: objects are matched by identity, new ones added,
@@ -113,13 +120,43 @@ class Vendor:
     #: The three fixture methods below delegate to it; override one when it needs more.
     fixture_io: ModuleType | None = None
 
+    #: the package's ``routes.Routes`` class: ``Routes(vendor).table()`` is the route table
+    routes_class: ClassVar[type | None] = None
+
+    #: class attribute -> (module of the vendor package, name in it); ``None``: the module itself
+    PACKAGE_ROLES: ClassVar[dict[str, tuple[str, str | None]]] = {
+        "migrations": ("storage", "MIGRATIONS"),
+        "browse": ("storage", "BROWSE"),
+        "error_schema": ("errors", "ERROR_SCHEMA"),
+        "fixture_io": ("fixtures", None),
+        "routes_class": ("routes", "Routes"),
+    }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        package = sys.modules.get(cls.__module__)
+        if package is None or not hasattr(package, "__path__"):  # a class outside a vendor package
+            return
+        for attr, (module_name, member) in Vendor.PACKAGE_ROLES.items():
+            if attr in cls.__dict__:
+                continue
+            try:
+                module = importlib.import_module(f"{cls.__module__}.{module_name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{cls.__module__}.{module_name}":
+                    raise  # the module exists but something it imports does not
+                continue
+            value = module if member is None else getattr(module, member, None)
+            if value is not None:
+                setattr(cls, attr, value)
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> list[Route]:
-        """The vendor's route table (``routes.Routes(self).table()`` in every package)."""
-        return []
+        """The vendor's route table."""
+        return self.routes_class(self).table() if self.routes_class is not None else []
 
     def option(self, key: str) -> Any:
         """The current value of one of this vendor's options."""

@@ -1,28 +1,16 @@
 """Each fault action on a route of every vendor, with that vendor's own error body."""
 from __future__ import annotations
 
-import base64
 import re
 
 import pytest
 import requests
 
+from emulator.vendors import REGISTRY
+from tests.contract import contract_for
 
-def _basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-BEAMS_INSTANCE = "8f2b6d1c-3e4a-4b5c-9d6e-7f8091a2b3c4"
-# vendor -> (method, path, headers, json body, expected normal status)
-ROUTES = {
-    "capgo": ("GET", "/device?app_id=com.example.app", {"authorization": "capgo-emulator-key-all"}, None, 200),
-    "moengage": ("POST", "/v1/customer/EMULATORWORKSPACE0000001",
-                 _basic("EMULATORWORKSPACE0000001", "moengage-emulator-data-api-key"),
-                 {"type": "customer", "customer_id": "fault-user", "attributes": {"plan": "gold"}}, 200),
-    "beams": ("GET", f"/device_api/v1/instances/{BEAMS_INSTANCE}/web-vapid-public-key", {}, None, 200),
-    "jpush": ("GET", "/v3/tags/", _basic("emu0jpush0appkey00000001", "emu0jpush0master00secret"), None, 200),
-    "applovin": ("GET", "/devices/list?api_key=applovin-emulator-management-key", {}, None, 200),
-}
+#: every registered vendor; each one's test contract names a plain valid request (``probe``)
+VENDORS = [cls.name for cls in REGISTRY]
 MOENGAGE_500 = ("An unexpected error was encountered while processing this request. "
                 "Please contact MoEngage Team")
 # vendor -> status -> (content type, exact body); MoEngage's request_id is random, checked by pattern
@@ -41,8 +29,12 @@ FAULT_BODIES = {
 
 
 def call(emu, vendor: str) -> requests.Response:
-    method, path, headers, body, _ = ROUTES[vendor]
+    method, path, headers, body = contract_for(vendor).probe
     return requests.request(method, emu.url + path, headers=headers, json=body, timeout=10)
+
+
+def normal_status(vendor: str) -> int:
+    return contract_for(vendor).probe_status
 
 
 def assert_fault_body(vendor: str, status: int, response: requests.Response) -> None:
@@ -59,14 +51,14 @@ def assert_fault_body(vendor: str, status: int, response: requests.Response) -> 
         assert response.text == body
 
 
-@pytest.mark.parametrize("vendor", list(ROUTES))
+@pytest.mark.parametrize("vendor", VENDORS)
 @pytest.mark.parametrize("status", [500, 503])
 def test_status_fault_in_the_vendors_shape_bounded_by_times(device_emulator, vendor, status):
-    method, path, *_ = ROUTES[vendor]
+    method, path, *_ = contract_for(vendor).probe
     rule = device_emulator.fault(vendor=vendor, method=method, path=path.split("?")[0], status=status, times=2)
     assert_fault_body(vendor, status, call(device_emulator, vendor))
     assert_fault_body(vendor, status, call(device_emulator, vendor))
-    assert call(device_emulator, vendor).status_code == ROUTES[vendor][4]  # times ran out
+    assert call(device_emulator, vendor).status_code == normal_status(vendor)  # times ran out
     assert device_emulator.faults()[0] == {**rule, "fired": 2, "remaining": 0}
     assert [e.get("fault") for e in device_emulator.requests(vendor=vendor)] == [None, rule["id"], rule["id"]]
 
@@ -79,20 +71,20 @@ def test_capgo_faults_follow_the_active_profile(device_emulator):
     assert set(response.json()) == {"error", "message", "moreInfo"}
 
 
-@pytest.mark.parametrize("vendor", list(ROUTES))
+@pytest.mark.parametrize("vendor", VENDORS)
 def test_drop_and_latency_on_every_vendor(device_emulator, vendor):
     device_emulator.fault(vendor=vendor, drop=True, times=1)
     with pytest.raises(requests.ConnectionError):
         call(device_emulator, vendor)
     device_emulator.fault(vendor=vendor, latency_ms=150, times=1)
     response = call(device_emulator, vendor)
-    assert response.status_code == ROUTES[vendor][4]
+    assert response.status_code == normal_status(vendor)
     dropped, delayed = device_emulator.requests(vendor=vendor)[1], device_emulator.requests(vendor=vendor)[0]
     assert dropped["status"] is None and dropped["dropped"] is True
-    assert delayed["duration_ms"] >= 150 and delayed["status"] == ROUTES[vendor][4]
+    assert delayed["duration_ms"] >= 150 and delayed["status"] == normal_status(vendor)
 
 
-@pytest.mark.parametrize("vendor", list(ROUTES))
+@pytest.mark.parametrize("vendor", VENDORS)
 def test_seeded_probability_repeats_and_clearing_restores(device_emulator, vendor):
     def pattern() -> list[int]:
         device_emulator.clear_faults()
@@ -100,6 +92,6 @@ def test_seeded_probability_repeats_and_clearing_restores(device_emulator, vendo
         device_emulator.fault(vendor=vendor, status=503, probability=0.5)
         return [call(device_emulator, vendor).status_code for _ in range(16)]
     first, second = pattern(), pattern()
-    assert first == second and {503, ROUTES[vendor][4]} == set(first)
+    assert first == second and {503, normal_status(vendor)} == set(first)
     device_emulator.clear_faults()
-    assert all(call(device_emulator, vendor).status_code == ROUTES[vendor][4] for _ in range(4))
+    assert all(call(device_emulator, vendor).status_code == normal_status(vendor) for _ in range(4))

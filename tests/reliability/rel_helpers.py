@@ -1,4 +1,4 @@
-"""Shared bits of the reliability suite: default credentials of every vendor, error-shape
+"""Shared bits of the reliability suite: the registered vendors, error-shape
 checks against the served OpenAPI document, and small HTTP helpers."""
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import jsonschema
 import jwt
 import requests
 
-from tests.credentials import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP,  # noqa: F401
-                               CAPGO_KEY, JPUSH_KEY, JPUSH_RID, JPUSH_SECRET, MOENGAGE_APP, MOENGAGE_KEY, basic,
-                               jpush_auth, moengage_auth)
+from emulator.vendors import REGISTRY
+from tests.contract import contract_for
+from tests.credentials import BEAMS_INSTANCE, BEAMS_SECRET
 
-VENDORS = ("capgo", "moengage", "beams", "jpush", "applovin")
+#: the registered vendors' names, in registry order
+VENDORS = tuple(cls.name for cls in REGISTRY)
 
 
 def beams_jwt(user: str, *, instance: str = BEAMS_INSTANCE, secret: str = BEAMS_SECRET) -> str:
@@ -52,9 +53,7 @@ def shape_problem(openapi: dict[str, Any], vendor: str, status: int, content: by
     text = content.decode("utf-8", "replace")
     if "Traceback" in text or "<html" in text.lower():
         return f"traceback or HTML page: {text[:200]!r}"
-    if vendor == "beams" and (status, content) in GO_PLAIN:
-        return None
-    if vendor == "applovin" and content == b"":  # error_body=empty (not the default)
+    if contract_for(vendor).error_body_ok(status, content):  # e.g. Beams' Go plain text, AppLovin's empty body
         return None
     try:
         body = json.loads(content)

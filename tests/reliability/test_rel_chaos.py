@@ -11,10 +11,13 @@ import sqlite3
 import threading
 import time
 
+import pytest
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, MOENGAGE_APP,
-                                           beams_fcm_token, jpush_auth, moengage_auth, openapi, shape_problem, ServerErrors)
+from tests.contract import contract_for, contracts
+from tests.credentials import APPLOVIN_KEY, JPUSH_RID, jpush_auth
+from tests.reliability.rel_helpers import VENDORS, ServerErrors, openapi, shape_problem
+from tests.reliability.rel_routes import fault_problems, reset_problems
 
 DURATION = 4.0
 SEED = 7
@@ -22,22 +25,8 @@ SEED = 7
 
 
 def vendor_calls(url: str, n: int) -> list[tuple[str, str, str, dict]]:
-    jp = jpush_auth()
-    return [
-        ("applovin", "GET", f"{url}/devices/create", {"params": {"api_key": APPLOVIN_KEY, "name": f"chaos {n}"}}),
-        ("applovin", "POST", f"{url}/devices/append", {"params": {"api_key": APPLOVIN_KEY, "device_list_id": APPLOVIN_LIST},
-                                                        "data": f"CHAOS-{n}\n"}),
-        ("jpush", "POST", f"{url}/v3/devices/{JPUSH_RID}", {"headers": jp, "json": {"tags": {"add": [f"chaos_{n % 50}"]}}}),
-        ("jpush", "GET", f"{url}/v3/tags/", {"headers": jp}),
-        ("beams", "POST", f"{url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm",
-         {"json": {"token": beams_fcm_token(f"chaos-{n}")}}),
-        ("moengage", "POST", f"{url}/v1/customer/{MOENGAGE_APP}",
-         {"headers": {**moengage_auth(), "Content-Type": "application/json"},
-          "json": {"type": "customer", "customer_id": f"chaos-{n % 20}", "attributes": {"n": n}}}),
-        ("capgo", "POST", f"{url}/stats", {"json": {
-            "app_id": "com.example.app", "device_id": f"00000000-0000-4000-8000-{n % 100:012d}", "platform": "android",
-            "version_name": "1.0.0", "version_os": "14", "is_emulator": False, "is_prod": True, "action": "ping"}}),
-    ]
+    """Every registered vendor's chaos calls (its test contract's)."""
+    return [(c.vendor, method, target, kw) for c in contracts() for method, target, kw in c.chaos_calls(url, n)]
 
 
 def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
@@ -45,7 +34,7 @@ def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
     if choice == 0:
         return "POST", f"{url}/_emulator/reset", {}
     if choice == 1:
-        vendor = rng.choice(["capgo", "moengage", "beams", "jpush", "applovin"])
+        vendor = rng.choice(VENDORS)
         return "POST", f"{url}/_emulator/reset", {"params": {"vendor": vendor}}
     if choice == 2:
         return "GET", f"{url}/_emulator/state", {}
@@ -56,12 +45,13 @@ def control_calls(url: str, rng: random.Random) -> tuple[str, str, dict]:
     if choice == 5:
         return "POST", f"{url}/_emulator/clock", {"json": {"advance": rng.randrange(1, 120)}}
     if choice == 6:
-        vendor = rng.choice(["capgo", "moengage", "beams", "jpush", "applovin"])
+        vendor = rng.choice(VENDORS)
         rule = rng.choice([{"status": 429}, {"status": 503}, {"latency_ms": 20}])
         return "POST", f"{url}/_emulator/faults", {"json": {"vendor": vendor, "times": 3, "probability": 0.5, **rule}}
     return "DELETE", f"{url}/_emulator/faults", {}
 
 
+@pytest.mark.slow
 def test_vendor_traffic_racing_the_control_plane(device_emulator):
     url = device_emulator.url
     doc = openapi(url)
@@ -127,3 +117,15 @@ def test_vendor_traffic_racing_the_control_plane(device_emulator):
     print(f"\n[reliability] chaos: {counts['vendor']} vendor requests ({counts['injected']} injected 429/503) "
           f"raced {counts['control']} control-plane calls for {DURATION:.0f} s; 0 unexpected 5xx, 0 shape errors")
 
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_injected_faults_answer_in_the_vendors_shape(vendor, device_emulator):
+    problems = fault_problems(device_emulator.url, openapi(device_emulator.url), contract_for(vendor))
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_reset_of_one_vendor_restores_it_and_only_it(vendor, device_emulator):
+    problems = reset_problems(device_emulator.url, contract_for(vendor))
+    assert problems == [], "\n".join(problems)

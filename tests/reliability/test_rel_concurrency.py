@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_RID, beams_fcm_token,
-                                           beams_jwt, jpush_auth, moengage_auth, state)
+from tests.credentials import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, JPUSH_KEY, JPUSH_RID, JPUSH_SECRET, MOENGAGE_APP,
+                               jpush_auth, moengage_auth)
+from tests.reliability.rel_helpers import beams_fcm_token, beams_jwt, state
 
 
 def parallel(n: int, fn: Callable[[int], requests.Response]) -> list[requests.Response]:
@@ -87,8 +88,7 @@ def test_parallel_applovin_appends_to_one_list_all_land(device_emulator):
 def test_11_parallel_jpush_alias_binds_give_10_successes_and_one_7015(device_emulator):
     """An alias holds at most 10 devices: 11 devices racing for it leave exactly 10 bound."""
     rids = [f"relalias{i:02d}" for i in range(11)]
-    device_emulator.load({"jpush": {"apps": [{"app_key": "emu0jpush0appkey00000001",
-                                              "master_secret": "emu0jpush0master00secret",
+    device_emulator.load({"jpush": {"apps": [{"app_key": JPUSH_KEY, "master_secret": JPUSH_SECRET,
                                               "devices": [{"registration_id": r, "platform": "android"} for r in rids]}]}})
     answers = parallel(11, lambda i: requests.post(f"{device_emulator.url}/v3/devices/{rids[i]}", json={"alias": "racer"},
                                                    headers=jpush_auth(), timeout=60))
@@ -100,7 +100,7 @@ def test_11_parallel_jpush_alias_binds_give_10_successes_and_one_7015(device_emu
 
 
 def test_50_parallel_moengage_attribute_merges_on_one_customer_all_land(device_emulator):
-    url = f"{device_emulator.url}/v1/customer/EMULATORWORKSPACE0000001"
+    url = f"{device_emulator.url}/v1/customer/{MOENGAGE_APP}"
     headers = {**moengage_auth(), "Content-Type": "application/json"}
     answers = parallel(50, lambda i: requests.post(url, headers=headers, timeout=60, json={
         "type": "customer", "customer_id": "emulator-user-1", "attributes": {f"attr_{i}": i}}))

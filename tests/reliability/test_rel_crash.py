@@ -21,9 +21,11 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, JPUSH_KEY, JPUSH_RID, beams_fcm_token,
-                                           jpush_auth, state)
+from tests.credentials import APPLOVIN_KEY, BEAMS_INSTANCE, JPUSH_KEY, JPUSH_RID, JPUSH_SECRET, jpush_auth
+from tests.reliability.rel_helpers import beams_fcm_token, state
 from tests.support import ServerProcess
+
+pytestmark = pytest.mark.slow  # real processes killed under load, in loops
 
 SEED = 20261123
 TIMEOUT = 5  # client read timeout; bounds the wait of finding F3
@@ -58,7 +60,7 @@ def jpush_rid(cid: int, k: int) -> str:
 def jpush_fixture() -> dict:
     devices = [{"registration_id": jpush_rid(cid, k), "platform": "android", "tags": []}
                for cid in range(CLIENTS_PER_VENDOR) for k in range(JPUSH_DEVICES_PER_CLIENT)]
-    return {"jpush": {"apps": [{"app_key": JPUSH_KEY, "master_secret": "emu0jpush0master00secret",
+    return {"jpush": {"apps": [{"app_key": JPUSH_KEY, "master_secret": JPUSH_SECRET,
                                 "devices": devices}]}}
 
 

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from tests.reliability.rel_helpers import APPLOVIN_KEY, APPLOVIN_LIST, JPUSH_RID, basic
+from tests.credentials import APPLOVIN_KEY, APPLOVIN_LIST, JPUSH_RID, jpush_auth
 from tests.support import ServerProcess
 
 # Finding F1 (fixed in a64a4c7): this used to log "unhandled error" with a ConnectionResetError
@@ -22,7 +22,7 @@ PATHS = [
 def test_client_disconnect_mid_body_is_not_an_unhandled_error(tmp_path):
     with ServerProcess("--db", str(tmp_path / "d.db")) as server:
         host, port = server.url.rsplit("/", 1)[1].split(":")
-        auth = basic("emu0jpush0appkey00000001", "emu0jpush0master00secret")
+        auth = jpush_auth()["Authorization"]
         for path in PATHS:
             with socket.create_connection((host, int(port)), timeout=10) as conn:
                 conn.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n"

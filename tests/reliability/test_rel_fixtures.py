@@ -11,11 +11,12 @@ from typing import Any
 from collections.abc import Iterator
 
 import jsonschema
+import pytest
 import requests
 
-from tests.reliability.rel_helpers import (BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, MOENGAGE_APP, moengage_auth,
-                                           openapi, state, ServerErrors)
-from tests.reliability.test_rel_isolation import TENANT_B
+from tests.credentials import BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, MOENGAGE_APP, moengage_auth
+from tests.reliability.rel_helpers import ServerErrors, openapi, state
+from tests.contract import contracts
 
 VALUES: list[Any] = [None, -1.5, "x", [], {"x": None}, "9" * 5000]
 
@@ -40,7 +41,8 @@ def replaced(doc: Any, at: tuple, new: Any) -> Any:
 
 
 def rich_state(url: str) -> dict[str, Any]:
-    requests.post(f"{url}/_emulator/fixtures", json=TENANT_B, timeout=30).raise_for_status()
+    second = {c.vendor: c.second_fixture() for c in contracts()}  # the isolation tests' tenant B of every vendor
+    requests.post(f"{url}/_emulator/fixtures", json=second, timeout=30).raise_for_status()
     beams = f"{url}/device_api/v1/instances/{BEAMS_INSTANCE}"
     dev = requests.post(f"{beams}/devices/fcm", json={"token": "fcm-token:fx", "metadata": {"sdkVersion": "1"}},
                         timeout=30).json()["id"]
@@ -62,6 +64,7 @@ def rich_state(url: str) -> dict[str, Any]:
 
 
 
+@pytest.mark.slow  # thousands of mutated documents
 def test_mutated_fixture_documents_are_merged_or_refused_with_a_path(device_emulator):
     url = device_emulator.url
     error_schema = openapi(url)["components"]["schemas"]["ControlPlaneError"]

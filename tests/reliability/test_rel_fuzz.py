@@ -21,9 +21,10 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation import GenerationMode
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, CAPGO_KEY,
-                                           MOENGAGE_APP, VENDORS, jpush_auth, moengage_auth, openapi,
-                                           shape_problem, ServerErrors)
+from tests.contract import contract_for
+from tests.reliability.rel_helpers import VENDORS, openapi, shape_problem, ServerErrors
+
+pytestmark = pytest.mark.slow  # three seeded schemathesis passes over every operation
 
 SEED = 1123
 PASSES = (  # (name, mode, fix credentials, max examples): 20 examples per operation
@@ -35,30 +36,8 @@ FIGURES: dict[str, dict[str, Any]] = {}
 
 
 def fixed_credentials(vendor: str, path: str, operation) -> dict[str, Any]:
-    """as_strategy() keyword arguments that pin a vendor's credentials where they go."""
-    names = {p.name for p in operation.path_parameters}
-    if vendor == "jpush":
-        return {"headers": jpush_auth()}
-    if vendor == "moengage":
-        return {"headers": {**moengage_auth(), "MOE-APPKEY": MOENGAGE_APP}, "path_parameters": {"app_id": MOENGAGE_APP},
-                "query": {"app_id": MOENGAGE_APP}}
-    if vendor == "applovin":
-        return {"query": {"api_key": APPLOVIN_KEY}}
-    if vendor == "capgo":
-        kw: dict[str, Any] = {"headers": {"authorization": CAPGO_KEY}}
-        if path == "/device" and operation.method.upper() == "GET":
-            kw["query"] = {"app_id": CAPGO_APP}
-        return kw
-    if vendor == "beams":
-        params = {"instance": BEAMS_INSTANCE}
-        if "platform" in names:
-            params["platform"] = "fcm"
-        kw = {"path_parameters": params}
-        if not path.startswith(("/device_api", "/instances")):
-            kw["headers"] = {"Authorization": f"Bearer {BEAMS_SECRET}"}
-        return kw
-    raise AssertionError(vendor)
-
+    """as_strategy() keyword arguments that pin a vendor's credentials where they go (its contract says)."""
+    return contract_for(vendor).fuzz_pins(path, operation)
 
 
 @pytest.fixture(scope="module")

@@ -25,18 +25,17 @@ import jsonschema
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
-                                           MOENGAGE_APP, beams_fcm_token, beams_jwt, jpush_auth, moengage_auth,
-                                           openapi, shape_problem, state)
-from tests.reliability.rel_routes import (DEFAULT, Op, Tenant, credentials, document_at_collection, fill,
-                                          operations, path_values, register_beams_device)
+from tests.contract import Tenant
+from tests.credentials import (APPLOVIN_KEY, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
+                               MOENGAGE_APP, jpush_auth, moengage_auth)
+from tests.reliability.rel_helpers import VENDORS, beams_fcm_token, beams_jwt, openapi, shape_problem, state
+from tests.reliability.rel_routes import Op, default_tenants, document_at_collection, fill, operations
 
 DOC = document_at_collection()
 OPS = operations(DOC)
 LONG = "a" * 20_000
 SQL = ["'; DROP TABLE x; --", '" OR 1=1 --', "Robert'); DELETE FROM sqlite_master;--", "%' OR '1'='1"]
 DEPTH = 10_000
-FIGURES: dict[str, int] = {}
 
 
 @dataclass
@@ -76,13 +75,8 @@ def padded_json(size: int) -> bytes:
     return head + b"x" * (size - len(head) - len(tail)) + tail
 
 
-#: routes whose body may be a JSON array: an empty one is a valid empty batch (Capgo's plugin
-#: sends its stats queue as an array; Cap-go/capgo plugin_runtime/plugins/stats.ts)
-ARRAY_BODY_ROUTES = {("capgo", "POST", "/stats")}
-
-
 def hostile_cases(op: Op, t: Tenant) -> Iterator[Case]:
-    headers, query = credentials(op, t)
+    headers, query = op.credentials(t)
     json_body, text_body = op.json_body(), op.text_body()
     body_expect = "refuse" if json_body else "any"
     ctype = {"Content-Type": "application/json"}
@@ -91,7 +85,7 @@ def hostile_cases(op: Op, t: Tenant) -> Iterator[Case]:
                         ("JSON number", b"1"), ("JSON null", b"null"), ("invalid UTF-8", b'{"a":"\xff\xfe\xfd"}'),
                         ("deep arrays", b"[" * DEPTH + b"]" * DEPTH),
                         ("deep objects", b'{"a":' * DEPTH + b"1" + b"}" * DEPTH)]:
-        expect = "any" if label == "JSON array" and (op.vendor, op.method, op.path) in ARRAY_BODY_ROUTES \
+        expect = "any" if label == "JSON array" and (op.method, op.path) in op.contract.array_body_routes \
             else body_expect
         yield Case(label, expect, {**headers, **ctype}, dict(query), data)
     cap = op.cap()
@@ -102,7 +96,7 @@ def hostile_cases(op: Op, t: Tenant) -> Iterator[Case]:
     else:
         yield Case(f"unexpected body of {cap + 1} bytes", "any", {**headers, **ctype}, dict(query), padded_json(cap + 1))
     valid = op.valid_body()
-    valid_data = json.dumps(valid).encode() if valid is not None else (b"MODEL-1\n" if text_body else None)
+    valid_data = json.dumps(valid).encode() if valid is not None else (op.contract.text_body if text_body else None)
     # -- long path segments, query values, header values ---------------------------------------
     for name in op.path_names():
         yield Case(f"20 KB path parameter {name}", "any", headers, dict(query), valid_data, path={name: LONG})
@@ -147,22 +141,20 @@ def test_served_document_has_the_routes_parametrized_here(served):
 
 
 def send(url: str, op: Op, t: Tenant, case: Case) -> requests.Response:
-    values = {**path_values(op, t), **case.path}
+    values = {**op.path_values(t), **case.path}
     target = url + fill(op.path, {k: quote(v, safe="") for k, v in values.items()}) + case.suffix
     return requests.request(op.method, target, params=case.query, headers=case.headers, data=case.data,
                             timeout=60, allow_redirects=False)
 
 
 def tenant_for(op: Op, url: str) -> Tenant:
-    """The default tenant's credentials; Beams routes also need a registered device."""
-    t = Tenant()
-    if op.vendor == "beams":
-        t.beams_device = register_beams_device(url, t)
-    return t
+    """The default tenant's credentials, prepared by the vendor's contract (e.g. a registered Beams device)."""
+    return default_tenants(url, [op.vendor])[op.vendor]
 
 
-def run_hostile(op: Op, device_emulator, served, label: str = "") -> None:
-    url = device_emulator.url
+def run_hostile(op: Op, url: str, served: dict[str, Any], label: str = "") -> int:
+    """Every hostile case of ``op`` against the server at ``url``; fails listing the problems.
+    Returns the number of requests sent (the sixth-vendor test reuses this loop)."""
     t = tenant_for(op, url)
     before = state(url)
     problems: list[str] = []
@@ -184,29 +176,43 @@ def run_hostile(op: Op, device_emulator, served, label: str = "") -> None:
         if status >= 400 and after != before:
             problems.append(f"{where}: a refused request changed the state")
         before = after
-    FIGURES[op.id + label] = n
     assert problems == [], f"{len(problems)} problems in {n} hostile requests:\n" + "\n".join(problems[:20])
+    return n
 
 
 @pytest.mark.parametrize("op", OPS, ids=[op.id for op in OPS])
 def test_hostile_inputs_to_every_route(op, device_emulator, served):
-    run_hostile(op, device_emulator, served)
+    assert run_hostile(op, device_emulator.url, served) >= MIN_CASES
 
 
-CAPGO_OPS = [op for op in OPS if op.vendor == "capgo"]
+#: (route, option set) for every option set a vendor's contract names as a second implementation
+#: (e.g. Capgo's live profile: cursor pages, other errors)
+OPTION_OPS = [(op, options) for op in OPS for options in op.contract.extra_options]
 
 
-@pytest.mark.parametrize("op", CAPGO_OPS, ids=[op.id for op in CAPGO_OPS])
-def test_hostile_inputs_to_capgo_in_the_live_profile(op, device_emulator, served):
-    """Capgo's live profile is a second implementation of /device (cursor pages, other errors)."""
-    device_emulator.set_options({"capgo": {"profile": "live"}})
-    run_hostile(op, device_emulator, served, " (live)")
+@pytest.mark.parametrize("op,options", OPTION_OPS, ids=[f"{op.id} {options}" for op, options in OPTION_OPS])
+def test_hostile_inputs_under_the_vendors_other_options(op, options, device_emulator, served):
+    device_emulator.set_options(options)
+    assert run_hostile(op, device_emulator.url, served, f" ({options})") >= MIN_CASES
 
 
-def test_hostile_input_count():
-    """Reports the number of hostile requests (run after the route tests)."""
-    if FIGURES:
-        print(f"\n[reliability] hostile inputs: {sum(FIGURES.values())} requests over {len(FIGURES)} routes")
+#: every route gets at least: 8 malformed bodies, an oversized one, a 20 KB header, Content-Type and
+#: query value, and a long path segment or parameter
+MIN_CASES = 13
+
+
+def test_hostile_inputs_cover_every_registered_vendor_and_route():
+    """Every vendor of the registry has routes here, and every route gets the malformed and
+    oversized bodies (refused when the route reads JSON) and the long values."""
+    assert sorted({op.vendor for op in OPS}) == sorted(VENDORS)
+    for op in OPS:
+        cases = list(hostile_cases(op, dict(op.contract.default)))
+        labels = [c.label for c in cases]
+        assert len(cases) >= MIN_CASES, (op.id, labels)
+        assert sum("bytes" in label for label in labels) == 1, (op.id, labels)
+        assert any(label.startswith(("20 KB path parameter", "20 KB extra path segment")) for label in labels)
+        if op.json_body():
+            assert [c.expect for c in cases[:8]] == ["refuse"] * 8 and cases[8].expect == "size", (op.id, labels)
 
 
 # -- verbatim storage of free-text fields --------------------------------------------------------
@@ -259,7 +265,6 @@ def test_sql_metacharacters_are_stored_and_returned_verbatim(device_emulator, pa
     assert device_emulator.state("jpush") == before
     r = requests.get(f"{url}/v3/aliases/{quote(payload, safe='')}", headers=jpush_auth(), timeout=30)
     assert r.status_code == 200, r.text
-    assert DEFAULT.jpush_rid == JPUSH_RID
 
 
 # -- the control plane's own JSON bodies -----------------------------------------------------------
@@ -301,19 +306,16 @@ JSON_EDGES = [
 ]
 
 
-@pytest.mark.parametrize("label,data", JSON_EDGES, ids=[p.values[0] for p in JSON_EDGES])
-def test_json_edge_cases_are_refused_in_the_vendor_shape(label, data, device_emulator, served):
-    """Every JSON-body route of the document and the control plane's: a 4xx in the right shape,
-    nothing changed."""
-    url = device_emulator.url
-    t = Tenant()
-    t.beams_device = register_beams_device(url, t)
-    before = state(url)
+def json_edge_problems(url: str, served: dict[str, Any], ops: list[Op], tenants: dict[str, Tenant], label: str,
+                       data: bytes) -> list[str]:
+    """One JSON edge case sent to every JSON-body route of ``ops`` (``tenants``: prepared default
+    tenants per vendor): what was not a 4xx in the vendor's shape."""
     problems = []
-    for op in OPS:
+    for op in ops:
         if not op.json_body():
             continue
-        headers, query = credentials(op, t)
+        t = tenants[op.vendor]
+        headers, query = op.credentials(t)
         resp = send(url, op, t, Case(label, headers={**headers, "Content-Type": "application/json"},
                                      query=dict(query), data=data))
         where = f"{op.id} [{label}] -> {resp.status_code} {resp.content[:160]!r}"
@@ -322,6 +324,17 @@ def test_json_edge_cases_are_refused_in_the_vendor_shape(label, data, device_emu
         problem = shape_problem(served, op.vendor, resp.status_code, resp.content, resp.headers)
         if problem:
             problems.append(f"{where}: {problem}")
+    return problems
+
+
+@pytest.mark.parametrize("label,data", JSON_EDGES, ids=[p.values[0] for p in JSON_EDGES])
+def test_json_edge_cases_are_refused_in_the_vendor_shape(label, data, device_emulator, served):
+    """Every JSON-body route of the document and the control plane's: a 4xx in the right shape,
+    nothing changed."""
+    url = device_emulator.url
+    tenants = default_tenants(url, VENDORS)
+    before = state(url)
+    problems = json_edge_problems(url, served, OPS, tenants, label, data)
     for method, path in CONTROL_BODY_ROUTES:
         r = requests.request(method, url + path, data=data, headers={"Content-Type": "application/json"}, timeout=30)
         if r.status_code != 400:
@@ -345,14 +358,13 @@ def test_huge_integers_in_query_parameters(op, device_emulator, served):
     """Every declared query parameter and the usual numeric ones, set to a 5000-digit number."""
     url = device_emulator.url
     t = tenant_for(op, url)
-    headers, query = credentials(op, t)
+    headers, query = op.credentials(t)
     valid = op.valid_body()
     data = json.dumps(valid).encode() if valid is not None else None
     problems = []
-    profiles = ["documented", "live"] if op.vendor == "capgo" else [None]
-    for profile in profiles:
+    for profile in [None, *op.contract.extra_options]:
         if profile:
-            device_emulator.set_options({"capgo": {"profile": profile}})
+            device_emulator.set_options(profile)
         for name in dict.fromkeys([*op.query_names(), *NUMERIC_QUERY]):
             if name == "api_key":
                 continue
@@ -378,7 +390,7 @@ def test_clock_refuses_moves_out_of_range(move, device_emulator):
     r = requests.post(f"{url}/_emulator/clock", json=move, timeout=30)
     try:
         assert r.status_code == 400, r.text
-        after = requests.get(f"{url}/devices/list", params={"api_key": "applovin-emulator-management-key"}, timeout=30)
+        after = requests.get(f"{url}/devices/list", params={"api_key": APPLOVIN_KEY}, timeout=30)
         assert after.status_code == 200, after.text
     finally:  # only a clock reset recovers from F7; then the usual reset
         requests.post(f"{url}/_emulator/clock", json={"reset": True}, timeout=30).raise_for_status()
@@ -390,21 +402,19 @@ def test_clock_refuses_moves_out_of_range(move, device_emulator):
 OTHER_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND"]
 
 
-def test_every_path_answers_unserved_methods_in_the_vendor_shape(device_emulator, served):
-    """Each vendor path of the document with every standard method it does not serve (an unknown
-    token such as ``FOO`` is refused by aiohttp's parser, see finding F2)."""
-    url = device_emulator.url
-    t = Tenant()
-    t.beams_device = register_beams_device(url, t)
+def unserved_method_problems(url: str, served: dict[str, Any], ops: list[Op]) -> tuple[list[str], int, int]:
+    """Each path of ``ops`` with every standard method it does not serve: (problems, requests, paths)."""
+    tenants = default_tenants(url, dict.fromkeys(op.vendor for op in ops))
     problems, sent = [], 0
     seen: set[str] = set()
     with requests.Session() as s:
-        for op in OPS:
+        for op in ops:
             if op.path in seen:
                 continue
             seen.add(op.path)
-            headers, query = credentials(op, t)
-            target = url + fill(op.path, path_values(op, t))
+            t = tenants[op.vendor]
+            headers, query = op.credentials(t)
+            target = url + fill(op.path, op.path_values(t))
             for method in OTHER_METHODS:
                 if method.lower() in served["paths"][op.path]:
                     continue
@@ -413,7 +423,14 @@ def test_every_path_answers_unserved_methods_in_the_vendor_shape(device_emulator
                 if r.status_code >= 500 or (method != "HEAD" and r.status_code >= 400 and
                                             shape_problem(served, op.vendor, r.status_code, r.content, r.headers)):
                     problems.append(f"{method} {op.path} -> {r.status_code} {r.content[:120]!r}")
-    print(f"\n[reliability] unserved methods: {sent} requests over {len(seen)} paths")
+    return problems, sent, len(seen)
+
+
+def test_every_path_answers_unserved_methods_in_the_vendor_shape(device_emulator, served):
+    """Each vendor path of the document with every standard method it does not serve (an unknown
+    token such as ``FOO`` is refused by aiohttp's parser, see finding F2)."""
+    problems, sent, paths = unserved_method_problems(device_emulator.url, served, OPS)
+    assert paths == len({op.path for op in OPS}) and sent >= paths, (sent, paths)
     assert problems == [], "\n".join(problems[:20])
 
 
@@ -495,7 +512,7 @@ DIGIT_STRINGS = ["9" * 5000, "1." + "9" * 5000 + ".0", "-" + "9" * 5000]
 def test_digit_strings_in_every_body_field(op, device_emulator, served):
     url = device_emulator.url
     t = tenant_for(op, url)
-    headers, query = credentials(op, t)
+    headers, query = op.credentials(t)
     valid = op.valid_body()
     before = state(url)
     problems = []

@@ -11,12 +11,14 @@ import json
 import re
 import time
 
+import pytest
 import requests
 
 from emulator.config import Config
 from emulator.server import BackgroundServer
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
-                                           MOENGAGE_APP, beams_fcm_token, jpush_auth, moengage_auth, vm_rss_kb)
+from tests.credentials import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, CAPGO_APP, CAPGO_KEY, JPUSH_RID,
+                               MOENGAGE_APP, jpush_auth, moengage_auth)
+from tests.reliability.rel_helpers import beams_fcm_token, vm_rss_kb
 from tests.support import ServerProcess
 
 TOTAL_REQUESTS = 100_000
@@ -100,6 +102,7 @@ async def _drive(url: str, n: int, deadline: float) -> dict[int, int]:
     return statuses
 
 
+@pytest.mark.slow
 def test_rss_stays_bounded_over_100k_requests(tmp_path):
     """100,000 requests (fewer only if TIME_LIMIT runs out on a starved machine; at least
     MIN_REQUESTS) must not grow the process by RSS_BOUND_MB or more."""
@@ -126,6 +129,7 @@ def test_rss_stays_bounded_over_100k_requests(tmp_path):
     assert growth_mb < RSS_BOUND_MB
 
 
+@pytest.mark.slow
 def test_journal_keeps_at_most_its_capacity(device_emulator):
     """The plugin's server has the default capacity (1000): 1,500 requests leave 1,000 entries,
     the newest first; the capacity is reported."""
@@ -185,6 +189,7 @@ def test_rate_limit_windows_of_idle_keys_are_forgotten(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_journal_memory_is_bounded_whatever_the_headers(tmp_path):
     with ServerProcess("--db", str(tmp_path / "h.db")) as server:
         before = vm_rss_kb(server.proc.pid)
@@ -202,6 +207,7 @@ def test_journal_memory_is_bounded_whatever_the_headers(tmp_path):
     assert (after - before) / 1024 < 50
 
 
+@pytest.mark.slow
 def test_journal_memory_is_bounded_with_large_bodies(tmp_path):
     """1,200 requests with 250 KB bodies (refused by JPush after reading them) through a journal of
     1,000 entries: the journal keeps clipped bodies only, so RSS grows by far less than the 300 MB sent."""

@@ -17,11 +17,12 @@ import time
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import (APPLOVIN_KEY, APPLOVIN_LIST, JPUSH_RID, basic, jpush_auth, openapi,
-                                           shape_problem)
+from tests.credentials import (APPLOVIN_KEY, APPLOVIN_LIST, BEAMS_INSTANCE, BEAMS_SECRET, CAPGO_KEY, JPUSH_RID,
+                               MOENGAGE_APP, jpush_auth, moengage_auth)
+from tests.reliability.rel_helpers import openapi, shape_problem
 from tests.support import ServerProcess
 
-JP = basic("emu0jpush0appkey00000001", "emu0jpush0master00secret").encode()
+JP = jpush_auth()["Authorization"].encode()
 DEVICE = f"/v3/devices/{JPUSH_RID}".encode()
 
 MALFORMED = {
@@ -107,13 +108,10 @@ def test_chunked_bodies_above_the_cap_get_the_vendor_answer(server, served):
                       data=(b"M\n" * 1000 for _ in range(10_000)))  # 20 MB > AppLovin's 1 MiB and the server's 16 MiB
     assert r.status_code == 400 and r.json()["message"] == "Request body is larger than 1048576 bytes"
     before = requests.get(f"{server.url}/_emulator/state", timeout=30).json()
-    for path, headers in [("/v1/device/EMULATORWORKSPACE0000001",
-                           {"Authorization": basic("EMULATORWORKSPACE0000001", "moengage-emulator-data-api-key"),
-                            "Content-Type": "application/json"}),
-                          ("/device", {"authorization": "capgo-emulator-key-all", "Content-Type": "application/json"}),
-                          ("/publish_api/v1/instances/8f2b6d1c-3e4a-4b5c-9d6e-7f8091a2b3c4/publishes/interests",
-                           {"Authorization": "Bearer B1A5E5EC7E7EA0C0FFEE0DDBA11D00D5EED5CAFEBABE0FACADE0D15EA5E0CA70",
-                            "Content-Type": "application/json"})]:
+    for path, headers in [(f"/v1/device/{MOENGAGE_APP}", {**moengage_auth(), "Content-Type": "application/json"}),
+                          ("/device", {"authorization": CAPGO_KEY, "Content-Type": "application/json"}),
+                          (f"/publish_api/v1/instances/{BEAMS_INSTANCE}/publishes/interests",
+                           {"Authorization": f"Bearer {BEAMS_SECRET}", "Content-Type": "application/json"})]:
         r = requests.post(server.url + path, headers=headers, timeout=60,
                           data=(b" " * 65536 for _ in range(40)))  # 2.5 MiB, over every cap of these routes
         vendor = {"v1": "moengage", "device": "capgo", "publish_api": "beams"}[path.split("/")[1]]

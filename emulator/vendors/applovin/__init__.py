@@ -8,9 +8,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...errors import ApiError
-from ...vendor import Option, Route, Vendor
-from . import errors, fixtures, storage
-from .routes import Routes, allowed_methods
+from ...vendor import Option, Vendor
+from . import errors
+from .routes import allowed_methods
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -20,11 +20,9 @@ class AppLovin(Vendor):
     title = "AppLovin"
     path_roots = frozenset({"devices"})
     hosts = ("api.applovin.com",)
-    browse = storage.BROWSE
     security_schemes = {"applovin_api_key": {"type": "apiKey", "in": "query", "name": "api_key",
                                              "description": "the account's management key"}}
     security = [{"applovin_api_key": []}]
-    migrations = storage.MIGRATIONS
     options = {
         "error_body": Option("json", 'json: errors carry {"code":<status>,"message":...}; '
                              "empty: status code only, no body (AppLovin documents only the codes)",
@@ -39,11 +37,6 @@ class AppLovin(Vendor):
         "max_body_bytes": Option(DEFAULT_MAX_BODY, "largest append/deleteDevices body; larger is a 400",
                                  kind=int),
     }
-    error_schema = errors.ERROR_SCHEMA
-    fixture_io = fixtures
-
-    def routes(self) -> list[Route]:
-        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status, self.option("error_body"))

@@ -7,9 +7,8 @@ import sqlite3
 from aiohttp import web
 
 from ...errors import ApiError
-from ...vendor import Option, Route, Vendor
-from . import errors, fixtures, storage
-from .routes import Routes
+from ...vendor import Option, Vendor
+from . import errors, storage
 
 
 class Beams(Vendor):
@@ -17,7 +16,6 @@ class Beams(Vendor):
     title = "Pusher Beams"
     path_roots = frozenset({"device_api", "instances", "publish_api", "customer_api", "user_api", "reporting_api"})
     hosts = ("*.pushnotifications.pusher.com",)
-    browse = storage.BROWSE
     security_schemes = {
         "beams_secret_key": {"type": "http", "scheme": "bearer", "description": "the instance's secret key"},
         "beams_user_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -25,18 +23,12 @@ class Beams(Vendor):
     }
     #: the publish, customer and user APIs; the device API routes say none (``routes.table``)
     security = [{"beams_secret_key": []}]
-    fixture_io = fixtures
-    migrations = storage.MIGRATIONS
     options = {
         "rate_limit": Option(0, "requests per second per instance allowed on the publish and user APIs before "
                                 "429 Rate Limited (the real limit is 100); 0 = off, because the iOS and Android "
                                 "SDKs retry a 429 forever", kind=int),
     }
     cors = True
-    error_schema = errors.ERROR_SCHEMA
-
-    def routes(self) -> list[Route]:
-        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status)

@@ -7,10 +7,9 @@ import sqlite3
 from aiohttp import web
 
 from ...errors import ApiError
-from ...vendor import Option, Route, Vendor
-from . import errors, fixtures, storage
+from ...vendor import Option, Vendor
+from . import errors
 from . import routes
-from .routes import Routes
 
 
 class Capgo(Vendor):
@@ -18,12 +17,9 @@ class Capgo(Vendor):
     title = "Capgo"
     path_roots = frozenset({"device", "stats", "updates", "channel_self"})
     hosts = ("api.capgo.app", "plugin.capgo.app")
-    browse = storage.BROWSE
     security_schemes = {"capgo_api_key": {"type": "apiKey", "in": "header", "name": "authorization",
                                           "description": "an API key (the capgkey header is accepted too)"}}
     security = [{"capgo_api_key": []}]
-    fixture_io = fixtures
-    migrations = storage.MIGRATIONS
     options = {
         "profile": Option(
             "documented",
@@ -39,10 +35,6 @@ class Capgo(Vendor):
             kind=bool,
         ),
     }
-    error_schema = errors.ERROR_SCHEMA
-
-    def routes(self) -> list[Route]:
-        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status, self.option("profile"))

@@ -8,9 +8,9 @@ import sqlite3
 from aiohttp import web
 
 from ...errors import ApiError
-from ...vendor import Option, Route, Vendor
-from . import errors, fixtures, storage
-from .routes import Routes, is_push_path
+from ...vendor import Option, Vendor
+from . import errors, storage
+from .routes import is_push_path
 
 
 class JPush(Vendor):
@@ -18,12 +18,8 @@ class JPush(Vendor):
     title = "JPush"
     path_roots = frozenset({"v3"})
     hosts = ("device.jpush.cn", "api.jpush.cn")
-    browse = storage.BROWSE
     security_schemes = {"jpush_basic": {"type": "http", "scheme": "basic", "description": "app key : master secret"}}
     security = [{"jpush_basic": []}]
-    fixture_io = fixtures
-    migrations = storage.MIGRATIONS
-    error_schema = errors.ERROR_SCHEMA
     options = {
         "success_body": Option(
             "json",
@@ -58,9 +54,6 @@ class JPush(Vendor):
         ),
         "rate_limit_per_minute": Option(600, "calls per minute per app key when rate_limit is on", kind=int),
     }
-
-    def routes(self) -> list[Route]:
-        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         if is_push_path(request.path):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...errors import ApiError
-from ...vendor import Option, Route, Vendor
-from . import errors, fixtures, storage
-from .routes import Routes
+from ...vendor import Option, Vendor
+from . import errors
 
 
 class MoEngage(Vendor):
@@ -15,11 +14,9 @@ class MoEngage(Vendor):
     title = "MoEngage"
     path_roots = frozenset({"v1"})
     hosts = ("api-0*.moengage.com",)
-    browse = storage.BROWSE
     security_schemes = {"moengage_basic": {"type": "http", "scheme": "basic",
                                            "description": "workspace id : Data API key"}}
     security = [{"moengage_basic": []}]
-    migrations = storage.MIGRATIONS
     options = {
         "rate_limit": Option(True, "enforce the per-workspace per-minute limits (429) and send x-ratelimit-*",
                              kind=bool),
@@ -40,11 +37,6 @@ class MoEngage(Vendor):
         "max_body_bytes": Option(131_072, "body cap of /v1/device, /v1/customer, /v1/event (413 above)", kind=int),
         "max_bulk_body_bytes": Option(102_400, "body cap of /v1/transition (413 above)", kind=int),
     }
-    error_schema = errors.ERROR_SCHEMA
-    fixture_io = fixtures
-
-    def routes(self) -> list[Route]:
-        return Routes(self).table()
 
     def generic_error(self, request: web.Request, status: int) -> ApiError:
         return errors.generic_error(status, request.path)
