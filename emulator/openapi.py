@@ -3,12 +3,15 @@
 Each :class:`~emulator.vendor.Route` gives method, canonical path and summary; its ``doc`` may add
 ``parameters``, ``requestBody`` (a JSON Schema, or ``{"content": ...}``), ``responses``
 (``{"200": "description"}``, ``{"200": {"description": ..., "schema": <JSON Schema>}}`` or full
-objects), ``security`` (overriding the vendor's default) and ``content_type``. Every vendor route
-documents the vendor's error body (``Vendor.error_schema``) as its default response and the
-vendor's authentication (``Vendor.security_schemes`` / ``Vendor.security``).
+objects; build them with :func:`success` and :func:`closed_object`; a 4xx/5xx given as a string
+gets the error body), ``security`` (overriding the vendor's default; ``[]`` = none) and
+``content_type``. Every vendor route documents the vendor's error body (``Vendor.error_schema``)
+as its default response and the vendor's authentication (``Vendor.security_schemes`` /
+``Vendor.security``). A path parameter whose registered regex is a list of literals
+(``{platform:apns|fcm|web}``) becomes an enum.
 
 The tests hold the document to what is served: every response the suite receives from a vendor
-route is validated against it (``tests/openapi_contract.py``).
+or control-plane route is validated against it (``tests/openapi_contract.py``).
 """
 from __future__ import annotations
 

@@ -85,7 +85,15 @@ def _schema_for(declared: dict[str, Any], content_type: str) -> dict[str, Any] |
     return None
 
 
-def check(response: requests.Response) -> None:
+def _content_type(response: Any) -> str:
+    """The media type of a ``requests`` response or of a schemathesis one (headers as lists)."""
+    value = response.headers.get("Content-Type") or response.headers.get("content-type") or ""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return value.split(";")[0].strip()
+
+
+def check(response: Any) -> None:
     """Validate one answer; record what breaks the document."""
     url = urlsplit(response.request.url or "")
     origin = f"{url.scheme}://{url.netloc}"
@@ -95,7 +103,7 @@ def check(response: requests.Response) -> None:
     op = contract.find(response.request.method or "GET", url.path)
     if op is None:
         return
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    content_type = _content_type(response)
     status = response.status_code
     declared = _declared(op, status)
     is_success = 200 <= status < 300
@@ -116,7 +124,7 @@ def check(response: requests.Response) -> None:
     if content_type != "application/json" and schema.get("type") == "string":
         return  # a text body (HTML, plain text): its type is all there is to check
     try:
-        body = response.json()
+        body = json.loads(response.content)
     except ValueError:
         _violations.append(f"{op.method} {url.path} -> {response.status_code}: body is not JSON")
         return
