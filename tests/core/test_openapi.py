@@ -198,3 +198,26 @@ def test_a_client_generator_takes_the_served_document_without_warnings(device_em
     operations = sum(len(ops) for ops in requests.get(device_emulator.url + "/_emulator/openapi.json")
                      .json()["paths"].values())
     assert len([p for p in generated if p.name != "__init__.py"]) == operations
+
+
+def test_the_readable_rendering_ships_everything_itself(device_emulator):
+    """/_emulator/api: every operation of the document, its schemas and security, as one HTML page
+    that loads nothing (no script, stylesheet, image or font from anywhere)."""
+    from html import escape
+
+    doc = requests.get(device_emulator.url + "/_emulator/openapi.json").json()
+    resp = requests.get(device_emulator.url + "/_emulator/api")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    page = resp.text
+    operations = [(method, path) for path, ops in doc["paths"].items() for method in ops]
+    assert page.count("<details>") == len(operations)
+    for method, path in operations:
+        assert f"{method.upper()}</span> <code>{escape(path)}</code>" in page, (method, path)
+    assert escape('"beams_user_token"') in page  # security is shown
+    assert escape('"initialInterestSet"') in page  # a success schema is shown
+    assert f"<code>{device_emulator.url}</code>" in page  # servers: where the page was read
+    lowered = page.lower()
+    for loads_something in ("<script", "<link", "<img", "<iframe", "src=", "@import", "url("):
+        assert loads_something not in lowered, loads_something
+    assert "href=openapi.json" in page
