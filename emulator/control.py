@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import __version__
 from .context import CONTEXT, Context
+from .control_doc import with_responses
 from .deliveries_api import ledger_routes
 from .errors import ApiError, json_response
 from .faults import FaultError
@@ -313,7 +314,7 @@ async def dashboard_asset(request: web.Request) -> web.Response:
 
 def control_routes(ctx: Context) -> list[Route]:
     p = "/_emulator"
-    return [
+    return with_responses([
         Route("GET", f"{p}/health", health, "Liveness, version, vendors, database"),
         Route("GET", f"{p}/ca.pem", ca_pem, "The HTTPS proxy's CA certificate (PEM)"),
         Route("POST", f"{p}/reset", reset, "Wipe state and reload the start-up fixtures (?vendor=)"),
@@ -341,4 +342,4 @@ def control_routes(ctx: Context) -> list[Route]:
                                           "schema": {"type": "string"}}}}),
         Route("GET", f"{p}/", dashboard, "The web dashboard", doc={"responses": {"200": "an HTML page"}}),
         Route("GET", f"{p}/dashboard/{{file}}", dashboard_asset, "The dashboard's script and style"),
-    ]
+    ])

@@ -3,12 +3,15 @@
 Each :class:`~emulator.vendor.Route` gives method, canonical path and summary; its ``doc`` may add
 ``parameters``, ``requestBody`` (a JSON Schema, or ``{"content": ...}``), ``responses``
 (``{"200": "description"}``, ``{"200": {"description": ..., "schema": <JSON Schema>}}`` or full
-objects), ``security`` (overriding the vendor's default) and ``content_type``. Every vendor route
-documents the vendor's error body (``Vendor.error_schema``) as its default response and the
-vendor's authentication (``Vendor.security_schemes`` / ``Vendor.security``).
+objects; build them with :func:`success` and :func:`closed_object`; a 4xx/5xx given as a string
+gets the error body), ``security`` (overriding the vendor's default; ``[]`` = none) and
+``content_type``. Every vendor route documents the vendor's error body (``Vendor.error_schema``)
+as its default response and the vendor's authentication (``Vendor.security_schemes`` /
+``Vendor.security``). A path parameter whose registered regex is a list of literals
+(``{platform:apns|fcm|web}``) becomes an enum.
 
 The tests hold the document to what is served: every response the suite receives from a vendor
-route is validated against it (``tests/openapi_contract.py``).
+or control-plane route is validated against it (``tests/openapi_contract.py``).
 """
 from __future__ import annotations
 
@@ -29,6 +32,29 @@ CONTROL_ERROR = {
 }
 
 
+def closed_object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A JSON object with exactly these keys (all required but ``optional``) and no others."""
+    return {"type": "object", "required": [k for k in properties if k not in optional],
+            "properties": properties, "additionalProperties": False}
+
+
+def full_match(pattern: str) -> dict[str, Any]:
+    """A string schema matching the whole of a Python ``re.fullmatch`` pattern."""
+    return {"type": "string", "pattern": f"^(?:{pattern})$"}
+
+
+def success(schema: dict[str, Any] | None = None, description: str = "success", *,
+            content_type: str = "application/json") -> dict[str, Any]:
+    """A route's ``doc["responses"]`` entry: a body with this schema, or (no schema) no body."""
+    if schema is None:
+        return {"description": description}
+    return {"description": description, "schema": schema, "content_type": content_type}
+
+
+#: the 200 of a route that answers no body at all
+NO_CONTENT = {"description": "success, with an empty body"}
+
+
 def openapi_path(path: str) -> tuple[str, list[str]]:
     """``/a/{id:[0-9]+}/b`` -> (``/a/{id}/b``, [``id``])."""
     names: list[str] = []
@@ -40,11 +66,18 @@ def openapi_path(path: str) -> tuple[str, list[str]]:
     return PARAM.sub(repl, path), names
 
 
+#: the description of the 200 a route without declared responses gets (the tests count these)
+UNDECLARED = "success (no schema declared)"
+
+
 def _responses(spec: dict[str, Any] | None, error_ref: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for status, value in (spec or {"200": "success"}).items():
+    error_content = {"application/json": {"schema": {"$ref": error_ref}}}
+    for status, value in (spec or {"200": UNDECLARED}).items():
         if isinstance(value, str):
             out[str(status)] = {"description": value}
+            if str(status)[0] in "45":  # a documented refusal has the API's error body
+                out[str(status)]["content"] = error_content
         elif "schema" in value:
             ctype = value.get("content_type", "application/json")
             out[str(status)] = {"description": value.get("description", "success"),
@@ -53,7 +86,7 @@ def _responses(spec: dict[str, Any] | None, error_ref: str) -> dict[str, Any]:
             out[str(status)] = value
     out.setdefault("default", {
         "description": "an error, in this API's own error shape",
-        "content": {"application/json": {"schema": {"$ref": error_ref}}},
+        "content": error_content,
     })
     return out
 
@@ -64,15 +97,18 @@ def build_openapi(ctx: Context, server_url: str = "http://127.0.0.1:8780") -> di
     security_schemes: dict[str, Any] = {}
     tags = [{"name": "control plane", "description": "the emulator's own /_emulator API"}]
     for name, vendor in ctx.vendors.items():
-        schemas[f"{name}_error"] = vendor.error_schema
+        schemas.update(_named_alternatives(f"{name}_error", vendor.error_schema))
         security_schemes.update(vendor.security_schemes)
         tags.append({"name": name, "description": vendor.title})
     paths: dict[str, dict[str, Any]] = {}
     for vendor_name, route in ctx.routes:
         path, names = openapi_path(route.path)
         doc = route.doc
+        choices = _path_choices(route.pattern or route.path)
         params: list[dict[str, Any]] = [
-            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+            {"name": n, "in": "path", "required": True,
+             "schema": {"type": "string", "enum": choices[n]} if n in choices else {"type": "string"}}
+            for n in names
         ]
         declared = {(p.get("name"), p.get("in")) for p in doc.get("parameters", [])}
         params = [p for p in params if (p["name"], "path") not in declared] + list(doc.get("parameters", []))
@@ -86,9 +122,10 @@ def build_openapi(ctx: Context, server_url: str = "http://127.0.0.1:8780") -> di
         }
         if params:
             operation["parameters"] = params
-        security = doc.get("security", ctx.vendors[vendor_name].security if vendor_name else None)
-        if security:
-            operation["security"] = security
+        if "security" in doc:  # a route's own requirement, [] meaning none
+            operation["security"] = doc["security"]
+        elif vendor_name and ctx.vendors[vendor_name].security:
+            operation["security"] = ctx.vendors[vendor_name].security
         body = doc.get("requestBody")
         if body is not None:
             if "content" in body:
@@ -109,6 +146,36 @@ def build_openapi(ctx: Context, server_url: str = "http://127.0.0.1:8780") -> di
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": security_schemes},
     }
+
+
+def _named_alternatives(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``name`` -> ``schema``; when it is a ``oneOf``/``anyOf``, each alternative becomes a component
+    of its own (``<name>_<title or n>``), so client generators name each shape once and distinctly."""
+    key = next((k for k in ("oneOf", "anyOf") if k in schema), None)
+    if key is None:
+        return {name: schema}
+    out: dict[str, Any] = {}
+    refs = []
+    for n, alternative in enumerate(schema[key], 1):
+        alt_name = f"{name}_{_slug(str(alternative.get('title', n)))}"
+        out[alt_name] = alternative
+        refs.append({"$ref": f"#/components/schemas/{alt_name}"})
+    out[name] = {**schema, key: refs}
+    return out
+
+
+LITERALS = re.compile(r"[A-Za-z0-9_-]+(?:\|[A-Za-z0-9_-]+)*")
+
+
+def _path_choices(pattern: str) -> dict[str, list[str]]:
+    """Path parameters whose registered regex is an alternation of literals (``{platform:apns|fcm|web}``):
+    their values, the same list the router accepts."""
+    out: dict[str, list[str]] = {}
+    for match in PARAM.finditer(pattern):
+        regex = match.group(0)[len(match.group(1)) + 2:-1]
+        if regex and LITERALS.fullmatch(regex):
+            out[match.group(1)] = regex.split("|")
+    return out
 
 
 def _slug(path: str) -> str:

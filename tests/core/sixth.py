@@ -16,12 +16,14 @@ from aiohttp import web
 from emulator.errors import ApiError, json_response
 from emulator.fixtures import expect_keys, expect_list, expect_object, expect_str, expect_unique
 from emulator.httputil import BodyError, read_json
+from emulator.openapi import closed_object, success
 from emulator.vendor import Route, Vendor
 from tests.contract import Call, Contract
 
 CAP = 4096
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 HEADER = "X-Sixth-Key"
+NOTE = closed_object({"name": {"type": "string"}, "text": {"type": "string"}})
 
 
 def sixth_error(status: int, message: str) -> ApiError:
@@ -68,12 +70,15 @@ class Sixth(Vendor):
     def routes(self) -> list[Route]:
         key = {"name": HEADER, "in": "header", "required": True, "schema": {"type": "string"}}
         body = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 200}}}
+        note = {"200": success(NOTE, "the note")}
         return [
-            Route("GET", "/sixth/v1/notes", self.list_notes, "the account's notes", doc={"parameters": [key]}),
+            Route("GET", "/sixth/v1/notes", self.list_notes, "the account's notes", doc={"parameters": [key],
+                  "responses": {"200": success(closed_object({"notes": {"type": "array", "items": NOTE}}), "notes")}}),
             Route("PUT", "/sixth/v1/notes/{name}", self.put, "write a note",
-                  doc={"parameters": [key], "requestBody": body}),
-            Route("GET", "/sixth/v1/notes/{name}", self.get, "read a note", doc={"parameters": [key]}),
-            Route("DELETE", "/sixth/v1/notes/{name}", self.delete, "remove a note", doc={"parameters": [key]}),
+                  doc={"parameters": [key], "requestBody": body, "responses": note}),
+            Route("GET", "/sixth/v1/notes/{name}", self.get, "read a note", doc={"parameters": [key], "responses": note}),
+            Route("DELETE", "/sixth/v1/notes/{name}", self.delete, "remove a note",
+                  doc={"parameters": [key], "responses": {"200": success(closed_object({}), "removed: {}")}}),
         ]
 
     async def account(self, request: web.Request) -> str:

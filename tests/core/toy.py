@@ -12,6 +12,7 @@ from emulator.server import BackgroundServer
 
 from emulator import deliveries
 from emulator.errors import ApiError, json_response
+from emulator.openapi import closed_object, success
 from emulator.fixtures import expect_int, expect_keys, expect_list, expect_object, expect_str, expect_unique
 from emulator.httputil import BodyError, read_json
 from emulator.vendor import Option, Route, Vendor
@@ -22,6 +23,8 @@ def toy_error(status: int, message: str) -> ApiError:
 
 
 TOY_TENANT = "toy-app"
+STR = {"type": "string"}
+ITEM = closed_object({"name": STR, "value": {"type": "integer"}})
 
 
 class Toy(Vendor):
@@ -42,14 +45,21 @@ class Toy(Vendor):
     }
 
     def routes(self) -> list[Route]:
+        item = {"201": success(ITEM, "the item")}
         return [
-            Route("POST", "/toy/items", self.create, "create or add to an item"),
-            Route("GET", "/toy/items/{name}", self.get, "read one item"),
-            Route("POST", "/toy/items/{name}/fail", self.write_then_refuse, "write, then refuse"),
-            Route("GET", "/toy/boom", self.boom, "crash"),
-            Route("GET", "/toy/profile", self.profile, "current profile"),
-            Route("PUT", "/toy/items/{name}/platform", self.set_platform, "set an item's push platform"),
-            Route("POST", "/toy/publish", self.publish, "push to the items with any of some tags"),
+            Route("POST", "/toy/items", self.create, "create or add to an item", doc={"responses": item}),
+            Route("GET", "/toy/items/{name}", self.get, "read one item",
+                  doc={"responses": {"200": success(ITEM, "the item")}}),
+            Route("POST", "/toy/items/{name}/fail", self.write_then_refuse, "write, then refuse",
+                  doc={"responses": {"200": success(closed_object({}), "never answered")}}),
+            Route("GET", "/toy/boom", self.boom, "crash", doc={"responses": {"200": success(None, "never")}}),
+            Route("GET", "/toy/profile", self.profile, "current profile", doc={"responses": {"200": success(
+                closed_object({"profile": STR, "loud": {"type": "boolean"}, "auth": STR}), "the profile")}}),
+            Route("PUT", "/toy/items/{name}/platform", self.set_platform, "set an item's push platform",
+                  doc={"responses": {"200": success(closed_object({"name": STR, "platform": STR}), "set")}}),
+            Route("POST", "/toy/publish", self.publish, "push to the items with any of some tags",
+                  doc={"responses": {"201": success(closed_object(
+                      {"publish_id": STR, "deliveries": {"type": "integer"}}), "the publish")}}),
         ]
 
     async def create(self, request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation import GenerationMode
 
 from tests.contract import contract_for
+from tests import openapi_contract
 from tests.reliability.rel_helpers import VENDORS, openapi, shape_problem, ServerErrors
 
 pytestmark = pytest.mark.slow  # three seeded schemathesis passes over every operation
@@ -82,6 +83,7 @@ def test_fuzz_vendor_routes(vendor, device_emulator, api_schema, served_openapi)
                     counts[key] += 1
                     statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
                     content = resp.content
+                    openapi_contract.check(resp)  # schemathesis streams, which the requests hook skips
                     if resp.status_code >= 400 or resp.status_code >= 500:
                         problem = shape_problem(served_openapi, vendor, resp.status_code, content, resp.headers)
                     elif b"Traceback" in content:

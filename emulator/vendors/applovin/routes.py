@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ...errors import ApiError, json_response, make_response
 from ...httputil import BodyError, read_body
+from ...openapi import closed_object, success
 from ...vendor import Route
 from . import errors, storage
 from .rules import MAX_DEVICE_CHARS, DeviceLines, is_valid_name, parse_device_lines
@@ -85,6 +86,30 @@ COMMANDS = {c.name: c for c in (
     Command("delete", "GET", ("device_list_id",), "Delete a device list (its name becomes free again)"),
     Command("deleteDevices", "POST", ("device_list_id",), "Remove newline-separated device models from a list"),
 )}
+
+
+# -- the success bodies, each defined once and answered by the handlers below -------------------
+COUNT = {"type": "integer", "minimum": 0}
+LIST_ID = {"type": "string"}
+CREATE_BODY = closed_object({"device_list_id": LIST_ID})
+#: storage.active_lists' rows
+LIST_ROW = closed_object({"device_list_id": LIST_ID, "name": {"type": "string"}, "description": {"type": "string"},
+                          "device_count": COUNT})
+#: ``list``: every active list, or (with device_list_id) one list's devices
+LIST_BODY = {"oneOf": [
+    closed_object({"code": {"const": 200}, "device_lists": {"type": "array", "items": LIST_ROW}, "count": COUNT}),
+    closed_object({"code": {"const": 200}, "devices": {"type": "array", "items": closed_object(
+        {"device": {"type": "string"}})}, "count": COUNT}),
+]}
+#: ``append`` and ``deleteDevices``
+DEVICES_RESULT_BODY = closed_object({"device_list_id": LIST_ID, "processed_devices": COUNT, "failed_devices": COUNT})
+SUCCESS = {
+    "create": success(CREATE_BODY, "the new list's id"),
+    "list": success(LIST_BODY, "the active lists, or one list's devices"),
+    "append": success(DEVICES_RESULT_BODY, "how many devices were added and how many lines were refused"),
+    "delete": success(None, "deleted: an empty body"),
+    "deleteDevices": success(DEVICES_RESULT_BODY, "how many devices were removed and how many lines were not"),
+}
 
 
 def allowed_methods(path: str, strict: bool) -> list[str]:
@@ -218,7 +243,7 @@ def _doc(command: Command) -> dict[str, Any]:
         required = name == "name" or (name == "device_list_id" and command.name != "list")
         params.append({"name": name, "in": "query", "required": required, "schema": {"type": "string"}})
     doc: dict[str, Any] = {"parameters": params, "responses": {
-        "200": "success", "400": "malformed request, missing or invalid data",
+        "200": SUCCESS[command.name], "400": "malformed request, missing or invalid data",
         "403": "authentication failed", "404": "unknown or deleted device list"}}
     if command.name == "create":
         doc["responses"]["406"] = "an active list with the same name exists already"

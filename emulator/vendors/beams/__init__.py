@@ -21,6 +21,8 @@ class Beams(Vendor):
         "beams_user_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                              "description": "a user token signed with the instance's secret key (HS256)"},
     }
+    #: the publish, customer and user APIs; the device API routes say none (``routes.table``)
+    security = [{"beams_secret_key": []}]
     options = {
         "rate_limit": Option(0, "requests per second per instance allowed on the publish and user APIs before "
                                 "429 Rate Limited (the real limit is 100); 0 = off, because the iOS and Android "

@@ -13,11 +13,12 @@ from aiohttp import web
 
 from ...errors import ApiError, json_response, make_response
 from ...httputil import BodyError, media_type, read_json
+from ...openapi import NO_CONTENT, closed_object, full_match, success
 from ...vendor import Route
 from . import errors, storage
 from .rules import (DEVICE_BODY_LIMIT, DEVICE_ID_RE, INTEREST_RE, INTERESTS_BODY_LIMIT, MAX_INTERESTS,
-                    MAX_USER_ID, PUBLISH_LIMITS, REPORTING_BODY_LIMIT, UUID_RE, clean_metadata, decode_cursor,
-                    encode_cursor, optional_str, page_limit, payload_platforms, token_is_valid,
+                    MAX_USER_ID, METADATA_FIELDS, PUBLISH_LIMITS, REPORTING_BODY_LIMIT, UUID_RE, clean_metadata,
+                    decode_cursor, encode_cursor, optional_str, page_limit, payload_platforms, token_is_valid,
                     user_id_from_header, validate_targets, vapid_public_key)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,30 +65,60 @@ def empty_ok() -> web.Response:
 
 
 STR = {"type": "string"}
+INTEREST_NAMES = {"type": "array", "items": full_match(INTEREST_RE.pattern)}
+# -- the success bodies, each defined once: the handlers below (and storage.get_device) answer these
+#: POST /devices/{platform}: the device and the interests it already has
+REGISTER_BODY = closed_object({"id": full_match(DEVICE_ID_RE.pattern), "initialInterestSet": INTEREST_NAMES})
+#: the metadata a device keeps: only its platform's fields (rules.METADATA_FIELDS), as strings
+METADATA_BODY = closed_object({key: STR for fields in METADATA_FIELDS.values() for key in fields},
+                              optional=tuple({key for fields in METADATA_FIELDS.values() for key in fields}))
+#: GET /devices/{platform}/{device_id}
+DEVICE_BODY = closed_object({"id": full_match(DEVICE_ID_RE.pattern), "userId": {"type": ["string", "null"]},
+                             "metadata": METADATA_BODY})
+#: GET .../interests: one page; ``nextCursor`` only when there is a next page
+INTERESTS_PAGE_BODY = closed_object({"interests": INTEREST_NAMES, "responseMetadata": closed_object(
+    {"nextCursor": STR}, optional=("nextCursor",))})
+VAPID_BODY = closed_object({"vapidPublicKey": STR})
+#: a publish's answer: JSON written without a Content-Type, so Go's sniffing makes it text/plain
+PUBLISH_BODY = closed_object({"publishId": {"type": "string", "pattern": "^pubid-[0-9a-f-]{36}$"}})
+
 ROUTE_DOCS: dict[str, dict[str, Any]] = {  # OpenAPI fragments per handler name
     "register": {"requestBody": {"type": "object", "required": ["token"], "properties": {
         "token": STR, "bundleIdentifier": STR, "metadata": {"type": "object"},
         "knownPreviousClientIds": {"type": "array", "items": STR}}},
-        "responses": {"200": "`{\"id\": \"<platform>-<uuid4>\", \"initialInterestSet\": [...]}`: a token "
-                                "already registered gets its device back with that device's interests"}},
+        "responses": {"200": success(REGISTER_BODY, "the device; a token already registered gets its device "
+                                                    "back with that device's interests")}},
+    "get_device": {"responses": {"200": success(DEVICE_BODY, "the device")}},
+    "delete_device": {"responses": {"200": NO_CONTENT}},
+    "put_metadata": {"responses": {"200": NO_CONTENT}},
+    "put_token": {"responses": {"200": NO_CONTENT}},
     "get_interests": {"parameters": [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-        {"name": "cursor", "in": "query", "schema": STR}]},
+        {"name": "cursor", "in": "query", "schema": STR}],
+        "responses": {"200": success(INTERESTS_PAGE_BODY, "one page of the device's interests")}},
+    "add_interest": {"responses": {"200": NO_CONTENT}},
+    "remove_interest": {"responses": {"200": NO_CONTENT}},
+    "vapid_key": {"responses": {"200": success(VAPID_BODY, "the instance's VAPID public key")}},
+    "delete_user": {"responses": {"200": NO_CONTENT}},
     "put_interests": {"requestBody": {"type": "object", "required": ["interests"], "properties": {
         "interests": {"type": "array", "maxItems": 5000,
-                      "items": {"type": "string", "pattern": INTEREST_RE.pattern}}}}},
-    "put_user": {"parameters": [{"name": "Authorization", "in": "header", "required": True, "schema": STR,
-                                 "description": "Bearer <HS256 JWT signed with the instance secret key>"}]},
+                      "items": {"type": "string", "pattern": INTEREST_RE.pattern}}}},
+        "responses": {"200": NO_CONTENT}},
+    "put_user": {"security": [{"beams_user_token": []}], "responses": {"200": NO_CONTENT}},
     "publish_interests": {"requestBody": {"type": "object", "required": ["interests"], "properties": {
         "interests": {"type": "array", "minItems": 1, "maxItems": 100, "items": STR},
         "apns": {"type": "object"}, "fcm": {"type": "object"}, "web": {"type": "object"}, "webhookUrl": STR}},
-        "responses": {"200": "`{\"publishId\": \"pubid-<uuid4>\"}` (text/plain, as the real server)"}},
+        "responses": {"200": success(PUBLISH_BODY, "the publish id (JSON sent as text/plain, as the real server)",
+                                     content_type="text/plain")}},
     "publish_users": {"requestBody": {"type": "object", "required": ["users"], "properties": {
         "users": {"type": "array", "minItems": 1, "maxItems": 1000, "items": STR},
-        "apns": {"type": "object"}, "fcm": {"type": "object"}, "web": {"type": "object"}}}},
+        "apns": {"type": "object"}, "fcm": {"type": "object"}, "web": {"type": "object"}}},
+        "responses": {"200": success(PUBLISH_BODY, "the publish id (JSON sent as text/plain, as the real server)",
+                                     content_type="text/plain")}},
     "report_event": {"requestBody": {"type": "object", "required": ["event", "publishId", "deviceId", "timestampSecs"],
                                      "properties": {"event": STR, "publishId": STR, "deviceId": STR,
-                                                    "timestampSecs": {"type": "integer"}}}},
+                                                    "timestampSecs": {"type": "integer"}}},
+                     "security": [], "responses": {"200": NO_CONTENT}},
 }
 
 
@@ -336,8 +367,10 @@ class Routes:
         ]
         for prefix in ("/device_api/v1/instances", "/instances"):
             for method, path, pattern, handler, summary in device_table:
+                # the device API is called by apps: no credential but the put_user token
                 out.append(Route(method, f"{prefix}/{{instance}}{path}", handler, summary,
-                                 pattern=f"{prefix}/{inst}{pattern}", doc=ROUTE_DOCS.get(handler.__name__, {})))
+                                 pattern=f"{prefix}/{inst}{pattern}",
+                                 doc={"security": [], **ROUTE_DOCS.get(handler.__name__, {})}))
         server_table = [
             ("POST", "/publish_api/v1/instances/{instance}/publishes/interests", self.publish_interests,
              "Publish to interests (recorded)"),

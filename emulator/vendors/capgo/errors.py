@@ -102,9 +102,9 @@ def generic_error(status: int, profile: str = "documented") -> ApiError:
 #: JSON Schema of every Capgo error body (both shapes)
 ERROR_SCHEMA = {
     "oneOf": [
-        {"type": "object", "required": ["error", "status"],
+        {"title": "documented", "type": "object", "required": ["error", "status"],
          "properties": {"error": {"type": "string"}, "status": {"const": "KO"}}},
-        {"type": "object", "required": ["error", "message"],
+        {"title": "live", "type": "object", "required": ["error", "message"],
          "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                         "moreInfo": {"type": "object"}}},
     ]

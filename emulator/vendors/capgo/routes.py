@@ -21,12 +21,13 @@ from aiohttp import web
 
 from ... import deliveries
 from ...errors import ApiError, json_response
+from ...openapi import closed_object, success
 from ...httputil import BodyError, bounded_int, parse_json, read_body
 from ...vendor import Route
 from . import errors, storage
 from .rules import (INTERNAL_BUNDLES, KEY_MISMATCH, Issues, Refusal, can_manage, can_read, channel_list_issues,
                     channel_refusal, channel_self_issues, is_local_channel_plugin, is_reverse_domain, issue, js_number,
-                    js_truthy, key_covers_app, normalise_plugin_body, plugin_at_least, query_to_body,
+                    js_truthy, key_covers_app, normalise_plugin_body, plugin_at_least, query_to_body, REFUSAL_KINDS,
                     should_record_download_fail,
                     stats_issues, std_semver, update_issues)
 
@@ -62,6 +63,64 @@ API_KEY_LIMIT_PER_MINUTE = 2000
 SUBKEY_ID = re.compile(r"[1-9][0-9]*")
 MAX_SAFE_INTEGER = 2**53 - 1
 LIVE_UPDATED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}:\d{2})(\.\d+)?Z| (\d{2}:\d{2}:\d{2}))", re.ASCII)
+
+
+# -- the success bodies, each defined once and answered by the handlers below ---------------------
+STR = {"type": "string"}
+NULLABLE_STR = {"type": ["string", "null"]}
+BOOL = {"type": "boolean"}
+OK_BODY = closed_object({"status": {"const": OK["status"]}})
+#: ``simpleError200`` and the other refusals the plugin endpoints answer with HTTP 200: a code, a
+#: message and the error's details spread beside them
+ERROR_200_FIELDS: dict[str, Any] = {"error": STR, "message": STR}
+ERROR_200: dict[str, Any] = {"type": "object", "required": list(ERROR_200_FIELDS), "properties": ERROR_200_FIELDS,
+                             "additionalProperties": True}
+#: ``documented_device``: the documented ``Device``; ``channel``/``version_override`` when overridden
+DOCUMENTED_DEVICE = closed_object({
+    "device_id": STR, "custom_id": STR,
+    "version": closed_object({"id": {"type": ["integer", "null"]}, "name": STR}),
+    "app_id": STR, "platform": NULLABLE_STR, "plugin_version": STR, "os_version": NULLABLE_STR,
+    "version_build": STR, "is_prod": BOOL, "is_emulator": BOOL, "created_at": STR, "updated_at": STR,
+    "channel": STR, "version_override": STR}, optional=("channel", "version_override"))
+#: ``live_device``: today's service (``get.ts filterDeviceKeys``); ``channel`` when overridden
+LIVE_DEVICE = closed_object({
+    "updated_at": STR, "device_id": STR, "custom_id": STR, "is_prod": BOOL, "is_emulator": BOOL,
+    "install_source": NULLABLE_STR, "version_name": STR, "version": {"type": ["integer", "null"]}, "app_id": STR,
+    "platform": NULLABLE_STR, "plugin_version": STR, "os_version": NULLABLE_STR, "version_build": STR,
+    "key_id": {"type": ["string", "integer", "null"]}, "country_code": NULLABLE_STR, "channel": STR},
+    optional=("channel",))
+#: GET /device: one device, or a page (documented: ``data``; live: ``data``, ``nextCursor``, ``hasMore``)
+DEVICE_GET_BODY = {"oneOf": [
+    {**DOCUMENTED_DEVICE, "title": "documented device"},
+    closed_object({"data": {"type": "array", "items": DOCUMENTED_DEVICE}}),
+    {**LIVE_DEVICE, "title": "live device"},
+    closed_object({"data": {"type": "array", "items": LIVE_DEVICE}, "nextCursor": STR, "hasMore": BOOL},
+                  optional=("nextCursor",)),
+]}
+#: POST /stats: one event's ``{"status": "ok"}`` or error, or a batch's results, one per event
+STAT_RESULT = {"type": "object", "required": ["status", "index"],
+               "properties": {"status": {"enum": ["ok", "error"]}, "index": {"type": "integer", "minimum": 0},
+                              "error": STR, "message": STR, "moreInfo": {"type": "object"}},
+               "additionalProperties": False}
+STATS_BODY = {"anyOf": [OK_BODY, closed_object({"status": {"const": "ok"},
+                                                "results": {"type": "array", "items": STAT_RESULT}}), ERROR_200]}
+#: POST /updates: the bundle to download, or a refusal whose ``kind`` the plugin reads
+UPDATE_BODY = {"anyOf": [
+    closed_object({"version": STR, "url": STR, "session_key": STR, "checksum": NULLABLE_STR}),
+    {**ERROR_200, "required": ["error", "message", "kind"],
+     "properties": {**ERROR_200_FIELDS, "kind": {"enum": list(REFUSAL_KINDS)}}},
+]}
+#: POST /channel_self (setChannel); DELETE /channel_self (unset)
+CHANNEL_SET_BODY = {"anyOf": [OK_BODY, closed_object({"status": {"const": "ok"}, "allowSet": BOOL}), ERROR_200]}
+CHANNEL_UNSET_BODY = {"anyOf": [OK_BODY, ERROR_200]}
+#: PUT /channel_self (getChannel)
+CHANNEL_GET_BODY = {"anyOf": [
+    closed_object({"channel": STR, "status": {"enum": ["override", "default"]}, "allowSet": BOOL},
+                  optional=("allowSet",)),
+    ERROR_200]}
+#: GET /channel_self (listChannels)
+CHANNEL_LIST_BODY = {"type": "array", "items": closed_object(
+    {"id": {"type": "integer"}, "name": STR, "public": BOOL, "allow_self_set": BOOL})}
 
 
 #: where a bundle is said to live when the fixture gives no ``url`` (never fetched by the emulator)
@@ -180,34 +239,41 @@ class Routes:
         get_doc = {"parameters": key_doc["parameters"] + [
             {"name": n, "in": "query", "required": n == "app_id", "schema": {"type": "string"}}
             for n in ("app_id", "device_id", "page", "limit", "cursor", "order", "updated_at", "customIdMode")
-        ], "responses": {"200": "one device, or a page of devices"}}
+        ], "responses": {"200": success(DEVICE_GET_BODY, "one device, or a page of devices (profile documented "
+                                                         "or live)")}}
         link_body = {"type": "object", "required": ["app_id", "device_id"], "properties": {
             "app_id": {"type": "string"}, "device_id": {"type": "string"},
             "channel": {"type": "string"}, "version_id": {"type": "string"}}}
         plugin_body = {"type": "object", "required": ["app_id", "device_id", "platform", "version_name"]}
+        ok = {"200": success(OK_BODY, '{"status":"ok"}')}
+        # the plugin endpoints are called by apps: no API key (the vendor's security is the /device API's)
+        device: dict[str, Any] = {"security": []}
         return [
             Route("GET", "/device", self.handler("get"), "List devices or read one", pattern=DEVICE_PATTERN,
                   doc=get_doc),
             Route("POST", "/device", self.handler("post"), "Link a device to a channel (or pin a version)",
-                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body,
-                                               "responses": {"200": '{"status":"ok"}'}}),
+                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body, "responses": ok}),
             Route("DELETE", "/device", self.handler("delete"), "Remove a device's overrides",
-                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body,
-                                               "responses": {"200": '{"status":"ok"}'}}),
+                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body, "responses": ok}),
             Route("POST", "/stats", self.stats, "Device-side stats: one event or a batch (no key)",
-                  doc={"requestBody": plugin_body, "responses": {"200": '{"status":"ok"} or per-event results'}}),
-            Route("GET", "/stats", self.health, "Health check", doc={"responses": {"200": '{"status":"ok"}'}}),
+                  doc={**device, "requestBody": plugin_body, "responses": {"200": success(
+                      STATS_BODY, '{"status":"ok"}, per-event results of a batch, or an error answered with 200')}}),
+            Route("GET", "/stats", self.health, "Health check", doc={**device, "responses": ok}),
             Route("POST", "/updates", self.updates, "Device-side update check (no key)",
-                  doc={"requestBody": plugin_body, "responses": {"200": "the bundle to run, or a refusal with kind"}}),
-            Route("GET", "/updates", self.health, "Health check", doc={"responses": {"200": '{"status":"ok"}'}}),
+                  doc={**device, "requestBody": plugin_body, "responses": {"200": success(
+                      UPDATE_BODY, "the bundle to run, or a refusal with its kind")}}),
+            Route("GET", "/updates", self.health, "Health check", doc={**device, "responses": ok}),
             Route("POST", "/channel_self", self.channel_set, "Device assigns itself a channel (setChannel)",
-                  doc={"requestBody": plugin_body, "responses": {"200": '{"status":"ok",...} or an error'}}),
+                  doc={**device, "requestBody": plugin_body, "responses": {"200": success(
+                      CHANNEL_SET_BODY, '{"status":"ok"} or an error answered with 200')}}),
             Route("PUT", "/channel_self", self.channel_get, "Device reads its channel (getChannel)",
-                  doc={"requestBody": plugin_body, "responses": {"200": '{"channel","status"} or an error'}}),
+                  doc={**device, "requestBody": plugin_body, "responses": {"200": success(
+                      CHANNEL_GET_BODY, "the device's channel, or an error answered with 200")}}),
             Route("DELETE", "/channel_self", self.channel_unset, "Device removes its channel (query string)",
-                  doc={"responses": {"200": '{"status":"ok"} or an error'}}),
+                  doc={**device, "responses": {"200": success(
+                      CHANNEL_UNSET_BODY, '{"status":"ok"} or an error answered with 200')}}),
             Route("GET", "/channel_self", self.channel_list, "Channels the device may pick (listChannels)",
-                  doc={"responses": {"200": "[{id, name, public, allow_self_set}]"}}),
+                  doc={**device, "responses": {"200": success(CHANNEL_LIST_BODY, "the compatible channels")}}),
         ]
 
     async def authenticate(self, request: web.Request, profile: str) -> dict[str, Any]:

@@ -379,8 +379,12 @@ BLOCKED = frozenset({
 AUTO_UPDATE_POLICIES = ("none", "patch", "minor", "major", "version_number")
 
 
+#: every ``kind`` a refusal carries
+REFUSAL_KINDS = ("up_to_date", "blocked", "failed")
+
+
 def refusal_kind(code: str) -> str:
-    return "up_to_date" if code in UP_TO_DATE else "blocked" if code in BLOCKED else "failed"
+    return REFUSAL_KINDS[0] if code in UP_TO_DATE else REFUSAL_KINDS[1] if code in BLOCKED else REFUSAL_KINDS[2]
 
 INTERNAL_BUNDLES = ("builtin", "unknown")
 PLATFORM_REFUSALS = {

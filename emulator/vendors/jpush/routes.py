@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ...errors import make_response
 from ...httputil import AuthHeaderError, BodyError, add_response_headers, parse_basic, read_json
+from ...openapi import closed_object, full_match, success
 from ...vendor import Route
 from . import errors, rules, storage
 
@@ -193,6 +194,37 @@ PUSH_SCHEMA: dict[str, Any] = {
 }
 
 
+# -- the success bodies, each defined once and answered by the handlers below --------------------
+STRINGS = {"type": "array", "items": {"type": "string"}}
+RID = full_match(rules.RID_RE.pattern)
+#: a successful write: ``{}``, or no body at all with option success_body=empty
+WRITTEN_BODY = closed_object({})
+WRITTEN = success(WRITTEN_BODY, "`{}`; an empty body when option success_body is `empty` (what the docs show)")
+#: GET /v3/devices/{registration_id} (storage.device_info); a deleted alias is null or "" (option
+#: deleted_alias), mobile a string or, with option mobile_format=number, an integer
+DEVICE_BODY = closed_object({"tags": STRINGS, "alias": {"type": ["string", "null"]},
+                             "mobile": {"type": ["string", "integer", "null"]}})
+#: POST /v3/devices/status: registration id -> its status, null for an unknown one
+STATUS_BODY = {"type": "object", "additionalProperties": {"oneOf": [
+    {"type": "null"},
+    closed_object({"online": {"type": "boolean"},
+                   "last_online_time": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}$"}},
+                  optional=("last_online_time",))]}}
+#: GET /v3/aliases/{alias}: the ids, or with new_format=true each id with its platform
+ALIAS_BODY = {"oneOf": [
+    closed_object({"registration_ids": {"type": "array", "items": RID}}),
+    closed_object({"data": {"type": "array", "items": closed_object(
+        {"registration_id": RID, "platform": {"type": "string", "enum": list(rules.PLATFORMS)},
+         "last_online_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}},
+        optional=("last_online_date",))}})]}
+TAGS_BODY = closed_object({"tags": STRINGS})
+IN_TAG_BODY = closed_object({"result": {"type": "boolean"}})
+#: POST /v3/push and /v3/push/validate (storage.send_push); validate answers msg_id "0"
+PUSH_BODY = closed_object({"sendno": {"type": "string", "pattern": "^[0-9]+$"},
+                           "msg_id": {"type": "string", "pattern": "^[0-9]+$"}})
+CID_BODY = closed_object({"cidlist": STRINGS})
+
+
 # -- the API --------------------------------------------------------------------------------
 
 class Routes:
@@ -212,32 +244,36 @@ class Routes:
             ("POST", "/v3/devices/status", self.device_status, (),
              "Online status of up to 1000 devices (VIP)",
              {"requestBody": {"type": "object", "properties": {"registration_ids": {
-                 "type": "array", "items": {"type": "string"}, "maxItems": 1000}}}}),
+                 "type": "array", "items": {"type": "string"}, "maxItems": 1000}}},
+              "responses": {"200": success(STATUS_BODY, "each registration id's status")}}),
             ("GET", "/v3/devices/{registration_id}", self.get_device, (),
-             "A device's tags, alias and mobile", {}),
+             "A device's tags, alias and mobile", {"responses": {"200": success(DEVICE_BODY, "the device")}}),
             ("POST", "/v3/devices/{registration_id}", self.update_device, (),
              "Set a device's tags (\"\" clears, {add, remove}), alias (\"\" deletes) and mobile",
              {"requestBody": {"type": "object", "properties": {
                  "tags": {"oneOf": [{"const": ""}, {"type": "object"}]},
-                 "alias": {"type": "string"}, "mobile": {"type": "string"}}}}),
+                 "alias": {"type": "string"}, "mobile": {"type": "string"}}}, "responses": {"200": WRITTEN}}),
             ("GET", "/v3/aliases/{alias}", self.get_alias, ("platform", "new_format"),
              "Devices bound to an alias (at most 10)",
              {"parameters": [platform, {"name": "new_format", "in": "query", "required": False,
-                                        "schema": {"type": "string", "enum": ["true", "false"]}}]}),
+                                        "schema": {"type": "string", "enum": ["true", "false"]}}],
+              "responses": {"200": success(ALIAS_BODY, "the bound devices")}}),
             ("POST", "/v3/aliases/{alias}", self.unbind_alias, (),
-             "Unbind devices from an alias", {"requestBody": rid_ops}),
+             "Unbind devices from an alias", {"requestBody": rid_ops, "responses": {"200": WRITTEN}}),
             ("DELETE", "/v3/aliases/{alias}", self.delete_alias, ("platform",),
-             "Delete an alias and every binding to it", {"parameters": [platform]}),
+             "Delete an alias and every binding to it", {"parameters": [platform], "responses": {"200": WRITTEN}}),
             ("GET", "/v3/tags/", self.tag_list, (),
-             "Tags held by some device (at most 100 per platform)", {}),
+             "Tags held by some device (at most 100 per platform)",
+             {"responses": {"200": success(TAGS_BODY, "the tags")}}),
             ("GET", "/v3/tags/{tag}/registration_ids/{registration_id}", self.device_in_tag, (),
-             "Whether a device has a tag", {}),
+             "Whether a device has a tag", {"responses": {"200": success(IN_TAG_BODY, "whether it has it")}}),
             ("POST", "/v3/tags/{tag}", self.update_tag, (),
-             "Add devices to / remove devices from a tag", {"requestBody": rid_ops}),
+             "Add devices to / remove devices from a tag", {"requestBody": rid_ops, "responses": {"200": WRITTEN}}),
             ("DELETE", "/v3/tags/{tag}", self.delete_tag, ("platform",),
-             "Delete a tag from every device", {"parameters": [platform]}),
+             "Delete a tag from every device", {"parameters": [platform], "responses": {"200": WRITTEN}}),
         ]
-        push_body = {"requestBody": PUSH_SCHEMA}
+        push_body = {"requestBody": PUSH_SCHEMA,
+                     "responses": {"200": success(PUSH_BODY, "the push's sendno and msg_id")}}
         # the Push API (https://api.jpush.cn) shares the path root v3 with the Device API
         push_table: list[tuple[str, str, Operation, tuple[str, ...], str, dict[str, Any]]] = [
             ("POST", "/v3/push", self.send_push, (),
@@ -249,7 +285,8 @@ class Routes:
              {"parameters": [{"name": "count", "in": "query", "required": False,
                               "schema": {"type": "integer", "minimum": 1, "maximum": rules.MAX_CID_COUNT}},
                              {"name": "type", "in": "query", "required": False,
-                              "schema": {"type": "string", "enum": ["push", "schedule"]}}]}),
+                              "schema": {"type": "string", "enum": ["push", "schedule"]}}],
+              "responses": {"200": success(CID_BODY, "the cids")}}),
         ]
         return [
             Route(method, path, self._endpoint(op, query), summary, pattern=slash_tolerant(path), doc=doc)

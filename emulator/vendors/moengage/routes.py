@@ -15,6 +15,7 @@ from aiohttp import web
 from ...errors import json_response
 from ...httputil import (AuthHeaderError, BodyError, add_response_headers, media_type, parse_basic, parse_json,
                          read_body)
+from ...openapi import closed_object, success
 from ...ratelimit import Decision
 from ...vendor import Route
 from . import rules, storage
@@ -95,10 +96,16 @@ _BODY_DOC = {
                                 "attributes": {"type": "object"}, "update_existing_only": {"type": "boolean"}}},
     "event": {"type": "object", "required": ["type", "customer_id", "actions"],
               "properties": {"type": {"const": "event"}, "customer_id": {"type": "string"},
-                             "actions": {"type": "array", "minItems": 1}}},
+                             "actions": {"type": "array", "minItems": 1, "items": {"type": "object"}}}},
     "transition": {"type": "object", "required": ["type", "elements"],
-                   "properties": {"type": {"const": "transition"}, "elements": {"type": "array", "minItems": 1}}},
+                   "properties": {"type": {"const": "transition"}, "elements": {"type": "array", "minItems": 1,
+                                                                                "items": {"type": "object"}}}},
 }
+
+#: every route's success body; ``request_id`` (8 letters) only with option success_request_id
+SUCCESS_BODY = closed_object({"status": {"const": "success"}, "message": {"const": SUCCESS_MESSAGE},
+                              "request_id": {"type": "string", "pattern": "^[A-Za-z]{8}$"}},
+                             optional=("request_id",))
 
 _SUMMARIES = {
     "device": "Track Device: create or update a device of an existing customer",
@@ -129,8 +136,8 @@ class Routes:
                     {"name": "app_id", "in": "query", "required": False, "schema": {"type": "string"}},
                     {"name": "MOE-APPKEY", "in": "header", "required": False, "schema": {"type": "string"}}],
                     "requestBody": _BODY_DOC[name],
-                    "responses": {"200": "accepted (stored)", "400": "invalid request", "401": "auth",
-                                  "403": "account state", "409": "app_id mismatch", "413": "too large",
+                    "responses": {"200": success(SUCCESS_BODY, "accepted (stored)"), "400": "invalid request",
+                                  "401": "auth", "403": "account state", "409": "app_id mismatch", "413": "too large",
                                   "415": "not JSON", "429": "rate limited"}},
             ))
         return out
@@ -152,7 +159,7 @@ class Routes:
         except Invalid as problem:
             raise problem.api_error() from None
         await self.ctx.store.write(fn, *args)
-        answer: dict[str, str] = {"status": "success", "message": SUCCESS_MESSAGE}
+        answer: dict[str, str] = {key: SUCCESS_BODY["properties"][key]["const"] for key in ("status", "message")}
         if self.vendor.option("success_request_id"):
             answer["request_id"] = receipt.request_id
         return json_response(answer)
