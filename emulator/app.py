@@ -4,12 +4,16 @@ unknown routes and crashes into each vendor's own answer and journals every requ
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import sqlite3
 import time
+from urllib.parse import urlsplit
 from typing import Any
 from collections.abc import Iterable
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from . import __version__
 from .clock import Clock
@@ -19,13 +23,13 @@ from .control import control_routes
 from .errors import ApiError, make_response
 from .faults import FaultRule
 from .fixtures import FixtureError, read_document_file, validate_document
-from .httputil import REQUEST_BODY, RESPONSE_HEADERS
+from .httputil import REQUEST_BODY, RESPONSE_HEADERS, read_body_prefix, safe_text, unsafe_headers
 from .journal import Entry as JournalEntry
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
 from .storage import Component, Store
-from .vendor import Vendor
+from .vendor import CREATED_TENANT_ROWS, TENANT_REFUSAL, Vendor, undo_created_tenants
 from .vendors import REGISTRY
 
 log = logging.getLogger("emulator")
@@ -141,8 +145,15 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
     """Faults, errors to vendor shapes, CORS for browser SDKs, and the request journal."""
     ctx: Context = request.app[CONTEXT]
     started = time.perf_counter()
+    if unsafe_headers(request.headers):  # bytes from the network that are not UTF-8
+        request = request.clone(headers=CIMultiDict(
+            (name, safe_text(value)) for name, value in request.headers.items()))
     vendor = ctx.vendor_for_path(request.path)
     control = vendor is None and request.path.startswith("/_emulator")
+    if control:
+        refused = browser_guard(request, ctx.config.allowed_hosts)
+        if refused is not None:
+            return refused
     fault: FaultRule | None = None
     if ctx.faults.rules and not control:
         fault = ctx.faults.pick(vendor.name if vendor else None, request.method, request.path)
@@ -164,6 +175,16 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             response = await handler(request)
     except ApiError as exc:
         response = exc.response()
+    except sqlite3.IntegrityError as exc:
+        # a write whose tenant vanished under it (a reset raced the request): the answer the
+        # request would have had a moment later; nothing of it was written
+        refusal = request.get(TENANT_REFUSAL)
+        if refusal is None or "FOREIGN KEY" not in str(exc):
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            response = (vendor.generic_error(request, 500).response() if vendor is not None
+                        else make_response(500, {"error": "internal error in the emulator"}))
+        else:
+            response = refusal.response()
     except web.HTTPException as exc:
         unmatched = request.match_info.http_exception is not None
         if vendor is None:
@@ -184,6 +205,11 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         log.exception("unhandled error in %s %s", request.method, request.path)
         response = (vendor.generic_error(request, 500).response() if vendor is not None
                     else make_response(500, {"error": "internal error in the emulator"}))
+    if response.status >= 400 and CREATED_TENANT_ROWS in request:
+        await _undo_tenants(ctx, request)
+    if request.body_exists and not request.content.is_eof() and REQUEST_BODY not in request \
+            and (request.content_length is None or request.content_length > JOURNAL_READ_LIMIT):
+        response.force_close()  # a refused body is not read to its end: close, keep nothing
     extra_headers = request.get(RESPONSE_HEADERS)
     if extra_headers:
         response.headers.update(extra_headers)
@@ -198,6 +224,71 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
 JOURNAL_READ_LIMIT = 64 * 1024
 
 
+async def _undo_tenants(ctx: Context, request: web.Request) -> None:
+    """A refused request changes nothing: remove the tenant open mode created for it."""
+    try:
+        await ctx.store.write(undo_created_tenants, request.pop(CREATED_TENANT_ROWS))
+    except Exception:
+        log.exception("could not remove the tenant created for a refused %s %s", request.method, request.path)
+
+
+def _host_name(value: str) -> str:
+    """``Host``/origin authority -> lower-case host name without port or brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value[1:]
+    if value.count(":") == 1:
+        value = value.rsplit(":", 1)[0]
+    return value.rstrip(".")
+
+
+def _loopback_or_local(name: str) -> bool:
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(name: str, allowed: Iterable[str]) -> bool:
+    """IP literals, ``localhost``, ``*.localhost`` and single-label names (docker-compose
+    service names) are this machine's or its network's; a multi-label domain name only when
+    ``--allowed-host`` names it (``*.example.com`` matches its subdomains): a DNS-rebinding page
+    reaches the emulator under its own domain name."""
+    if not name or "." not in name or name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    for pattern in allowed:
+        pattern = pattern.strip().lower().rstrip(".")
+        if name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:])):
+            return True
+    return False
+
+
+def browser_guard(request: web.Request, allowed_hosts: Iterable[str]) -> web.Response | None:
+    """The control plane refuses what only a browser tricked by another site sends: a foreign
+    ``Origin`` (CSRF: a text/plain cross-origin POST needs no preflight) and a ``Host`` that is
+    a domain name nobody allowed (DNS rebinding). Vendor routes stay open to any Host/Origin."""
+    host = request.headers.get("Host", "")
+    if not host_allowed(_host_name(host), allowed_hosts):
+        return make_response(421, {"error": f"Host {host[:200]!r} is not allowed for the control plane; "
+                                            "start the emulator with --allowed-host NAME to allow it"})
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin.strip()) if origin.strip() != "null" else None
+        same = parts is not None and parts.netloc.lower() == host.strip().lower()
+        if not same and not (parts is not None and parts.scheme in ("http", "https")
+                             and _loopback_or_local(_host_name(parts.netloc))):
+            return make_response(403, {"error": f"cross-origin request from {origin[:200]!r} refused: "
+                                                "the control plane answers only its own pages and loopback origins"})
+    return None
+
+
 async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse | None,
                    vendor: Vendor | None, started: float, fault: FaultRule | None,
                    disconnected: bool = False) -> None:
@@ -206,11 +297,8 @@ async def _journal(ctx: Context, request: web.Request, response: web.StreamRespo
     read here so the journal shows it."""
     body = request.get(REQUEST_BODY)
     if body is None and response is not None and request.body_exists \
-            and (request.content_length or 0) <= JOURNAL_READ_LIMIT:
-        try:
-            body = await request.read()
-        except Exception:  # the peer went away or sent a broken body
-            body = None
+            and request.content_length is not None and request.content_length <= JOURNAL_READ_LIMIT:
+        body = await read_body_prefix(request, JOURNAL_READ_LIMIT)
     resp_body = getattr(response, "body", None) if response is not None else None
     extra: dict[str, Any] | None = None
     if fault is not None or disconnected:

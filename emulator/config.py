@@ -29,6 +29,9 @@ class Config:
     #: the largest request body the server reads at all (fixture documents of a million
     #: devices go through the control plane); vendors enforce their own, smaller caps
     max_body_bytes: int = 1024 * 1024 * 1024
+    #: domain names the control plane answers besides IP literals, localhost and single-label
+    #: names (``--allowed-host``; DNS-rebinding protection)
+    allowed_hosts: list[str] = field(default_factory=list)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:

@@ -22,6 +22,13 @@ MAX_LINE_BYTES = 256 * 1024
 #: stops reading a connection once shutdown begins, so a request whose body is still arriving
 #: could otherwise hold the exit for its 60 s default (docker stop waits only 10 s).
 SHUTDOWN_GRACE_SECONDS = 3.0
+#: a connection that has sent no complete request headers for this long -- new, idle between
+#: keep-alive requests, or stuck half-way through a request line -- is closed (aiohttp's own
+#: default is an hour, so a few hundred idle sockets could exhaust the file descriptors).
+#: Request bodies have their own bound: :data:`emulator.httputil.BODY_IDLE_TIMEOUT`.
+IDLE_TIMEOUT_SECONDS = 30.0
+#: aiohttp would inflate gzip/deflate bodies itself, without regard to the vendors' limits;
+#: :func:`emulator.httputil.read_body` decodes them as they stream in, bounded by each limit.
 
 
 class _ProtocolErrorFilter(logging.Filter):
@@ -32,9 +39,12 @@ class _ProtocolErrorFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         from aiohttp.http_exceptions import HttpProcessingError
 
+        from aiohttp.web_protocol import RequestPayloadError
+
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            record.msg = f"{record.getMessage()}: malformed HTTP refused with 400 ({exc.message or exc})"
+        if isinstance(exc, (HttpProcessingError, RequestPayloadError)):
+            detail = exc.message if isinstance(exc, HttpProcessingError) else str(exc).strip().splitlines()[-1]
+            record.msg = f"{record.getMessage()}: malformed HTTP refused with 400 ({detail or exc})"
             record.args = ()
             record.exc_info = None
             record.exc_text = None
@@ -53,7 +63,8 @@ async def start_site(app: web.Application, host: str, port: int, *, access_log: 
     _quiet_protocol_errors()
     kwargs: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT} if access_log else {"access_log": None}
     runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE_BYTES,
-                           max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, **kwargs)
+                           max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+                           auto_decompress=False, keepalive_timeout=IDLE_TIMEOUT_SECONDS, **kwargs)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()

@@ -22,6 +22,55 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+#: request key: the refusal a request's tenant lookup would raise (a write whose tenant vanished)
+TENANT_REFUSAL: web.RequestKey[ApiError] = web.RequestKey("emulator_tenant_refusal", ApiError)
+#: request key: rows (table, rowids) that tenant creation added for this request, children first
+CREATED_TENANT_ROWS: web.RequestKey[list] = web.RequestKey("emulator_created_tenant_rows", list)
+
+
+def _create_recorded(conn: sqlite3.Connection, vendor: str, create: Callable[..., Any],
+                     args: tuple) -> tuple[Any, list[tuple[str, list[int]]]]:
+    """``create(conn, *args)`` and the rowids it added to each of the vendor's tables."""
+    from .storage import vendor_tables
+
+    tables = vendor_tables(conn, vendor)
+    before = {t: conn.execute(f'SELECT coalesce(max(rowid), 0) FROM "{t}"').fetchone()[0] for t in tables}
+    result = create(conn, *args)
+    created = []
+    for table in tables:
+        ids = [r[0] for r in conn.execute(f'SELECT rowid FROM "{table}" WHERE rowid > ?', (before[table],))]
+        if ids:
+            created.append((table, ids))
+    return result, created
+
+
+def undo_created_tenants(conn: sqlite3.Connection, batches: list[list[tuple[str, list[int]]]]) -> bool:
+    """Remove the rows tenant creation added for a refused request, unless another request has
+    used the tenant meanwhile (a row outside ours references one of ours): then keep it all.
+    Returns whether anything was removed."""
+    ours: dict[str, set[int]] = {}
+    for batch in batches:
+        for table, ids in batch:
+            ours.setdefault(table, set()).update(ids)
+    for table, ids in ours.items():
+        for other in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            refs = [r for r in conn.execute(f'PRAGMA foreign_key_list("{other[0]}")') if r[2] == table]
+            for ref in refs:
+                child_col, parent_col = ref[3], ref[4] or "rowid"
+                mine = ours.get(other[0], set())
+                for rowid in ids:
+                    key = conn.execute(f'SELECT "{parent_col}" FROM "{table}" WHERE rowid = ?', (rowid,)).fetchone()
+                    if key is None:
+                        continue
+                    users = {r[0] for r in conn.execute(
+                        f'SELECT rowid FROM "{other[0]}" WHERE "{child_col}" = ?', (key[0],))}
+                    if users - mine:
+                        return False
+    for batch in batches:
+        for table, ids in batch:  # children first, as vendor_tables orders them
+            conn.executemany(f'DELETE FROM "{table}" WHERE rowid = ?', [(i,) for i in ids])
+    return True
+
 
 @dataclass(frozen=True)
 class Route:
@@ -124,13 +173,22 @@ class Vendor:
         """The stored tenant (Capgo key, MoEngage workspace, Beams instance, JPush app, AppLovin
         account) found by ``lookup(conn, *args)``; in ``--auth open`` mode an unknown one that
         the request names acceptably (``creatable``) is made by ``create(conn, *args)``, which
-        returns the same value ``lookup`` would. Otherwise ``refusal`` is raised."""
+        returns the same value ``lookup`` would. Otherwise ``refusal`` is raised.
+
+        A refused request changes nothing, tenants included: the rows ``create`` added are
+        remembered on the request, and when its answer is a refusal (4xx/5xx) the middleware
+        removes them again (:func:`undo_created_tenants`). ``refusal`` is also what a write
+        answers when its tenant vanished under it (a reset raced the request)."""
+        request[TENANT_REFUSAL] = refusal
         row = self.ctx.store.read(lookup, *args)
         if row is not None:
             return row
         if not (creatable and self.ctx.options.auth_open):
             raise refusal
-        return await self.ctx.store.write(create, *args)
+        result, created = await self.ctx.store.write(_create_recorded, self.name, create, args)
+        if created:
+            request.setdefault(CREATED_TENANT_ROWS, []).append(created)
+        return result
 
     # -- fixtures -------------------------------------------------------------------------
     def validate_fixture(self, doc: Any, path: str) -> None:
