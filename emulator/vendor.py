@@ -52,13 +52,13 @@ def undo_created_tenants(conn: sqlite3.Connection, batches: list[list[tuple[str,
     for batch in batches:
         for table, ids in batch:
             ours.setdefault(table, set()).update(ids)
-    for table, ids in ours.items():
+    for table, own in ours.items():
         for other in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
             refs = [r for r in conn.execute(f'PRAGMA foreign_key_list("{other[0]}")') if r[2] == table]
             for ref in refs:
                 child_col, parent_col = ref[3], ref[4] or "rowid"
                 mine = ours.get(other[0], set())
-                for rowid in ids:
+                for rowid in own:
                     key = conn.execute(f'SELECT "{parent_col}" FROM "{table}" WHERE rowid = ?', (rowid,)).fetchone()
                     if key is None:
                         continue
