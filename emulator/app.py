@@ -28,7 +28,7 @@ from .journal import Entry as JournalEntry
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
-from .storage import Component, Store
+from .storage import Component, Store, storage_failure
 from .vendor import CREATED_TENANT_ROWS, TENANT_REFUSAL, Vendor, undo_created_tenants
 from .vendors import REGISTRY
 
@@ -179,12 +179,12 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         # a write whose tenant vanished under it (a reset raced the request): the answer the
         # request would have had a moment later; nothing of it was written
         refusal = request.get(TENANT_REFUSAL)
-        if refusal is None or "FOREIGN KEY" not in str(exc):
+        if "FOREIGN KEY" not in str(exc) or vendor is None:
             log.exception("unhandled error in %s %s", request.method, request.path)
             response = (vendor.generic_error(request, 500).response() if vendor is not None
                         else make_response(500, {"error": "internal error in the emulator"}))
-        else:
-            response = refusal.response()
+        else:  # without a tenant refusal: what the vendor answers for an object that is not there
+            response = (refusal or vendor.generic_error(request, 404)).response()
     except web.HTTPException as exc:
         unmatched = request.match_info.http_exception is not None
         if vendor is None:
@@ -201,10 +201,15 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         if ctx.journal.size > 0:
             await _journal(ctx, request, None, vendor, started, fault, disconnected=True)
         return web.Response(status=400)  # never delivered: the connection is gone
-    except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        response = (vendor.generic_error(request, 500).response() if vendor is not None
-                    else make_response(500, {"error": "internal error in the emulator"}))
+    except Exception as exc:
+        if storage_failure(exc):  # the disk, not the request: the store logged the cause once
+            log.warning("%s %s not written: %s", request.method, request.path, exc)
+            response = (vendor.generic_error(request, 503).response() if vendor is not None
+                        else make_response(503, {"error": f"not written: {exc}"}))
+        else:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            response = (vendor.generic_error(request, 500).response() if vendor is not None
+                        else make_response(500, {"error": "internal error in the emulator"}))
     if response.status >= 400 and CREATED_TENANT_ROWS in request:
         await _undo_tenants(ctx, request)
     if request.body_exists and not request.content.is_eof() and REQUEST_BODY not in request \

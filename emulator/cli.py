@@ -9,6 +9,7 @@ import sys
 from . import __version__
 from .config import AUTH_MODES, LOG_LEVELS, Config, merge_options, parse_options, parse_profiles
 from .fixtures import FixtureError
+from .storage import DatabaseOpenError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="info prints one access line per request [DEVICE_EMULATOR_LOG_LEVEL, default info]")
     serve.add_argument("--journal-size", type=int, metavar="N",
                        help="request journal capacity [DEVICE_EMULATOR_JOURNAL_SIZE, default 1000]")
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="a domain name the control plane answers under (besides IP addresses, localhost and "
+                            "single-label names); *.example.com allows subdomains; repeatable "
+                            "[DEVICE_EMULATOR_ALLOWED_HOSTS, comma- or space-separated]")
     return parser
 
 
@@ -55,6 +60,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cfg.profiles.update(parse_profiles(args.profile))
     if args.option:
         merge_options(cfg.options, parse_options(args.option))
+    if args.allowed_host:
+        cfg.allowed_hosts = [*cfg.allowed_hosts, *args.allowed_host]
+    cfg.check()
     if cfg.auth not in AUTH_MODES:
         raise ValueError(f"auth: expected one of {', '.join(AUTH_MODES)}, got {cfg.auth!r}")
     if cfg.log_level not in LOG_LEVELS:
@@ -83,10 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         file = getattr(exc, "file", "fixtures")
         print(f"device-api-emulator: invalid fixture {file}: {exc.path}: {exc.message}", file=sys.stderr)
         return 2
+    except DatabaseOpenError as exc:  # missing directory, read-only, not a database, in use...
+        print(f"device-api-emulator: {exc}", file=sys.stderr)
+        return exc.exit_code
     except ValueError as exc:  # a bad --profile/--option value
         print(f"device-api-emulator: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         print(f"device-api-emulator: cannot serve: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # pragma: no cover - signal arrived before handlers were set

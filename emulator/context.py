@@ -109,13 +109,13 @@ class Context:
             for doc in self.startup_documents:
                 self._load(conn, doc, vendor)
 
+        if vendor is None:  # first: reloading fixtures stamps them with the clock's time
+            self.clock.reset()
         await self.store.write(reset)
         self.limiter.reset(vendor)
         self.faults.clear(vendor)
         self.journal.clear(vendor)
         self.options.reset(vendor)
-        if vendor is None:
-            self.clock.reset()
         for name, v in self.vendors.items():
             if vendor is None or name == vendor:
                 v.on_reset()

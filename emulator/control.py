@@ -44,17 +44,33 @@ def _vendor_param(request: web.Request) -> str | None:
     return vendor
 
 
+def _health_probe(conn) -> None:
+    conn.execute("INSERT OR REPLACE INTO core_meta(key, value) VALUES ('health_probe', 'ok')")
+
+
 async def health(request: web.Request) -> web.Response:
+    """``ok`` only while writes work: after a write failed for lack of space (or its file
+    vanished) it says why with a 503, probing with one tiny write until space returns."""
     ctx = _ctx(request)
-    return json_response({
-        "status": "ok",
+    problem = ctx.store.health()
+    if problem is not None and ctx.store.file_backed and ctx.store.file_present():
+        try:
+            await ctx.store.write(_health_probe)
+        except Exception:
+            pass
+        problem = ctx.store.health()
+    body: dict[str, Any] = {
+        "status": "ok" if problem is None else "error",
         "version": __version__,
         "vendors": list(ctx.vendors),
         "db": ctx.store.path,
         "auth": ctx.options.auth,
         "profiles": {name: ctx.options.values[name]["profile"]
                      for name in ctx.vendors if "profile" in ctx.options.values[name]},
-    })
+    }
+    if problem is not None:
+        body["error"] = problem
+    return json_response(body, 200 if problem is None else 503)
 
 
 async def reset(request: web.Request) -> web.Response:
