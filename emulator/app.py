@@ -29,7 +29,7 @@ from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
 from .storage import Component, Store, storage_failure
-from .vendor import CREATED_TENANT_ROWS, TENANT_REFUSAL, Vendor, undo_created_tenants
+from .vendor import NEW_TENANTS, TENANT_REFUSAL, Vendor, undo_created_tenants
 from .vendors import REGISTRY
 
 log = logging.getLogger("emulator")
@@ -198,6 +198,8 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         raise
     except ConnectionError:  # the client went away mid-request: nobody to answer, not our error
         log.debug("client disconnected during %s %s", request.method, request.path)
+        if NEW_TENANTS in request:
+            await _settle_new_tenants(ctx, request, False)
         if ctx.journal.size > 0:
             await _journal(ctx, request, None, vendor, started, fault, disconnected=True)
         return web.Response(status=400)  # never delivered: the connection is gone
@@ -210,8 +212,8 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             log.exception("unhandled error in %s %s", request.method, request.path)
             response = (vendor.generic_error(request, 500).response() if vendor is not None
                         else make_response(500, {"error": "internal error in the emulator"}))
-    if response.status >= 400 and CREATED_TENANT_ROWS in request:
-        await _undo_tenants(ctx, request)
+    if NEW_TENANTS in request:
+        await _settle_new_tenants(ctx, request, response.status < 400)
     if request.body_exists and not request.content.is_eof() and REQUEST_BODY not in request \
             and (request.content_length is None or request.content_length > JOURNAL_READ_LIMIT):
         response.force_close()  # a refused body is not read to its end: close, keep nothing
@@ -229,10 +231,14 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
 JOURNAL_READ_LIMIT = 64 * 1024
 
 
-async def _undo_tenants(ctx: Context, request: web.Request) -> None:
-    """A refused request changes nothing: remove the tenant open mode created for it."""
+async def _settle_new_tenants(ctx: Context, request: web.Request, accepted: bool) -> None:
+    """A refused request changes nothing: a tenant open mode created for it is removed once every
+    request using it is answered and none was accepted."""
+    rows = [r for t in request.pop(NEW_TENANTS) if (r := t.release(request, accepted))]
+    if not rows:
+        return
     try:
-        await ctx.store.write(undo_created_tenants, request.pop(CREATED_TENANT_ROWS))
+        await ctx.store.write(undo_created_tenants, rows)
     except Exception:
         log.exception("could not remove the tenant created for a refused %s %s", request.method, request.path)
 

@@ -24,8 +24,29 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: request key: the refusal a request's tenant lookup would raise (a write whose tenant vanished)
 TENANT_REFUSAL: web.RequestKey[ApiError] = web.RequestKey("emulator_tenant_refusal", ApiError)
-#: request key: rows (table, rowids) that tenant creation added for this request, children first
-CREATED_TENANT_ROWS: web.RequestKey[list] = web.RequestKey("emulator_created_tenant_rows", list)
+#: request key: the tenants open mode created (for this request or another in flight) it uses
+NEW_TENANTS: web.RequestKey[list] = web.RequestKey("emulator_new_tenants", list)
+
+
+class NewTenant:
+    """A tenant created in open mode while the requests using it are not answered yet: it stays
+    if one of them is accepted, and is removed when all of them were refused."""
+
+    def __init__(self, vendor: Vendor, key: Any) -> None:
+        self.vendor = vendor
+        self.key = key
+        self.rows: list[tuple[str, list[int]]] = []
+        self.holders: set[int] = set()
+        self.accepted = False
+
+    def release(self, request: web.Request, accepted: bool) -> list[tuple[str, list[int]]] | None:
+        """This request is answered; the rows to remove when it was the last and none was accepted."""
+        self.holders.discard(id(request))
+        self.accepted = self.accepted or accepted
+        if self.holders:
+            return None
+        self.vendor._new_tenants.pop(self.key, None)
+        return None if self.accepted or not self.rows else self.rows
 
 
 def _create_recorded(conn: sqlite3.Connection, vendor: str, create: Callable[..., Any],
@@ -157,6 +178,8 @@ class Vendor:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        #: tenants open mode created for requests not answered yet
+        self._new_tenants: dict[Any, NewTenant] = {}
 
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> list[Route]:
@@ -181,13 +204,26 @@ class Vendor:
         answers when its tenant vanished under it (a reset raced the request)."""
         request[TENANT_REFUSAL] = refusal
         row = self.ctx.store.read(lookup, *args)
+        key: Any = (lookup, create, args)  # module-level functions and plain args match across requests
+        try:
+            hash(key)
+        except TypeError:
+            key = object()
         if row is not None:
+            pending = self._new_tenants.get(key)
+            if pending is not None:  # made for a request still in flight: it must outlive that one's refusal
+                pending.holders.add(id(request))
+                request.setdefault(NEW_TENANTS, []).append(pending)
             return row
         if not (creatable and self.ctx.options.auth_open):
             raise refusal
         result, created = await self.ctx.store.write(_create_recorded, self.name, create, args)
-        if created:
-            request.setdefault(CREATED_TENANT_ROWS, []).append(created)
+        pending = self._new_tenants.get(key)
+        if pending is None:
+            pending = self._new_tenants[key] = NewTenant(self, key)
+        pending.rows.extend(created)
+        pending.holders.add(id(request))
+        request.setdefault(NEW_TENANTS, []).append(pending)
         return result
 
     # -- fixtures -------------------------------------------------------------------------
