@@ -102,12 +102,36 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
         app.router.add_route(route.method, route.pattern or route.path, route.handler)
     app.on_response_prepare.append(_stamp_version)
     app.on_startup.append(_start_store)
+    app.on_shutdown.append(_stopping)
     app.on_cleanup.append(_close_store)
     return app
 
 
+#: set when the server begins to shut down: an injected latency ends then, so SIGTERM keeps its
+#: documented 3 s (aiohttp waits the grace period, then again after cancelling a request)
+STOPPING: web.AppKey[asyncio.Event] = web.AppKey("emulator_stopping", asyncio.Event)
+
+
 async def _start_store(app: web.Application) -> None:
     app[CONTEXT].store.start(asyncio.get_running_loop())
+    app[STOPPING] = asyncio.Event()
+
+
+async def _stopping(app: web.Application) -> None:
+    if STOPPING in app:
+        app[STOPPING].set()
+
+
+async def _pause(app: web.Application, seconds: float) -> None:
+    """A fault's latency, cut short when the server stops."""
+    stopping = app.get(STOPPING)
+    if stopping is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        pass
 
 
 async def _close_store(app: web.Application) -> None:
@@ -159,7 +183,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         fault = ctx.faults.pick(vendor.name if vendor else None, request.method, request.path)
     try:
         if fault is not None and fault.latency_ms:
-            await asyncio.sleep(fault.latency_ms / 1000)
+            await _pause(request.app, fault.latency_ms / 1000)
         if fault is not None and fault.drop:
             if request.transport is not None:
                 request.transport.abort()

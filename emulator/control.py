@@ -13,7 +13,8 @@ from .context import CONTEXT, Context
 from .errors import ApiError, json_response
 from .faults import FaultError
 from .fixtures import FixtureError
-from .httputil import BodyError, read_json
+from .clock import MAX_EPOCH
+from .httputil import BodyError, bounded_int, read_json
 from .openapi import build_openapi
 from .vendor import Route
 
@@ -106,12 +107,11 @@ def _int_param(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad_request(f"{name} must be an integer") from None
-    if value < 0:
+    if raw.startswith("-") and bounded_int(raw[1:], 1) is not None:
         raise _bad_request(f"{name} must not be negative")
+    value = bounded_int(raw, 2**63)
+    if value is None:
+        raise _bad_request(f"{name} must be an integer")
     return value
 
 
@@ -150,8 +150,7 @@ async def get_clock(request: web.Request) -> web.Response:
     return json_response(_ctx(request).clock.describe())
 
 
-#: timestamps every vendor can format (ISO dates, JWT times): 1970-01-01 to 9999-12-31
-MIN_CLOCK, MAX_CLOCK = 0.0, 253402300799.0
+MIN_CLOCK, MAX_CLOCK = 0.0, MAX_EPOCH
 CLOCK_USAGE = ('expected exactly one of {"advance": seconds}, {"set": epoch_seconds}, '
                '{"freeze": true|false}, {"reset": true}')
 
@@ -178,7 +177,7 @@ async def post_clock(request: web.Request) -> web.Response:
         except OverflowError:  # an integer of hundreds of digits
             target = math.inf
         if not MIN_CLOCK <= target <= MAX_CLOCK:
-            raise _bad_request(f"{key} would put the clock outside the years 1970 to 9999")
+            raise _bad_request(f"{key} would put the clock outside the years 1970 to 8999")
         if key == "advance":
             ctx.clock.advance(float(value))
         else:
@@ -208,8 +207,9 @@ async def delete_faults(request: web.Request) -> web.Response:
 
 async def delete_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not raw.isdigit() or not _ctx(request).faults.remove(int(raw)):
-        raise ApiError(404, {"error": f"no fault rule {raw}"})
+    rule_id = bounded_int(raw, 2**63)
+    if rule_id is None or not _ctx(request).faults.remove(rule_id):
+        raise ApiError(404, {"error": f"no fault rule {raw[:40]}"})
     return json_response({"status": "ok"})
 
 
