@@ -3,11 +3,13 @@
 One server per test session (per xdist worker), in a background thread on a free port with a
 temporary SQLite file, reset to its fixtures before every test. With
 ``--device-emulator-url`` the tests use an already running emulator (e.g. the container)
-instead, and reset it the same way.
+instead, once it answers healthy, and reset it the same way; that one shared server cannot
+serve several xdist workers, so that combination is refused.
 """
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +25,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="use an already running device-api-emulator instead of starting one")
     group.addoption("--device-emulator-fixtures", action="append", default=None, metavar="PATH",
                     help="fixture document(s) for the plugin's server (default: the shipped defaults)")
+    group.addoption("--device-emulator-wait", type=float, default=30.0, metavar="SECONDS",
+                    help="with --device-emulator-url: how long to wait for it to become healthy (default 30)")
+
+
+def _xdist_workers(config: pytest.Config) -> int:
+    value = getattr(config.option, "numprocesses", None)
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):  # "auto" not resolved yet: more than one, surely
+        return 2
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One shared emulator cannot serve parallel workers: each resets it before each of its
+    tests, wiping the others' state mid-test. Refused up front, in one line."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has checked
+        return
+    if config.getoption("--device-emulator-url", None) and _xdist_workers(config) > 1:
+        raise pytest.UsageError(
+            "--device-emulator-url cannot be used with pytest-xdist (-n): every worker would reset the one "
+            "shared emulator before each of its tests; drop -n, or drop --device-emulator-url so that each "
+            "worker starts its own emulator")
 
 
 class EmulatorError(RuntimeError):
@@ -32,6 +56,10 @@ class EmulatorError(RuntimeError):
         super().__init__(f"device-api-emulator answered {status}: {body}")
         self.status = status
         self.body = body
+
+
+class EmulatorUnreachable(RuntimeError):
+    """The emulator at the URL does not answer."""
 
 
 class DeviceEmulator:
@@ -60,7 +88,26 @@ class DeviceEmulator:
             except ValueError:
                 parsed = raw.decode("utf-8", "replace")
             raise EmulatorError(exc.code, parsed) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise EmulatorUnreachable(f"cannot reach the emulator at {self.url}: {reason}") from None
         return json.loads(raw) if raw else None
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Wait until ``/_emulator/health`` answers ``ok`` (a container may still be starting);
+        raise :class:`EmulatorUnreachable` with the last reason after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.health()
+                return
+            except EmulatorError as exc:
+                problem = f"the emulator at {self.url} is not healthy: {exc.status} {exc.body}"
+            except EmulatorUnreachable as exc:
+                problem = str(exc)
+            if time.monotonic() >= deadline:
+                raise EmulatorUnreachable(f"{problem} (waited {timeout:g} s)")
+            time.sleep(0.25)
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "health")
@@ -126,7 +173,12 @@ def device_emulator_server(request: pytest.FixtureRequest,
     """The session's emulator (started once per worker, or attached by URL)."""
     url = request.config.getoption("--device-emulator-url")
     if url:
-        yield DeviceEmulator(url)
+        emulator = DeviceEmulator(url)
+        try:
+            emulator.wait_healthy(request.config.getoption("--device-emulator-wait"))
+        except EmulatorUnreachable as exc:
+            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+        yield emulator
         return
     from .config import Config
     from .fixtures import DEFAULT_FIXTURES
