@@ -54,7 +54,9 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     input: ``BodyError("invalid_json")`` -- to every vendor it is a body that does not parse.
     The bytes are kept on the request under :data:`REQUEST_BODY` for the journal."""
     kept = request.get(REQUEST_BODY)
-    if kept is not None:
+    if kept is not None:  # read before (under another limit)
+        if len(kept) > limit:
+            raise BodyError("too_large", f"{len(kept)} bytes > {limit}")
         return kept
     declared = request.content_length
     if declared is not None and declared > limit and not _encoded(request):
