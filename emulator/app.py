@@ -208,6 +208,8 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             response = (vendor.generic_error(request, 500).response() if vendor is not None
                         else make_response(500, {"error": "internal error in the emulator"}))
         else:  # without a tenant refusal: what the vendor answers for an object that is not there
+            if refusal is not None and not isinstance(refusal, ApiError):
+                refusal = refusal()  # a function making the error (Vendor.tenant)
             response = (refusal or vendor.generic_error(request, 404)).response()
     except web.HTTPException as exc:
         unmatched = request.match_info.http_exception is not None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: request key: the refusal a request's tenant lookup would raise (a write whose tenant vanished)
-TENANT_REFUSAL: web.RequestKey[ApiError] = web.RequestKey("emulator_tenant_refusal", ApiError)
+TENANT_REFUSAL: web.RequestKey[Any] = web.RequestKey("emulator_tenant_refusal", object)
 #: request key: the tenants open mode created (for this request or another in flight) it uses
 NEW_TENANTS: web.RequestKey[list] = web.RequestKey("emulator_new_tenants", list)
 
@@ -192,11 +192,12 @@ class Vendor:
 
     # -- tenants --------------------------------------------------------------------------
     async def tenant(self, request: web.Request, lookup: Callable[..., Any], create: Callable[..., Any],
-                     *args: Any, refusal: ApiError, creatable: bool = True) -> Any:
+                     *args: Any, refusal: ApiError | Callable[[], ApiError], creatable: bool = True) -> Any:
         """The stored tenant (Capgo key, MoEngage workspace, Beams instance, JPush app, AppLovin
         account) found by ``lookup(conn, *args)``; in ``--auth open`` mode an unknown one that
         the request names acceptably (``creatable``) is made by ``create(conn, *args)``, which
-        returns the same value ``lookup`` would. Otherwise ``refusal`` is raised.
+        returns the same value ``lookup`` would. Otherwise ``refusal`` is raised; it may be a
+        function that makes the error, for errors that cost something to build (random ids).
 
         A refused request changes nothing, tenants included: the rows ``create`` added are
         remembered on the request, and when its answer is a refusal (4xx/5xx) the middleware
@@ -216,7 +217,7 @@ class Vendor:
                 request.setdefault(NEW_TENANTS, []).append(pending)
             return row
         if not (creatable and self.ctx.options.auth_open):
-            raise refusal
+            raise refusal if isinstance(refusal, ApiError) else refusal()
         result, created = await self.ctx.store.write(_create_recorded, self.name, create, args)
         pending = self._new_tenants.get(key)
         if pending is None:

@@ -43,7 +43,7 @@ class TenantToy(Vendor):
 
     async def add_item(self, request: web.Request) -> web.Response:
         name = request.match_info["tenant"]
-        tenant_id = await self.tenant(request, lookup, create, name, refusal=refusal(401, "unknown tenant"),
+        tenant_id = await self.tenant(request, lookup, create, name, refusal=lambda: refusal(401, "unknown tenant"),
                                       creatable=name.isalnum())
         try:
             body = await read_json(request, 1024, require_object=True)
