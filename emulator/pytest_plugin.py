@@ -58,8 +58,12 @@ class EmulatorError(RuntimeError):
         self.body = body
 
 
-class EmulatorUnreachable(RuntimeError):
-    """The emulator at the URL does not answer."""
+class EmulatorUnreachable(OSError):
+    """The emulator at the URL does not answer; ``reason`` says why (as ``URLError.reason``)."""
+
+    def __init__(self, message: str, reason: object = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
 
 
 class DeviceEmulator:
@@ -90,7 +94,7 @@ class DeviceEmulator:
             raise EmulatorError(exc.code, parsed) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise EmulatorUnreachable(f"cannot reach the emulator at {self.url}: {reason}") from None
+            raise EmulatorUnreachable(f"cannot reach the emulator at {self.url}: {reason}", reason) from None
         return json.loads(raw) if raw else None
 
     def wait_healthy(self, timeout: float) -> None:
