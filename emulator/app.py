@@ -29,7 +29,7 @@ from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
 from .storage import Component, Store, storage_failure
-from .vendor import NEW_TENANTS, TENANT_REFUSAL, Vendor, undo_created_tenants
+from .vendor import NEW_TENANTS, TENANT_REFUSAL, Vendor
 from .vendors import REGISTRY
 
 log = logging.getLogger("emulator")
@@ -260,13 +260,11 @@ JOURNAL_READ_LIMIT = 64 * 1024
 async def _settle_new_tenants(ctx: Context, request: web.Request, accepted: bool) -> None:
     """A refused request changes nothing: a tenant open mode created for it is removed once every
     request using it is answered and none was accepted."""
-    rows = [r for t in request.pop(NEW_TENANTS) if (r := t.release(request, accepted))]
-    if not rows:
-        return
-    try:
-        await ctx.store.write(undo_created_tenants, rows)
-    except Exception:
-        log.exception("could not remove the tenant created for a refused %s %s", request.method, request.path)
+    for tenant in request.pop(NEW_TENANTS):
+        try:
+            await tenant.settle(request, accepted)
+        except Exception:
+            log.exception("could not remove the tenant created for a refused %s %s", request.method, request.path)
 
 
 def _host_name(value: str) -> str:

@@ -23,7 +23,7 @@ def lookup(conn, name: str):
 
 def create(conn, name: str):
     conn.execute("INSERT OR IGNORE INTO tentoy_tenants(name) VALUES (?)", (name,))
-    conn.execute("INSERT INTO tentoy_settings(tenant_id, key) SELECT id, 'created' FROM tentoy_tenants "
+    conn.execute("INSERT OR IGNORE INTO tentoy_settings(tenant_id, key) SELECT id, 'created' FROM tentoy_tenants "
                  "WHERE name = ?", (name,))
     return lookup(conn, name)
 
@@ -34,7 +34,8 @@ class TenantToy(Vendor):
     path_roots = frozenset({"tentoy"})
     migrations = (
         """CREATE TABLE tentoy_tenants (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-        CREATE TABLE tentoy_settings (tenant_id INTEGER NOT NULL REFERENCES tentoy_tenants(id), key TEXT NOT NULL);
+        CREATE TABLE tentoy_settings (tenant_id INTEGER NOT NULL REFERENCES tentoy_tenants(id), key TEXT NOT NULL,
+                                      PRIMARY KEY (tenant_id, key)) WITHOUT ROWID;
         CREATE TABLE tentoy_items (tenant_id INTEGER NOT NULL REFERENCES tentoy_tenants(id), value TEXT NOT NULL);""",
     )
 
