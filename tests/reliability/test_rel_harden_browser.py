@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import JPUSH_RID, jpush_auth, state
+from tests.credentials import JPUSH_RID, jpush_auth
+from tests.reliability.rel_helpers import state
 from tests.support import ServerProcess
 
 FOREIGN = ["http://evil.example", "https://attacker.test:8443", "null", "http://127.0.0.1.evil.example"]

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from emulator.clock import MAX_EPOCH
-from tests.reliability.rel_helpers import APPLOVIN_KEY, CAPGO_APP, JPUSH_RID, jpush_auth, moengage_auth, vm_rss_kb
-from tests.reliability.rel_helpers import MOENGAGE_APP
+from tests.credentials import APPLOVIN_KEY, BEAMS_INSTANCE, CAPGO_APP, JPUSH_RID, MOENGAGE_APP, jpush_auth, moengage_auth
+from tests.reliability.rel_helpers import vm_rss_kb
 from tests.support import ServerProcess
 
 
@@ -25,7 +25,7 @@ def _vendor_calls(url: str) -> list[int]:
         requests.get(f"{url}/v3/devices/{JPUSH_RID}", headers=jpush_auth(), timeout=10).status_code,
         requests.post(f"{url}/v1/customer/{MOENGAGE_APP}", headers=moengage_auth(), timeout=10,
                       json={"type": "customer", "customer_id": "clock-user", "attributes": {"a": 1}}).status_code,
-        requests.post(f"{url}/device_api/v1/instances/8f2b6d1c-3e4a-4b5c-9d6e-7f8091a2b3c4/devices/fcm",
+        requests.post(f"{url}/device_api/v1/instances/{BEAMS_INSTANCE}/devices/fcm",
                       json={"token": "fcm-token:clock", "metadata": {"sdkVersion": "1"}}, timeout=10).status_code,
         requests.post(f"{url}/stats", json={"app_id": CAPGO_APP, "device_id": "44f128a5-ac7a-4c9a-be4c-224b6bf81b20",
                                             "platform": "android", "version_name": "1.0.0", "action": "ping"},

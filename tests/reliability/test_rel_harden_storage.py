@@ -14,7 +14,8 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import APPLOVIN_KEY, APPLOVIN_LIST, JPUSH_RID, jpush_auth, state
+from tests.credentials import APPLOVIN_KEY, APPLOVIN_LIST, JPUSH_RID, jpush_auth
+from tests.reliability.rel_helpers import state
 from tests.support import ROOT, ServerProcess, run_cli
 
 EXTRA_INSTANCE = "0e0e0e0e-1111-4222-8333-444455556666"

@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from tests.reliability.rel_helpers import JPUSH_RID, jpush_auth
+from tests.credentials import JPUSH_RID, jpush_auth
 from tests.support import ROOT
 
 
