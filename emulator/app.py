@@ -4,12 +4,16 @@ unknown routes and crashes into each vendor's own answer and journals every requ
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import sqlite3
 import time
+from urllib.parse import urlsplit
 from typing import Any
 from collections.abc import Iterable
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from . import __version__, deliveries
 from .clock import Clock
@@ -19,13 +23,13 @@ from .control import control_routes
 from .errors import ApiError, make_response
 from .faults import FaultRule
 from .fixtures import FixtureError, read_document_file, validate_document
-from .httputil import REQUEST_BODY, RESPONSE_HEADERS
+from .httputil import REQUEST_BODY, RESPONSE_HEADERS, read_body_prefix, safe_text, unsafe_headers
 from .journal import Entry as JournalEntry
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
-from .storage import Component, Store
-from .vendor import Vendor
+from .storage import Component, Store, storage_failure
+from .vendor import NEW_TENANTS, TENANT_REFUSAL, Vendor
 from .vendors import REGISTRY
 
 log = logging.getLogger("emulator")
@@ -100,12 +104,36 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
         app.router.add_route(route.method, route.pattern or route.path, route.handler)
     app.on_response_prepare.append(_stamp_version)
     app.on_startup.append(_start_store)
+    app.on_shutdown.append(_stopping)
     app.on_cleanup.append(_close_store)
     return app
 
 
+#: set when the server begins to shut down: an injected latency ends then, so SIGTERM keeps its
+#: documented 3 s (aiohttp waits the grace period, then again after cancelling a request)
+STOPPING: web.AppKey[asyncio.Event] = web.AppKey("emulator_stopping", asyncio.Event)
+
+
 async def _start_store(app: web.Application) -> None:
     app[CONTEXT].store.start(asyncio.get_running_loop())
+    app[STOPPING] = asyncio.Event()
+
+
+async def _stopping(app: web.Application) -> None:
+    if STOPPING in app:
+        app[STOPPING].set()
+
+
+async def _pause(app: web.Application, seconds: float) -> None:
+    """A fault's latency, cut short when the server stops."""
+    stopping = app.get(STOPPING)
+    if stopping is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        pass
 
 
 async def _close_store(app: web.Application) -> None:
@@ -143,14 +171,21 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
     """Faults, errors to vendor shapes, CORS for browser SDKs, and the request journal."""
     ctx: Context = request.app[CONTEXT]
     started = time.perf_counter()
+    if unsafe_headers(request.headers):  # bytes from the network that are not UTF-8
+        request = request.clone(headers=CIMultiDict(
+            (name, safe_text(value)) for name, value in request.headers.items()))
     vendor = ctx.vendor_for_path(request.path)
     control = vendor is None and request.path.startswith("/_emulator")
+    if control:
+        refused = browser_guard(request, ctx.config.allowed_hosts)
+        if refused is not None:
+            return refused
     fault: FaultRule | None = None
     if ctx.faults.rules and not control:
         fault = ctx.faults.pick(vendor.name if vendor else None, request.method, request.path)
     try:
         if fault is not None and fault.latency_ms:
-            await asyncio.sleep(fault.latency_ms / 1000)
+            await _pause(request.app, fault.latency_ms / 1000)
         if fault is not None and fault.drop:
             if request.transport is not None:
                 request.transport.abort()
@@ -166,6 +201,18 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             response = await handler(request)
     except ApiError as exc:
         response = exc.response()
+    except sqlite3.IntegrityError as exc:
+        # a write whose tenant vanished under it (a reset raced the request): the answer the
+        # request would have had a moment later; nothing of it was written
+        refusal = request.get(TENANT_REFUSAL)
+        if "FOREIGN KEY" not in str(exc) or vendor is None:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            response = (vendor.generic_error(request, 500).response() if vendor is not None
+                        else make_response(500, {"error": "internal error in the emulator"}))
+        else:  # without a tenant refusal: what the vendor answers for an object that is not there
+            if refusal is not None and not isinstance(refusal, ApiError):
+                refusal = refusal()  # a function making the error (Vendor.tenant)
+            response = (refusal or vendor.generic_error(request, 404)).response()
     except web.HTTPException as exc:
         unmatched = request.match_info.http_exception is not None
         if vendor is None:
@@ -179,13 +226,25 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         raise
     except ConnectionError:  # the client went away mid-request: nobody to answer, not our error
         log.debug("client disconnected during %s %s", request.method, request.path)
+        if NEW_TENANTS in request:
+            await _settle_new_tenants(ctx, request, False)
         if ctx.journal.size > 0:
             await _journal(ctx, request, None, vendor, started, fault, disconnected=True)
         return web.Response(status=400)  # never delivered: the connection is gone
-    except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        response = (vendor.generic_error(request, 500).response() if vendor is not None
-                    else make_response(500, {"error": "internal error in the emulator"}))
+    except Exception as exc:
+        if storage_failure(exc):  # the disk, not the request: the store logged the cause once
+            log.warning("%s %s not written: %s", request.method, request.path, exc)
+            response = (vendor.generic_error(request, 503).response() if vendor is not None
+                        else make_response(503, {"error": f"not written: {exc}"}))
+        else:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            response = (vendor.generic_error(request, 500).response() if vendor is not None
+                        else make_response(500, {"error": "internal error in the emulator"}))
+    if NEW_TENANTS in request:
+        await _settle_new_tenants(ctx, request, response.status < 400)
+    if request.body_exists and not request.content.is_eof() and REQUEST_BODY not in request \
+            and (request.content_length is None or request.content_length > JOURNAL_READ_LIMIT):
+        response.force_close()  # a refused body is not read to its end: close, keep nothing
     extra_headers = request.get(RESPONSE_HEADERS)
     if extra_headers:
         response.headers.update(extra_headers)
@@ -200,6 +259,73 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
 JOURNAL_READ_LIMIT = 64 * 1024
 
 
+async def _settle_new_tenants(ctx: Context, request: web.Request, accepted: bool) -> None:
+    """A refused request changes nothing: a tenant open mode created for it is removed once every
+    request using it is answered and none was accepted."""
+    for tenant in request.pop(NEW_TENANTS):
+        try:
+            await tenant.settle(request, accepted)
+        except Exception:
+            log.exception("could not remove the tenant created for a refused %s %s", request.method, request.path)
+
+
+def _host_name(value: str) -> str:
+    """``Host``/origin authority -> lower-case host name without port or brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value[1:]
+    if value.count(":") == 1:
+        value = value.rsplit(":", 1)[0]
+    return value.rstrip(".")
+
+
+def _loopback_or_local(name: str) -> bool:
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(name: str, allowed: Iterable[str]) -> bool:
+    """IP literals, ``localhost``, ``*.localhost`` and single-label names (docker-compose
+    service names) are this machine's or its network's; a multi-label domain name only when
+    ``--allowed-host`` names it (``*.example.com`` matches its subdomains): a DNS-rebinding page
+    reaches the emulator under its own domain name."""
+    if not name or "." not in name or name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    for pattern in allowed:
+        pattern = pattern.strip().lower().rstrip(".")
+        if name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:])):
+            return True
+    return False
+
+
+def browser_guard(request: web.Request, allowed_hosts: Iterable[str]) -> web.Response | None:
+    """The control plane refuses what only a browser tricked by another site sends: a foreign
+    ``Origin`` (CSRF: a text/plain cross-origin POST needs no preflight) and a ``Host`` that is
+    a domain name nobody allowed (DNS rebinding). Vendor routes stay open to any Host/Origin."""
+    host = request.headers.get("Host", "")
+    if not host_allowed(_host_name(host), allowed_hosts):
+        return make_response(421, {"error": f"Host {host[:200]!r} is not allowed for the control plane; "
+                                            "start the emulator with --allowed-host NAME to allow it"})
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin.strip()) if origin.strip() != "null" else None
+        same = parts is not None and parts.netloc.lower() == host.strip().lower()
+        if not same and not (parts is not None and parts.scheme in ("http", "https")
+                             and _loopback_or_local(_host_name(parts.netloc))):
+            return make_response(403, {"error": f"cross-origin request from {origin[:200]!r} refused: "
+                                                "the control plane answers only its own pages and loopback origins"})
+    return None
+
+
 async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse | None,
                    vendor: Vendor | None, started: float, fault: FaultRule | None,
                    disconnected: bool = False) -> None:
@@ -208,11 +334,8 @@ async def _journal(ctx: Context, request: web.Request, response: web.StreamRespo
     read here so the journal shows it."""
     body = request.get(REQUEST_BODY)
     if body is None and response is not None and request.body_exists \
-            and (request.content_length or 0) <= JOURNAL_READ_LIMIT:
-        try:
-            body = await request.read()
-        except Exception:  # the peer went away or sent a broken body
-            body = None
+            and request.content_length is not None and request.content_length <= JOURNAL_READ_LIMIT:
+        body = await read_body_prefix(request, JOURNAL_READ_LIMIT)
     resp_body = getattr(response, "body", None) if response is not None else None
     extra: dict[str, Any] | None = None
     if fault is not None or disconnected:

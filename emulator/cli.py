@@ -11,11 +11,16 @@ from .config import AUTH_MODES, LOG_LEVELS, Config, merge_options, parse_options
 from . import commands
 from .commands import CommandError
 from .fixtures import FixtureError
+from .storage import DatabaseOpenError
 
 
 def _add_server_flags(parser: argparse.ArgumentParser, *, listen: bool) -> None:
     """The flags that configure a server (``serve``; ``exec`` has all but the address)."""
     if listen:
+        parser.add_argument("--allowed-host", action="append", metavar="NAME",
+                            help="a domain name the control plane answers under (besides IP addresses, localhost "
+                                 "and single-label names); *.example.com allows subdomains; repeatable "
+                                 "[DEVICE_EMULATOR_ALLOWED_HOSTS, comma- or space-separated]")
         parser.add_argument("--host", help="bind address [DEVICE_EMULATOR_HOST, default 127.0.0.1]")
         parser.add_argument("--port", type=int,
                             help="port; 0 picks a free one [DEVICE_EMULATOR_PORT, default 8780]")
@@ -92,6 +97,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.option:
         merge_options(cfg.options, parse_options(args.option))
     envsetup.apply_serve_flags(args, cfg)
+    if getattr(args, "allowed_host", None):
+        cfg.allowed_hosts = [*cfg.allowed_hosts, *args.allowed_host]
+    cfg.check()
     if cfg.auth not in AUTH_MODES:
         raise ValueError(f"auth: expected one of {', '.join(AUTH_MODES)}, got {cfg.auth!r}")
     if cfg.deliveries_size < 0:
@@ -150,10 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         file = getattr(exc, "file", "fixtures")
         print(f"device-api-emulator: invalid fixture {file}: {exc.path}: {exc.message}", file=sys.stderr)
         return 2
+    except DatabaseOpenError as exc:  # missing directory, read-only, not a database, in use...
+        print(f"device-api-emulator: {exc}", file=sys.stderr)
+        return exc.exit_code
     except ValueError as exc:  # a bad --profile/--option value
         print(f"device-api-emulator: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         print(f"device-api-emulator: cannot serve: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # pragma: no cover - signal arrived before handlers were set

@@ -4,6 +4,7 @@ module and the CLI's ``reset``/``export``/``import`` use it."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +20,14 @@ class EmulatorError(RuntimeError):
         super().__init__(f"device-api-emulator answered {status}: {body}")
         self.status = status
         self.body = body
+
+
+class EmulatorUnreachable(OSError):
+    """The emulator at the URL does not answer; ``reason`` says why (as ``URLError.reason``)."""
+
+    def __init__(self, message: str, reason: object = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
 
 
 class DeviceEmulator(ProxyEnvMixin):
@@ -50,7 +59,26 @@ class DeviceEmulator(ProxyEnvMixin):
             except ValueError:
                 parsed = raw.decode("utf-8", "replace")
             raise EmulatorError(exc.code, parsed) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise EmulatorUnreachable(f"cannot reach the emulator at {self.url}: {reason}", reason) from None
         return json.loads(raw) if raw else None
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Wait until ``/_emulator/health`` answers ``ok`` (a container may still be starting);
+        raise :class:`EmulatorUnreachable` with the last reason after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.health()
+                return
+            except EmulatorError as exc:
+                problem = f"the emulator at {self.url} is not healthy: {exc.status} {exc.body}"
+            except EmulatorUnreachable as exc:
+                problem = str(exc)
+            if time.monotonic() >= deadline:
+                raise EmulatorUnreachable(f"{problem} (waited {timeout:g} s)")
+            time.sleep(0.25)
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "health")

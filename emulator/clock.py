@@ -9,6 +9,12 @@ import time
 from datetime import datetime, UTC
 
 
+#: the latest instant the clock may be set to (9000-01-01): a thousand years below the year 9999
+#: every ISO date and JWT time can express, so no route adding a duration (token lifetimes,
+#: retention, rate windows) to "now" -- nor the clock running on -- can overflow
+MAX_EPOCH = 221845392000.0
+
+
 class Clock:
     def __init__(self) -> None:
         self.offset = 0.0

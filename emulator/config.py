@@ -43,6 +43,9 @@ class Config:
             return 0 if self.port == 0 else DEFAULT_PROXY_PORT
         assert self.proxy_port is None or isinstance(self.proxy_port, int)
         return self.proxy_port
+    #: domain names the control plane answers besides IP literals, localhost and single-label
+    #: names (``--allowed-host``; DNS-rebinding protection)
+    allowed_hosts: list[str] = field(default_factory=list)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -52,7 +55,7 @@ class Config:
         if "DEVICE_EMULATOR_HOST" in env:
             cfg.host = env["DEVICE_EMULATOR_HOST"]
         if "DEVICE_EMULATOR_PORT" in env:
-            cfg.port = int(env["DEVICE_EMULATOR_PORT"])
+            cfg.port = _env_int(env, "DEVICE_EMULATOR_PORT")
         if "DEVICE_EMULATOR_DB" in env:
             cfg.db = env["DEVICE_EMULATOR_DB"]
         if env.get("DEVICE_EMULATOR_FIXTURES"):
@@ -70,10 +73,26 @@ class Config:
         if env.get("DEVICE_EMULATOR_CA_DIR"):
             cfg.ca_dir = env["DEVICE_EMULATOR_CA_DIR"]
         if "DEVICE_EMULATOR_JOURNAL_SIZE" in env:
-            cfg.journal_size = int(env["DEVICE_EMULATOR_JOURNAL_SIZE"])
+            cfg.journal_size = _env_int(env, "DEVICE_EMULATOR_JOURNAL_SIZE")
         if "DEVICE_EMULATOR_DELIVERIES_SIZE" in env:
-            cfg.deliveries_size = int(env["DEVICE_EMULATOR_DELIVERIES_SIZE"])
+            cfg.deliveries_size = _env_int(env, "DEVICE_EMULATOR_DELIVERIES_SIZE")
+        if env.get("DEVICE_EMULATOR_ALLOWED_HOSTS"):
+            cfg.allowed_hosts = env["DEVICE_EMULATOR_ALLOWED_HOSTS"].replace(",", " ").split()
         return cfg
+
+    def check(self) -> None:
+        """Raise ValueError naming the setting when a value is out of range."""
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port: expected 0 to 65535, got {self.port}")
+        if self.journal_size < 0:
+            raise ValueError(f"journal size: expected 0 (off) or more, got {self.journal_size}")
+
+
+def _env_int(env: Mapping[str, str], name: str) -> int:
+    raw = env[name].strip()
+    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 12:
+        raise ValueError(f"{name}: expected an integer, got {env[name][:40]!r}")
+    return int(raw)
 
 
 def parse_proxy_port(raw: str) -> int | None:

@@ -143,6 +143,8 @@ class Context:
             if building:
                 snapshot.build(conn, self.tables, reload, lambda: self._clear(conn))
 
+        if vendor is None:  # first: reloading fixtures stamps them with the clock's time
+            self.clock.reset()
         try:
             await self.store.write(reset)
         except BaseException:
@@ -153,8 +155,6 @@ class Context:
         self.faults.clear(vendor)
         self.journal.clear(vendor)
         self.options.reset(vendor)
-        if vendor is None:
-            self.clock.reset()
         for name, v in self.vendors.items():
             if vendor is None or name == vendor:
                 v.on_reset()

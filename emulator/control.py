@@ -15,6 +15,7 @@ from .deliveries_api import ledger_routes
 from .errors import ApiError, json_response
 from .faults import FaultError
 from .fixtures import FixtureError
+from .clock import MAX_EPOCH
 from .httputil import BodyError, bounded_int, read_json
 from .openapi import build_openapi, render_html
 from .storage import browse_devices, browse_tenants
@@ -47,10 +48,23 @@ def _vendor_param(request: web.Request) -> str | None:
     return vendor
 
 
+def _health_probe(conn) -> None:
+    conn.execute("INSERT OR REPLACE INTO core_meta(key, value) VALUES ('health_probe', 'ok')")
+
+
 async def health(request: web.Request) -> web.Response:
+    """``ok`` only while writes work: after a write failed for lack of space (or its file
+    vanished) it says why with a 503, probing with one tiny write until space returns."""
     ctx = _ctx(request)
-    return json_response({
-        "status": "ok",
+    problem = ctx.store.health()
+    if problem is not None and ctx.store.file_backed and ctx.store.file_present():
+        try:
+            await ctx.store.write(_health_probe)
+        except Exception:
+            pass
+        problem = ctx.store.health()
+    body: dict[str, Any] = {
+        "status": "ok" if problem is None else "error",
         "version": __version__,
         "vendors": list(ctx.vendors),
         "db": ctx.store.path,
@@ -58,7 +72,10 @@ async def health(request: web.Request) -> web.Response:
         "profiles": {name: ctx.options.values[name]["profile"]
                      for name in ctx.vendors if "profile" in ctx.options.values[name]},
         "proxy": ctx.proxy_url,
-    })
+    }
+    if problem is not None:
+        body["error"] = problem
+    return json_response(body, 200 if problem is None else 503)
 
 
 async def ca_pem(request: web.Request) -> web.Response:
@@ -102,12 +119,11 @@ def _int_param(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad_request(f"{name} must be an integer") from None
-    if value < 0:
+    if raw.startswith("-") and bounded_int(raw[1:], 1) is not None:
         raise _bad_request(f"{name} must not be negative")
+    value = bounded_int(raw, 2**63)
+    if value is None:
+        raise _bad_request(f"{name} must be an integer")
     return value
 
 
@@ -193,8 +209,7 @@ async def get_clock(request: web.Request) -> web.Response:
     return json_response(_ctx(request).clock.describe())
 
 
-#: timestamps every vendor can format (ISO dates, JWT times): 1970-01-01 to 9999-12-31
-MIN_CLOCK, MAX_CLOCK = 0.0, 253402300799.0
+MIN_CLOCK, MAX_CLOCK = 0.0, MAX_EPOCH
 CLOCK_USAGE = ('expected exactly one of {"advance": seconds}, {"set": epoch_seconds}, '
                '{"freeze": true|false}, {"reset": true}')
 
@@ -221,7 +236,7 @@ async def post_clock(request: web.Request) -> web.Response:
         except OverflowError:  # an integer of hundreds of digits
             target = math.inf
         if not MIN_CLOCK <= target <= MAX_CLOCK:
-            raise _bad_request(f"{key} would put the clock outside the years 1970 to 9999")
+            raise _bad_request(f"{key} would put the clock outside the years 1970 to 8999")
         if key == "advance":
             ctx.clock.advance(float(value))
         else:
@@ -251,8 +266,9 @@ async def delete_faults(request: web.Request) -> web.Response:
 
 async def delete_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not raw.isdigit() or not _ctx(request).faults.remove(int(raw)):
-        raise ApiError(404, {"error": f"no fault rule {raw}"})
+    rule_id = bounded_int(raw, 2**63)
+    if rule_id is None or not _ctx(request).faults.remove(rule_id):
+        raise ApiError(404, {"error": f"no fault rule {raw[:40]}"})
     return json_response({"status": "ok"})
 
 

@@ -3,10 +3,12 @@ own error body: bodies with a size cap, JSON, content types, Basic headers; and 
 answer carries whatever its status."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import math
+import zlib
 from typing import Any
 
 from aiohttp import web
@@ -35,20 +37,119 @@ def add_response_headers(request: web.Request, headers: dict[str, str]) -> None:
     request.setdefault(RESPONSE_HEADERS, {}).update(headers)
 
 
+#: a body whose next bytes take longer than this to arrive is abandoned (the connection closed)
+BODY_IDLE_TIMEOUT = 30.0
+
+
+def _encoded(request: web.Request) -> bool:
+    coding = request.headers.get("Content-Encoding", "").strip().lower()
+    return coding not in ("", "identity")
+
+
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes (by Content-Length, then by count).
+    """The body, decoded per its Content-Encoding, refusing more than ``limit`` decoded bytes
+    while it streams in: by Content-Length up front when the body is not encoded, then by count
+    (a gzip body of 1 MB can inflate to 1 GB, so nothing larger than ``limit`` is ever held,
+    and nothing at all of a refused body is kept). A body whose encoding is broken is malformed
+    input: ``BodyError("invalid_json")`` -- to every vendor it is a body that does not parse.
     The bytes are kept on the request under :data:`REQUEST_BODY` for the journal."""
+    kept = request.get(REQUEST_BODY)
+    if kept is not None:  # read before (under another limit)
+        if len(kept) > limit:
+            raise BodyError("too_large", f"{len(kept)} bytes > {limit}")
+        return kept
     declared = request.content_length
-    if declared is not None and declared > limit:
+    if declared is not None and declared > limit and not _encoded(request):
         raise BodyError("too_large", f"{declared} bytes > {limit}")
-    try:
-        data = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise BodyError("too_large", "more than the server maximum") from None
-    if len(data) > limit:
-        raise BodyError("too_large", f"{len(data)} bytes > {limit}")
+    data = await _read_bounded(request, limit)
+    if data is None:
+        raise BodyError("too_large", f"more than {limit} bytes")
     request[REQUEST_BODY] = data
     return data
+
+
+class _Inflater:
+    """Decodes a gzip or deflate body as it streams in, never producing more than asked for."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._zlib: Any = zlib.decompressobj(31) if coding in ("gzip", "x-gzip") else None
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Up to ``room`` + 1 more decoded bytes (one more than allowed tells "too long")."""
+        if self._zlib is None:  # deflate: zlib-wrapped as the RFC says, or raw as some clients send
+            self._zlib = zlib.decompressobj(15 if data and data[0] & 0x0F == 8 else -15)
+        out = bytearray()
+        while data:
+            if self._zlib.eof:
+                raise zlib.error("data after the end of the compressed stream")
+            out += self._zlib.decompress(data, room + 1 - len(out))
+            if len(out) > room:
+                break
+            data = self._zlib.unconsumed_tail
+        if self._zlib.eof and self._zlib.unused_data:
+            raise zlib.error("data after the end of the compressed stream")
+        return bytes(out)
+
+    def finish(self) -> None:
+        if self._zlib is None or not self._zlib.eof:
+            raise zlib.error("the compressed stream is truncated")
+
+
+def _inflater(request: web.Request) -> _Inflater | None:
+    """A decoder for the body's Content-Encoding; None when the bytes arrive as they are (no
+    encoding, or a server that already decodes them -- aiohttp's own test server does)."""
+    if not _encoded(request) or request.content.total_compressed_bytes is not None:
+        return None
+    coding = request.headers.get("Content-Encoding", "").strip().lower()
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise BodyError("invalid_json", f"unsupported Content-Encoding {coding[:50]!r}")
+    return _Inflater(coding)
+
+
+async def _read_bounded(request: web.Request, limit: int, *, idle: float = BODY_IDLE_TIMEOUT,
+                        close_on_timeout: bool = True) -> bytes | None:
+    """Up to ``limit`` decoded bytes of the body; None (and nothing kept) when it is longer."""
+    from aiohttp.http_exceptions import HttpProcessingError
+    from aiohttp.web_protocol import RequestPayloadError
+
+    buf = bytearray()
+    stream = request.content
+    inflater = _inflater(request)
+    try:
+        while True:
+            async with asyncio.timeout(idle):
+                chunk = await stream.readany()
+            if not chunk:
+                break
+            if inflater is not None:
+                chunk = inflater.feed(chunk, limit - len(buf))
+            if len(buf) + len(chunk) > limit:
+                del buf[:]  # keep nothing of a refused body (a traceback may outlive this frame)
+                return None
+            buf += chunk
+        if inflater is not None:
+            inflater.finish()
+    except (zlib.error, HttpProcessingError, RequestPayloadError) as exc:  # a broken gzip/deflate stream
+        del buf[:]
+        coding = request.headers.get("Content-Encoding", "")[:50]
+        detail = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
+        raise BodyError("invalid_json", f"the body is not valid {coding!r} data ({detail})") from None
+    except TimeoutError:
+        del buf[:]
+        if close_on_timeout and request.transport is not None:
+            request.transport.close()
+        raise ConnectionResetError(f"no body bytes for {idle:g} s") from None
+    return bytes(buf)
+
+
+async def read_body_prefix(request: web.Request, limit: int, *, idle: float = 1.0) -> bytes | None:
+    """What the journal shows of a body no handler read: at most ``limit`` decoded bytes of it,
+    None when it is longer, broken, or slow to come."""
+    try:
+        return await _read_bounded(request, limit, idle=idle, close_on_timeout=False)
+    except (BodyError, ConnectionError):
+        return None
 
 
 def unstorable(value: Any, path: str = "$") -> tuple[str, str] | None:
@@ -120,6 +221,28 @@ def bounded_int(raw: str, cap: int) -> int | None:
     if len(significant) > len(str(cap)):
         return cap
     return min(int(significant), cap)
+
+
+def safe_text(value: str) -> str:
+    """A header value as valid Unicode. aiohttp decodes header bytes as UTF-8 with
+    ``surrogateescape``, so a non-UTF-8 byte becomes a lone surrogate that SQLite, JSON and
+    UTF-8 encoding all refuse; it becomes U+FFFD (a value no stored credential can match)."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
+    return value
+
+
+def unsafe_headers(headers: Any) -> bool:
+    """True when a header value holds bytes that are not UTF-8 (see :func:`safe_text`)."""
+    return any(safe_text(v) is not v for v in headers.values())
 
 
 def media_type(request: web.Request) -> str | None:

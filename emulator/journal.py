@@ -7,7 +7,6 @@ memory is bounded by ``size`` entries whatever the traffic.
 """
 from __future__ import annotations
 
-import fnmatch
 import itertools
 from collections import deque
 from typing import Any
@@ -36,6 +35,24 @@ def _small(headers: Mapping[str, str]) -> bool:
     """Headers are kept as the request's own mapping unless one of them is large (values up
     to 256 KB are accepted): then a clipped copy keeps the journal's memory bounded."""
     return all(len(v) <= BODY_LIMIT for v in headers.values())
+
+
+def glob_match(text: str, parts: list[str]) -> bool:
+    """``text`` against a glob split at its ``*``s (each matches any run of characters, ``/``
+    included). Nothing is compiled or cached: ``fnmatch`` keeps every distinct pattern in an
+    unbounded-size cache (~0.5 MB for a long one), so each distinct journal filter grew the process."""
+    if len(parts) == 1:
+        return text == parts[0]
+    head, *middle, tail = parts
+    if len(text) < len(head) + len(tail) or not text.startswith(head) or not text.endswith(tail):
+        return False
+    pos, end = len(head), len(text) - len(tail)
+    for part in middle:
+        found = text.find(part, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(part)
+    return True
 
 
 class Entry:
@@ -114,6 +131,7 @@ class Journal:
     ) -> list[dict[str, Any]]:
         """Newest first. ``path`` is a glob when it has ``*``, else an exact path."""
         out: list[dict[str, Any]] = []
+        glob = path.split("*") if path is not None and "*" in path else None
         wanted_method = method.upper() if method is not None else None
         for entry in reversed(self._entries):
             if vendor is not None and entry.vendor != vendor:
@@ -123,8 +141,8 @@ class Journal:
             if status is not None and entry.status != status:
                 continue
             if path is not None:
-                if "*" in path:
-                    if not fnmatch.fnmatchcase(entry.path, path):
+                if glob is not None:
+                    if not glob_match(entry.path, glob):
                         continue
                 elif entry.path != path:
                     continue

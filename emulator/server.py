@@ -3,6 +3,8 @@ pytest plugin. Both bind (port 0 allowed), report the real URL, and shut down cl
 from __future__ import annotations
 
 import asyncio
+import asyncio.selector_events
+import errno
 import logging
 import os
 import signal
@@ -25,6 +27,13 @@ MAX_LINE_BYTES = 256 * 1024
 #: stops reading a connection once shutdown begins, so a request whose body is still arriving
 #: could otherwise hold the exit for its 60 s default (docker stop waits only 10 s).
 SHUTDOWN_GRACE_SECONDS = 3.0
+#: a connection that has sent no complete request headers for this long -- new, idle between
+#: keep-alive requests, or stuck half-way through a request line -- is closed (aiohttp's own
+#: default is an hour, so a few hundred idle sockets could exhaust the file descriptors).
+#: Request bodies have their own bound: :data:`emulator.httputil.BODY_IDLE_TIMEOUT`.
+IDLE_TIMEOUT_SECONDS = 30.0
+#: aiohttp would inflate gzip/deflate bodies itself, without regard to the vendors' limits;
+#: :func:`emulator.httputil.read_body` decodes them as they stream in, bounded by each limit.
 
 if TYPE_CHECKING:  # the HTTPS proxy's modules are imported where it starts
     from .context import Context
@@ -59,9 +68,12 @@ class _ProtocolErrorFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         from aiohttp.http_exceptions import HttpProcessingError
 
+        from aiohttp.web_protocol import RequestPayloadError
+
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            record.msg = f"{record.getMessage()}: malformed HTTP refused with 400 ({exc.message or exc})"
+        if isinstance(exc, (HttpProcessingError, RequestPayloadError)):
+            detail = exc.message if isinstance(exc, HttpProcessingError) else str(exc).strip().splitlines()[-1]
+            record.msg = f"{record.getMessage()}: malformed HTTP refused with 400 ({detail or exc})"
             record.args = ()
             record.exc_info = None
             record.exc_text = None
@@ -76,11 +88,73 @@ def _quiet_protocol_errors() -> None:
         logger.addFilter(_ProtocolErrorFilter())
 
 
+_ACCEPT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+class _AcceptOnce:
+    """The listening socket as asyncio's accept loop sees it: after one "out of resources"
+    error every further ``accept()`` in that round says "nothing waiting". CPython 3.11's loop
+    does not stop after such an error: it retries up to ``backlog`` times at once, each retry
+    logging a traceback and scheduling another round (out of file descriptors, the server spun
+    and wrote ~1 MB of log a second). With this it makes one attempt a second, as intended."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._failed = False
+
+    def accept(self) -> Any:
+        if self._failed:
+            raise BlockingIOError(errno.EAGAIN, "accept paused")
+        try:
+            return self._sock.accept()
+        except OSError as exc:
+            if exc.errno in _ACCEPT_ERRNOS:
+                self._failed = True
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _bounded_accept_errors() -> None:
+    cls = asyncio.selector_events.BaseSelectorEventLoop
+    original = getattr(cls, "_accept_connection", None)
+    if original is None or getattr(original, "_emulator_patched", False):
+        return
+
+    def _accept_connection(self: Any, protocol_factory: Any, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(sock, _AcceptOnce):
+            sock = sock._sock
+        return original(self, protocol_factory, _AcceptOnce(sock), *args, **kwargs)
+
+    _accept_connection._emulator_patched = True  # type: ignore[attr-defined]
+    cls._accept_connection = _accept_connection  # type: ignore[attr-defined]
+
+
+def _loop_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Out of file descriptors: one warning line a minute, not a traceback a second."""
+    if context.get("message") == "socket.accept() out of system resource":
+        now = loop.time()
+        if now - _last_accept_warning[0] >= 60:
+            _last_accept_warning[0] = now
+            logging.getLogger("emulator").warning(
+                "cannot accept new connections: %s (retrying every second; idle connections close after %g s)",
+                context.get("exception"), IDLE_TIMEOUT_SECONDS)
+        return
+    loop.default_exception_handler(context)
+
+
+_last_accept_warning = [-1e9]
+
+
 async def start_site(app: web.Application, host: str, port: int, *, access_log: bool) -> tuple[web.AppRunner, int]:
     _quiet_protocol_errors()
+    _bounded_accept_errors()
+    asyncio.get_running_loop().set_exception_handler(_loop_errors)
     kwargs: dict[str, Any] = {"access_log_class": AccessLogger} if access_log else {"access_log": None}
     runner = web.AppRunner(app, handle_signals=False, max_line_size=MAX_LINE_BYTES,
-                           max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, **kwargs)
+                           max_field_size=MAX_LINE_BYTES, shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+                           auto_decompress=False, keepalive_timeout=IDLE_TIMEOUT_SECONDS, **kwargs)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()

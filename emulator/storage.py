@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -83,15 +84,71 @@ def _connect(path: str, *, file_backed: bool, writer: bool) -> sqlite3.Connectio
 
 
 def _run_in_savepoint(conn: sqlite3.Connection, fn: WriteFn, args: tuple) -> Any:
+    """One write of a batch in its own SAVEPOINT. Its foreign keys are checked before it is
+    released, so one write's violation never surfaces at the batch's COMMIT and fails the others:
+    a write that deferred its checks (``clear_tables``) is checked in full here."""
     conn.execute("SAVEPOINT w")
     try:
         result = fn(conn, *args)
+        if conn.execute("PRAGMA defer_foreign_keys").fetchone()[0]:
+            conn.execute("PRAGMA defer_foreign_keys = OFF")
+            if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise sqlite3.IntegrityError("FOREIGN KEY constraint failed")
     except BaseException:
-        conn.execute("ROLLBACK TO w")
-        conn.execute("RELEASE w")
+        if conn.in_transaction:  # else SQLite already rolled back the whole transaction
+            try:
+                conn.execute("ROLLBACK TO w")
+                conn.execute("RELEASE w")
+            except sqlite3.Error:  # pragma: no cover - the original error says more
+                log.exception("rollback of a failed write failed")
         raise
     conn.execute("RELEASE w")
     return result
+
+
+#: SQLite primary result codes that mean the database cannot take writes (not a refusal)
+_STORAGE_FAILURES = {8: "READONLY", 10: "IOERR", 11: "CORRUPT", 13: "FULL", 14: "CANTOPEN", 26: "NOTADB"}
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """True for the errors that say the disk or file failed, not the write."""
+    if isinstance(exc, StorageError):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and (code & 0xFF) in _STORAGE_FAILURES
+
+
+class DatabaseOpenError(Exception):
+    """The database cannot be used at start-up; the message is one line naming the file."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer emulator."""
+
+
+def _explain(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, SchemaTooNew):
+        return text
+    if "file is not a database" in text:
+        return "the file is not an SQLite database"
+    if "readonly" in text or "read-only" in text:
+        return "the file or its directory is read-only (the emulator needs to write it)"
+    if "unable to open" in text:
+        return "cannot create or open the file (is its directory writable?)"
+    return text
+
+
+class StorageError(RuntimeError):
+    """The database cannot take writes (its file vanished, the disk is full...)."""
+
+
+class WriteNotCommitted(StorageError):
+    """This write succeeded, but the transaction it shared was lost by another write's failure."""
 
 
 class Store:
@@ -106,18 +163,53 @@ class Store:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.commits = 0  # number of transactions committed (group commit shares them)
+        #: why writes fail (disk full, file vanished), None while they work
+        self.write_error: str | None = None
+        self._identity: tuple[int, int] | None = None
+        self._lock_fd: int | None = None
         self.writes = 0
 
     # -- lifecycle --------------------------------------------------------------------------
     def open(self, components: Iterable[Component]) -> None:
-        """Open and migrate; the reader connection too in file mode."""
-        self._write_conn = _connect(self.path, file_backed=self.file_backed, writer=True)
-        self._migrate(self._write_conn, list(components))
+        """Open and migrate; the reader connection too in file mode. Raises
+        :class:`DatabaseOpenError` with one line naming the file and the cause."""
         if self.file_backed:
-            self._read_conn = _connect(self.path, file_backed=True, writer=False)
-            self._read_conn.execute("PRAGMA query_only = ON")
-        else:
-            self._read_conn = self._write_conn
+            self._lock()
+        try:
+            self._write_conn = _connect(self.path, file_backed=self.file_backed, writer=True)
+            self._migrate(self._write_conn, list(components))
+            if self.file_backed:
+                self._read_conn = _connect(self.path, file_backed=True, writer=False)
+                self._read_conn.execute("PRAGMA query_only = ON")
+            else:
+                self._read_conn = self._write_conn
+        except (sqlite3.Error, SchemaTooNew) as exc:
+            self.close()
+            raise DatabaseOpenError(f"cannot use database {self.path}: {_explain(exc)}") from None
+        if self.file_backed:
+            st = os.stat(self.path)
+            self._identity = (st.st_dev, st.st_ino)
+
+    def _lock(self) -> None:
+        """One emulator per database file: an exclusive ``flock`` (independent of SQLite's own
+        POSIX locks) held until :meth:`close`. A second server on the same ``--db`` would share
+        the state silently; it refuses to start instead."""
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            where = os.path.dirname(os.path.abspath(self.path))
+            reason = (f"directory {where} does not exist" if not os.path.isdir(where)
+                      else exc.strerror or str(exc))
+            raise DatabaseOpenError(f"cannot use database {self.path}: {reason}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise DatabaseOpenError(f"database {self.path} is in use by another device-api-emulator process",
+                                    exit_code=1) from None
+        self._lock_fd = fd
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind to the serving loop; in file mode start the writer thread."""
@@ -144,6 +236,9 @@ class Store:
                     log.exception("checkpoint at close failed")
             self._write_conn.close()
         self._read_conn = self._write_conn = None
+        if self._lock_fd is not None:  # after SQLite's connections: closing it drops POSIX locks
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _migrate(self, conn: sqlite3.Connection, components: list[Component]) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -156,7 +251,7 @@ class Store:
                 ).fetchone()
                 current = row[0] if row else 0
                 if current > len(comp.migrations):
-                    raise RuntimeError(
+                    raise SchemaTooNew(
                         f"database schema of {comp.name!r} is version {current}, newer than "
                         f"this emulator's {len(comp.migrations)}; use a newer emulator or a new --db"
                     )
@@ -234,31 +329,88 @@ class Store:
             self._run_batch(conn, batch)
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        """Each write in its own SAVEPOINT, one COMMIT for those that succeeded. An answer says
+        exactly what happened to that write: a refused write rolled back only itself; if a
+        failure took the whole transaction with it (SQLite rolls back on a full disk or an I/O
+        error), the writes done so far in it fail with that cause and the rest of the batch
+        continues in a new transaction; if COMMIT fails, no write of it is acknowledged."""
         outcomes: list[tuple[asyncio.Future, bool, Any]] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for fn, args, fut in batch:
-                try:
-                    outcomes.append((fut, True, _run_in_savepoint(conn, fn, args)))
-                except Exception as exc:  # the caller gets its own exception back
-                    outcomes.append((fut, False, exc))
-            conn.execute("COMMIT")
-            self.commits += 1
-            self.writes += len(batch)
-        except BaseException as exc:  # the commit itself failed: nobody is acknowledged
-            log.exception("write batch failed")
+        pending: list[tuple[asyncio.Future, Any]] = []  # done in the open transaction
+
+        def lose_pending(cause: BaseException) -> None:
+            for fut, _ in pending:
+                outcomes.append((fut, False, WriteNotCommitted(f"not committed: {cause}")))
+            pending.clear()
+
+        for fn, args, fut in batch:
             try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            failure = exc if isinstance(exc, Exception) else RuntimeError(str(exc))
-            outcomes = [(fut, False, failure) for _, _, fut in batch]
+                if not conn.in_transaction:
+                    self._check_file()
+                    conn.execute("BEGIN IMMEDIATE")
+                pending.append((fut, _run_in_savepoint(conn, fn, args)))
+            except Exception as exc:  # the caller gets its own exception back
+                if storage_failure(exc):
+                    self._failed(exc)
+                if not conn.in_transaction:
+                    lose_pending(exc)
+                outcomes.append((fut, False, exc))
+        if conn.in_transaction:
+            try:
+                conn.execute("COMMIT")
+            except Exception as exc:
+                self._failed(exc, f"commit of {len(pending)} write(s)")
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                lose_pending(exc)
+            else:
+                self.commits += 1
+                self.writes += len(pending)
+                self.write_error = None
+                outcomes.extend((fut, True, result) for fut, result in pending)
         loop = self._loop
         assert loop is not None
         try:
             loop.call_soon_threadsafe(_resolve_all, outcomes)
         except RuntimeError:  # loop closed during shutdown
             pass
+
+    def _failed(self, exc: BaseException, what: str = "write") -> None:
+        self.write_error = f"{what} failed: {exc}"
+        log.error("%s failed on %s: %s: %s", what, self.path, type(exc).__name__, exc)
+
+    # -- the file under us ------------------------------------------------------------------
+    def _check_file(self) -> None:
+        """Refuse writes when the database file was deleted or replaced while we run: SQLite
+        would keep writing to the unlinked inode and everything acknowledged would be lost."""
+        if self._identity is None:
+            return
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            raise StorageError(f"database file {self.path} has vanished; writes are refused "
+                               "(restart the emulator)") from None
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise StorageError(f"database file {self.path} was replaced; writes are refused "
+                               "(restart the emulator)")
+
+    def file_present(self) -> bool:
+        try:
+            self._check_file()
+        except StorageError:
+            return False
+        return True
+
+    def health(self) -> str | None:
+        """None when writes work, else why not."""
+        try:
+            self._check_file()
+        except StorageError as exc:
+            self.write_error = str(exc)
+            return str(exc)
+        return self.write_error
 
 
 def _resolve_all(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:

@@ -235,7 +235,7 @@ def test_clock_moves_outside_representable_time_are_refused(toy, move):
     before = requests.get(toy.url + "/_emulator/clock").json()["offset_seconds"]
     r = requests.post(toy.url + "/_emulator/clock", json=move)
     assert r.status_code == 400
-    assert r.json() == {"error": f"{next(iter(move))} would put the clock outside the years 1970 to 9999"}
+    assert r.json() == {"error": f"{next(iter(move))} would put the clock outside the years 1970 to 8999"}
     assert requests.get(toy.url + "/_emulator/clock").json()["offset_seconds"] == before
     assert requests.get(toy.url + "/toy/items/alpha").status_code == 200
 

@@ -221,7 +221,9 @@ class Routes:
         limit = self.vendor.option("max_body_bytes")
         try:
             body = await read_body(request, limit)
-        except BodyError:
+        except BodyError as exc:
+            if exc.kind != "too_large":  # a broken Content-Encoding
+                raise errors.bad_request("Request body could not be decoded") from None
             raise errors.bad_request(f"Request body is larger than {limit} bytes") from None
         lines = parse_device_lines(body)
         if lines.total == 0:
