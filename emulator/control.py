@@ -83,7 +83,7 @@ async def ca_pem(request: web.Request) -> web.Response:
     ca = _ctx(request).ca
     if ca is None:
         raise ApiError(404, {"error": "the HTTPS proxy is off, so there is no CA"})
-    return web.Response(body=ca.cert_pem, content_type="application/x-pem-file")
+    return web.Response(body=ca.cert_pem, content_type="text/plain")  # PEM is text; every client reads it
 
 
 async def reset(request: web.Request) -> web.Response:

@@ -21,9 +21,14 @@ OK = closed_object({"status": {"const": "ok"}})
 #: a fixture document: one part per vendor, each the vendor's own shape (``docs/fixtures.md``)
 STATE = {"type": "object", "additionalProperties": {"type": "object"}}
 
-HEALTH = closed_object({
-    "status": {"const": "ok"}, "version": STR, "vendors": {"type": "array", "items": STR}, "db": STR,
-    "auth": STR, "profiles": {"type": "object", "additionalProperties": STR}})
+HEALTH_FIELDS = {
+    "version": STR, "vendors": {"type": "array", "items": STR}, "db": STR, "auth": STR,
+    "profiles": {"type": "object", "additionalProperties": STR},
+    "proxy": NULLABLE_STR,  # the HTTPS proxy's URL, null when it is off
+}
+HEALTH = closed_object({"status": {"const": "ok"}, **HEALTH_FIELDS})
+#: while writes fail (disk full, database file gone): a 503 that says why
+UNHEALTHY = closed_object({"status": {"const": "error"}, **HEALTH_FIELDS, "error": STR})
 RESET = closed_object({"status": {"const": "ok"}, "reset": STR})
 TENANTS = closed_object({"vendor": STR, "label": STR, "tenants": {"type": "array", "items": closed_object(
     {"id": STR, "devices": COUNT})}})
@@ -63,7 +68,9 @@ HTML = success({"type": "string"}, "an HTML page", content_type="text/html")
 
 #: handler name -> its ``doc["responses"]``
 RESPONSES: dict[str, dict[str, Any]] = {
-    "health": {"200": success(HEALTH, "alive")},
+    "ca_pem": {"200": success({"type": "string"}, "the CA certificate, PEM", content_type="text/plain"),
+               "404": "the proxy is off"},
+    "health": {"200": success(HEALTH, "alive"), "503": success(UNHEALTHY, "writes fail; the error says why")},
     "reset": {"200": success(RESET, "state wiped and the start-up fixtures reloaded")},
     "get_state": {"200": success(STATE, "the state as a fixture document")},
     "put_state": {"200": success(OK, "replaced"), "400": "an invalid fixture document (nothing changed)"},

@@ -95,7 +95,7 @@ def test_env_prints_the_proxy_and_a_bundle_of_the_system_cas_plus_the_emulators(
     assert [line.split("=", 1)[0].removeprefix("export ") for line in printed.splitlines()] == ENV_NAMES
     assert all(line.startswith("export ") for line in printed.splitlines())
     ca = requests.get(f"{server.url}/_emulator/ca.pem", timeout=10)
-    assert ca.status_code == 200 and ca.headers["Content-Type"] == "application/x-pem-file"
+    assert ca.status_code == 200 and ca.headers["Content-Type"] == "text/plain"
     assert ca.content.startswith(b"-----BEGIN CERTIFICATE-----\n")
     bundle = Path(sdk_env["REQUESTS_CA_BUNDLE"])
     assert sdk_env == {"PATH": os.environ["PATH"],
