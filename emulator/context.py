@@ -20,8 +20,8 @@ from .fixtures import FixtureError, validate_document
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
-from .snapshot import ResetSnapshot
-from .storage import Store, clear_tables, mark_startup_fixtures_loaded, startup_fixtures_were_loaded, vendor_tables
+from .storage import (ResetSnapshot, Store, clear_tables, mark_startup_fixtures_loaded, startup_fixtures_were_loaded,
+                      vendor_tables)
 from .vendor import Route, Vendor
 
 def takes_now(vendor: Vendor) -> bool:
@@ -132,6 +132,7 @@ class Context:
         def reset(conn):
             if snapshot.usable:
                 snapshot.restore(conn, [vendor] if vendor is not None else list(self.vendors))
+                deliveries.clear(conn, vendor)  # the ledger is no fixture: it is emptied, not restored
                 return
 
             def reload(now: str | None = None) -> None:

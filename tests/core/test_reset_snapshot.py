@@ -1,4 +1,4 @@
-"""Reset restores a snapshot of what the start-up fixtures produce (emulator/snapshot.py):
+"""Reset restores a snapshot of what the start-up fixtures produce (emulator/storage.py, "reset by snapshot"):
 the state after every reset is exactly the freshly loaded one, whatever was changed, cascaded
 or reset per vendor; a fixture load that depends on the clock keeps being loaded each time."""
 from __future__ import annotations
