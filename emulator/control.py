@@ -18,7 +18,7 @@ from .fixtures import FixtureError
 from .clock import MAX_EPOCH
 from .httputil import BodyError, bounded_int, read_json
 from .openapi import build_openapi, render_html
-from .storage import browse_devices, browse_tenants
+from .storage import browse_devices, browse_tenants, health_probe
 from .vendor import Route, Vendor
 
 def _ctx(request: web.Request) -> Context:
@@ -48,10 +48,6 @@ def _vendor_param(request: web.Request) -> str | None:
     return vendor
 
 
-def _health_probe(conn) -> None:
-    conn.execute("INSERT OR REPLACE INTO core_meta(key, value) VALUES ('health_probe', 'ok')")
-
-
 async def health(request: web.Request) -> web.Response:
     """``ok`` only while writes work: after a write failed for lack of space (or its file
     vanished) it says why with a 503, probing with one tiny write until space returns."""
@@ -59,7 +55,7 @@ async def health(request: web.Request) -> web.Response:
     problem = ctx.store.health()
     if problem is not None and ctx.store.file_backed and ctx.store.file_present():
         try:
-            await ctx.store.write(_health_probe)
+            await ctx.store.write(health_probe)
         except Exception:
             pass
         problem = ctx.store.health()

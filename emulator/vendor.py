@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import sqlite3
 import sys
 from types import ModuleType
@@ -20,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .errors import ApiError
-from .storage import Browse
+from .storage import Browse, CreatedRows, create_recorded, undo_created_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
@@ -58,89 +57,10 @@ class NewTenant:
             return
         self.removing = asyncio.get_running_loop().create_future()
         try:
-            await self.vendor.ctx.store.write(undo_created_tenants, [self.rows])
+            await self.vendor.ctx.store.write(undo_created_rows, [self.rows])
         finally:
             self.vendor._new_tenants.pop(self.key, None)
             self.removing.set_result(None)
-
-
-def _key_columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    """The columns naming one row: ``rowid``, or the primary key of a WITHOUT ROWID table."""
-    without_rowid = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                 (table,)).fetchone()[0].upper().replace(" ", "").endswith("WITHOUTROWID")
-    if not without_rowid:
-        return ["rowid"]
-    info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-    return [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
-
-
-#: (table, key columns, key values of each row) -- rows tenant creation added, children first
-CreatedRows = list[tuple[str, list[str], list[list[Any]]]]
-
-
-def _create_recorded(conn: sqlite3.Connection, vendor: str, create: Callable[..., Any],
-                     args: tuple) -> tuple[Any, CreatedRows]:
-    """``create(conn, *args)`` and the rows it added to the vendor's tables (recorded by
-    temporary triggers, so rowid and WITHOUT ROWID tables alike, whatever their size)."""
-    from .storage import vendor_tables
-
-    tables = vendor_tables(conn, vendor)
-    keys = {t: _key_columns(conn, t) for t in tables}
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS emulator_new_rows (tbl TEXT NOT NULL, key TEXT NOT NULL)")
-    conn.execute("DELETE FROM temp.emulator_new_rows")
-    for i, table in enumerate(tables):
-        values = ", ".join(f'NEW."{c}"' if c != "rowid" else "NEW.rowid" for c in keys[table])
-        conn.execute(f'CREATE TEMP TRIGGER emulator_new_row_{i} AFTER INSERT ON main."{table}" BEGIN '
-                     f"INSERT INTO emulator_new_rows(tbl, key) VALUES ({i}, json_array({values})); END")
-    try:
-        result = create(conn, *args)
-    finally:
-        for i in range(len(tables)):
-            conn.execute(f"DROP TRIGGER IF EXISTS temp.emulator_new_row_{i}")
-    found: dict[int, list[list[Any]]] = {}
-    for index, key in conn.execute("SELECT tbl, key FROM temp.emulator_new_rows ORDER BY rowid"):
-        found.setdefault(int(index), []).append(json.loads(key))
-    conn.execute("DELETE FROM temp.emulator_new_rows")
-    return result, [(tables[i], keys[tables[i]], found[i]) for i in sorted(found)]
-
-
-def _where(columns: list[str]) -> str:
-    return " AND ".join(f'"{c}" = ?' if c != "rowid" else "rowid = ?" for c in columns)
-
-
-def undo_created_tenants(conn: sqlite3.Connection, batches: list[CreatedRows]) -> bool:
-    """Remove the rows tenant creation added for a refused request, unless another request has
-    used the tenant meanwhile (a row outside ours references one of ours): then keep it all.
-    Returns whether anything was removed."""
-    ours: dict[str, set[tuple]] = {}
-    for batch in batches:
-        for table, _, rows in batch:
-            ours.setdefault(table, set()).update(tuple(r) for r in rows)
-    all_tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    for batch in batches:
-        for table, columns, rows in batch:
-            for other in all_tables:
-                refs = [r for r in conn.execute(f'PRAGMA foreign_key_list("{other}")') if r[2] == table]
-                if not refs:
-                    continue
-                other_key = _key_columns(conn, other)
-                select_key = ", ".join(f'"{c}"' if c != "rowid" else "rowid" for c in other_key)
-                mine = ours.get(other, set())
-                for ref in refs:
-                    child_col, parent_col = ref[3], ref[4] or "rowid"
-                    for row in rows:
-                        parent = conn.execute(f'SELECT "{parent_col}" FROM "{table}" WHERE {_where(columns)}',
-                                              row).fetchone()
-                        if parent is None:
-                            continue
-                        users = {tuple(r) for r in conn.execute(
-                            f'SELECT {select_key} FROM "{other}" WHERE "{child_col}" = ?', (parent[0],))}
-                        if users - mine:
-                            return False
-    for batch in batches:
-        for table, columns, rows in batch:  # children first, as vendor_tables orders them
-            conn.executemany(f'DELETE FROM "{table}" WHERE {_where(columns)}', rows)
-    return True
 
 
 @dataclass(frozen=True)
@@ -298,7 +218,7 @@ class Vendor:
 
         A refused request changes nothing, tenants included: the rows ``create`` added are
         remembered on the request, and when its answer is a refusal (4xx/5xx) the middleware
-        removes them again (:func:`undo_created_tenants`). ``refusal`` is also what a write
+        removes them again (:func:`undo_created_rows`). ``refusal`` is also what a write
         answers when its tenant vanished under it (a reset raced the request)."""
         request[TENANT_REFUSAL] = refusal
         key: Any = (lookup, create, args)  # module-level functions and plain args match across requests
@@ -319,7 +239,7 @@ class Vendor:
                 return row
             if not (creatable and self.ctx.options.auth_open):
                 raise refusal if isinstance(refusal, ApiError) else refusal()
-            result, created = await self.ctx.store.write(_create_recorded, self.name, create, args)
+            result, created = await self.ctx.store.write(create_recorded, self.name, create, args)
             pending = self._new_tenants.get(key)
             if pending is not None and pending.removing is not None:
                 await asyncio.shield(pending.removing)

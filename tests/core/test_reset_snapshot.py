@@ -99,9 +99,11 @@ def test_a_clock_stamped_fixture_is_loaded_again_at_every_reset(served, tmp_path
     server, emu = served([path])
     emu.reset()
     assert server.context.reset_snapshot.usable is False
+    first = emu.state()["capgo"]["apps"][0]["devices"][0]["created_at"]
     emu.advance_clock(86400 * 365)
-    now = emu._call("GET", "clock")["iso"]
-    emu.reset()  # loads with the clock as it is (advanced), then thaws it
-    device = emu.state()["capgo"]["apps"][0]["devices"][0]
-    assert device["device_id"] == "stamped-1"
-    assert device["created_at"][:10] == now[:10]
+    emu.load({"capgo": {"apps": [{"app_id": doc["capgo"]["apps"][0]["app_id"], "devices": [
+        {"device_id": "stamped-2", "platform": "ios", "version_name": "1.0.0"}]}]}})
+    emu.reset()  # the clock is restored first, then the fixtures load again with its time
+    devices = emu.state()["capgo"]["apps"][0]["devices"]
+    assert [d["device_id"] for d in devices] == ["stamped-1"]
+    assert devices[0]["created_at"][:10] == first[:10]  # stamped anew, a year before the advanced clock
