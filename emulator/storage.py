@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 import queue
 import sqlite3
 import threading
@@ -47,6 +48,8 @@ CORE_SCHEMA = (
 )
 
 MAX_BATCH = 256
+#: health keeps reporting a failed write this long after it, whatever succeeded since
+FAILURE_MEMORY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,9 @@ class Store:
         self.commits = 0  # number of transactions committed (group commit shares them)
         #: why writes fail (disk full, file vanished), None while they work
         self.write_error: str | None = None
+        #: (why, monotonic time) of the newest failed write: a small write succeeding on a
+        #: nearly full disk does not make the disk healthy while bigger ones still fail
+        self._last_failure: tuple[str, float] | None = None
         self._identity: tuple[int, int] | None = None
         self._lock_fd: int | None = None
         self.writes = 0
@@ -380,6 +386,7 @@ class Store:
 
     def _failed(self, exc: BaseException, what: str = "write") -> None:
         self.write_error = f"{what} failed: {exc}"
+        self._last_failure = (self.write_error, time.monotonic())
         log.error("%s failed on %s: %s: %s", what, self.path, type(exc).__name__, exc)
 
     # -- the file under us ------------------------------------------------------------------
@@ -405,12 +412,18 @@ class Store:
         return True
 
     def health(self) -> str | None:
-        """None when writes work, else why not."""
+        """None when writes work, else why not. A failed write is reported for a few seconds
+        even when a later one succeeded: on a nearly full disk a small write fits where the
+        next larger one does not, and "ok" would be a lie while some writes still fail."""
         try:
             self._check_file()
         except StorageError as exc:
             self.write_error = str(exc)
             return str(exc)
+        if self.write_error is None and self._last_failure is not None:
+            why, at = self._last_failure
+            if time.monotonic() - at < FAILURE_MEMORY_SECONDS:
+                return why
         return self.write_error
 
 
