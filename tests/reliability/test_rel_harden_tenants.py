@@ -73,3 +73,52 @@ def test_refusal_racing_a_success_on_a_new_tenant_keeps_it_whole(server):
         tenant = _tenants(server.url)[name]
         assert tenant["items"] == ["ok", "ok"]
     assert not any(name.startswith("refused") for name in _tenants(server.url))
+
+
+# -- the five real vendors: a refused request in open mode leaves no tenant behind --------------
+
+NEW_JPUSH = ("openmode0appkey000000001", "openmode0secret000000001")
+NEW_BEAMS = "0f0f0f0f-1111-4222-8333-444455556666"
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+REAL_VENDOR_REFUSALS = [
+    # (vendor, method, path, headers, body, expected status)
+    ("jpush", "POST", "/v3/devices/1507bfd3f7c466c355c", _basic(*NEW_JPUSH), b"{bad", 400),
+    ("beams", "POST", f"/device_api/v1/instances/{NEW_BEAMS}/devices/fcm", {"Content-Type": "application/json"},
+     b"{bad", 400),
+    ("moengage", "POST", "/v1/device/OPENMODEWORKSPACE0000001", _basic("OPENMODEWORKSPACE0000001", "k"), b"{bad",
+     400),
+    ("capgo", "POST", "/device", {"authorization": "open-mode-new-capgo-key", "Content-Type": "application/json"},
+     b"{bad", 400),
+    ("applovin", "GET", "/devices/list?api_key=open-mode-new-applovin-key&device_list_id=0123456789abcdef0123456789abcdef",
+     {}, None, 404),
+]
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory):
+    with ServerProcess("--db", str(tmp_path_factory.mktemp("open") / "o.db"), "--auth", "open") as proc:
+        yield proc
+
+
+@pytest.mark.parametrize("vendor, method, path, headers, body, status", REAL_VENDOR_REFUSALS,
+                         ids=[r[0] for r in REAL_VENDOR_REFUSALS])
+def test_real_vendor_refusal_in_open_mode_creates_no_tenant(open_server, vendor, method, path, headers, body,
+                                                             status):
+    before = requests.get(f"{open_server.url}/_emulator/state", timeout=10).json()
+    r = requests.request(method, open_server.url + path, headers=headers, data=body, timeout=10)
+    assert r.status_code == status, r.text
+    assert requests.get(f"{open_server.url}/_emulator/state", timeout=10).json() == before
+
+
+def test_real_vendor_acceptance_in_open_mode_creates_its_tenant(open_server):
+    r = requests.get(f"{open_server.url}/v3/tags/", headers=_basic(*NEW_JPUSH), timeout=10)
+    assert (r.status_code, r.json()) == (200, {"tags": []})
+    apps = requests.get(f"{open_server.url}/_emulator/state?vendor=jpush", timeout=10).json()["jpush"]["apps"]
+    assert NEW_JPUSH[0] in [a["app_key"] for a in apps]
