@@ -7,6 +7,7 @@ import sys
 
 from aiohttp import web
 
+from emulator.openapi import closed_object, success
 from emulator.errors import ApiError, json_response
 from emulator.httputil import BodyError, read_json
 from emulator.vendor import Route, Vendor
@@ -40,7 +41,9 @@ class TenantToy(Vendor):
     )
 
     def routes(self) -> list[Route]:
-        return [Route("POST", "/tentoy/{tenant}/items", self.add_item, "add an item to a tenant")]
+        added = closed_object({"tenant": {"type": "string"}, "value": {"type": "string"}})
+        return [Route("POST", "/tentoy/{tenant}/items", self.add_item, "add an item to a tenant",
+                      doc={"responses": {"201": success(added, "the item added")}})]
 
     async def add_item(self, request: web.Request) -> web.Response:
         name = request.match_info["tenant"]
