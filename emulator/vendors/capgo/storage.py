@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 from typing import Any
 
 from ...storage import Browse
@@ -491,10 +490,6 @@ def version_pins_of(conn: sqlite3.Connection, app_id: str) -> list[tuple[str, st
     return [(r[0], r[1]) for r in conn.execute(
         "SELECT vp.device_id, v.name FROM capgo_version_pins vp "
         "JOIN capgo_versions v ON v.id = vp.version_id WHERE vp.app_id = ? ORDER BY vp.device_id", (app_id,))]
-
-
-def iter_rows(conn: sqlite3.Connection, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    return dict_rows(conn.execute(sql, tuple(args)))
 
 
 #: where the dashboard pages through tenants and devices
