@@ -440,6 +440,26 @@ def _resolve_all(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
 # -- the delivery ledger's SQL (emulator/deliveries.py decides what to keep) ----------------------
 
 #: the delivery ledger's tables (emulator/deliveries.py), the core's migration component ``core``
+#: one generation table of the ledger (two of them, 0 and 1: see deliveries.record)
+_DELIVERY_GENERATION = """
+    CREATE TABLE IF NOT EXISTS core_deliveries_{g} (
+        id          INTEGER PRIMARY KEY,
+        vendor      TEXT NOT NULL,
+        tenant      TEXT NOT NULL,
+        publish_id  TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        platform    TEXT,
+        status      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        matched_by  TEXT,
+        payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
+        time        TEXT NOT NULL
+    );
+    -- every index ends in the rowid (id): each serves its filter newest first without a sort
+    CREATE INDEX IF NOT EXISTS core_deliveries_{g}_publish ON core_deliveries_{g}(publish_id);
+    CREATE INDEX IF NOT EXISTS core_deliveries_{g}_device ON core_deliveries_{g}(device_id);
+"""
+
 LEDGER_MIGRATIONS: tuple[str, ...] = (
     # version 1: one table (kept as it was, for databases made with it)
     """
@@ -483,38 +503,7 @@ LEDGER_MIGRATIONS: tuple[str, ...] = (
     DROP TABLE IF EXISTS core_deliveries;
     DELETE FROM core_publishes;
     DELETE FROM core_meta WHERE key = 'deliveries_trimmed_upto';
-    CREATE TABLE IF NOT EXISTS core_deliveries_0 (
-        id          INTEGER PRIMARY KEY,
-        vendor      TEXT NOT NULL,
-        tenant      TEXT NOT NULL,
-        publish_id  TEXT NOT NULL,
-        device_id   TEXT NOT NULL,
-        platform    TEXT,
-        status      TEXT NOT NULL,
-        reason      TEXT NOT NULL,
-        matched_by  TEXT,
-        payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
-        time        TEXT NOT NULL
-    );
-    -- every index ends in the rowid (id): each serves its filter newest first without a sort
-    CREATE INDEX IF NOT EXISTS core_deliveries_0_publish ON core_deliveries_0(publish_id);
-    CREATE INDEX IF NOT EXISTS core_deliveries_0_device ON core_deliveries_0(device_id);
-    CREATE TABLE IF NOT EXISTS core_deliveries_1 (
-        id          INTEGER PRIMARY KEY,
-        vendor      TEXT NOT NULL,
-        tenant      TEXT NOT NULL,
-        publish_id  TEXT NOT NULL,
-        device_id   TEXT NOT NULL,
-        platform    TEXT,
-        status      TEXT NOT NULL,
-        reason      TEXT NOT NULL,
-        matched_by  TEXT,
-        payload     INTEGER,  -- core_payloads.id: an audience shares a few payloads
-        time        TEXT NOT NULL
-    );
-    -- every index ends in the rowid (id): each serves its filter newest first without a sort
-    CREATE INDEX IF NOT EXISTS core_deliveries_1_publish ON core_deliveries_1(publish_id);
-    CREATE INDEX IF NOT EXISTS core_deliveries_1_device ON core_deliveries_1(device_id);
+""" + "".join(_DELIVERY_GENERATION.format(g=g) for g in (0, 1)) + """
     CREATE VIEW IF NOT EXISTS core_deliveries AS
         SELECT * FROM core_deliveries_0 UNION ALL SELECT * FROM core_deliveries_1;
     CREATE TABLE IF NOT EXISTS core_payloads (
@@ -523,23 +512,6 @@ LEDGER_MIGRATIONS: tuple[str, ...] = (
         last_used  INTEGER NOT NULL  -- the newest delivery id that may use it (dropped with it)
     );
     CREATE INDEX IF NOT EXISTS core_payloads_last_used ON core_payloads(last_used);
-    CREATE TABLE IF NOT EXISTS core_publishes (
-        id              INTEGER PRIMARY KEY AUTOINCREMENT,
-        vendor          TEXT NOT NULL,
-        tenant          TEXT NOT NULL,
-        publish_id      TEXT NOT NULL,
-        first_delivery  INTEGER,
-        time            TEXT NOT NULL,
-        UNIQUE (vendor, publish_id, tenant)
-    );
-    CREATE TABLE IF NOT EXISTS core_dead_tokens (
-        vendor     TEXT NOT NULL,
-        tenant     TEXT NOT NULL,
-        device_id  TEXT NOT NULL,
-        reason     TEXT NOT NULL,
-        time       TEXT NOT NULL,
-        PRIMARY KEY (vendor, tenant, device_id)
-    );
     """,
 )
 
