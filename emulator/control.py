@@ -12,7 +12,7 @@ from . import __version__
 from .context import CONTEXT, Context
 from .control_doc import with_responses
 from .deliveries_api import ledger_routes
-from .errors import ApiError, json_response
+from .errors import control_error, json_response
 from .faults import FaultError
 from .fixtures import FixtureError
 from .clock import MAX_EPOCH
@@ -25,26 +25,19 @@ def _ctx(request: web.Request) -> Context:
     return request.app[CONTEXT]
 
 
-def _bad_request(message: str, path: str | None = None) -> ApiError:
-    body: dict[str, Any] = {"error": message}
-    if path is not None:
-        body["path"] = path
-    return ApiError(400, body)
-
-
 async def _json_body(request: web.Request) -> Any:
     try:
         return await read_json(request, _ctx(request).config.max_body_bytes)
     except BodyError as exc:
         if exc.path is not None:
-            raise _bad_request(exc.detail, exc.path) from None
-        raise _bad_request(f"body must be a JSON document ({exc.kind})", "$") from None
+            raise control_error(400, exc.detail, exc.path) from None
+        raise control_error(400, f"body must be a JSON document ({exc.kind})", "$") from None
 
 
 def _vendor_param(request: web.Request) -> str | None:
     vendor = request.query.get("vendor")
     if vendor is not None and vendor not in _ctx(request).vendors:
-        raise _bad_request(f"unknown vendor {vendor!r}; known: {', '.join(_ctx(request).vendors)}")
+        raise control_error(400, f"unknown vendor {vendor!r}; known: {', '.join(_ctx(request).vendors)}")
     return vendor
 
 
@@ -78,7 +71,7 @@ async def ca_pem(request: web.Request) -> web.Response:
     """The HTTPS proxy's CA certificate, to trust (``device-api-emulator env`` fetches it)."""
     ca = _ctx(request).ca
     if ca is None:
-        raise ApiError(404, {"error": "the HTTPS proxy is off, so there is no CA"})
+        raise control_error(404, "the HTTPS proxy is off, so there is no CA")
     return web.Response(body=ca.cert_pem, content_type="text/plain")  # PEM is text; every client reads it
 
 
@@ -98,7 +91,7 @@ async def put_state(request: web.Request) -> web.Response:
     try:
         await _ctx(request).replace(doc)
     except FixtureError as exc:
-        raise _bad_request(exc.message, exc.path) from None
+        raise control_error(400, exc.message, exc.path) from None
     return json_response({"status": "ok"})
 
 
@@ -107,7 +100,7 @@ async def post_fixtures(request: web.Request) -> web.Response:
     try:
         await _ctx(request).merge(doc)
     except FixtureError as exc:
-        raise _bad_request(exc.message, exc.path) from None
+        raise control_error(400, exc.message, exc.path) from None
     return json_response({"status": "ok"})
 
 
@@ -116,10 +109,10 @@ def _int_param(request: web.Request, name: str) -> int | None:
     if raw is None or raw == "":
         return None
     if raw.startswith("-") and bounded_int(raw[1:], 1) is not None:
-        raise _bad_request(f"{name} must not be negative")
+        raise control_error(400, f"{name} must not be negative")
     value = bounded_int(raw, 2**63)
     if value is None:
-        raise _bad_request(f"{name} must be an integer")
+        raise control_error(400, f"{name} must be an integer")
     return value
 
 
@@ -150,7 +143,7 @@ def _browsable(request: web.Request) -> Vendor:
     vendor = ctx.vendors.get(name or "")
     if vendor is None or vendor.browse is None:
         known = ", ".join(n for n, v in ctx.vendors.items() if v.browse is not None)
-        raise _bad_request(f"vendor must be one of {known}")
+        raise control_error(400, f"vendor must be one of {known}")
     return vendor
 
 
@@ -160,7 +153,7 @@ def _page_param(request: web.Request, name: str, default: int, cap: int) -> int:
         return default
     value = bounded_int(raw, cap)
     if value is None:
-        raise _bad_request(f"{name} must be a non-negative integer")
+        raise control_error(400, f"{name} must be a non-negative integer")
     return value
 
 
@@ -177,13 +170,13 @@ async def get_devices(request: web.Request) -> web.Response:
     assert vendor.browse is not None
     tenant = request.query.get("tenant")
     if not tenant:
-        raise _bad_request("tenant is required")
+        raise control_error(400, "tenant is required")
     offset = _page_param(request, "offset", 0, 2**62)
     limit = _page_param(request, "limit", 50, MAX_PAGE)
     search = request.query.get("search", "")[:200]
     page = _ctx(request).store.read(browse_devices, vendor.browse, tenant, search, offset, limit)
     if page is None:
-        raise ApiError(404, {"error": f"no {vendor.name} tenant {tenant!r}"})
+        raise control_error(404, f"no {vendor.name} tenant {tenant!r}")
     return json_response({"vendor": vendor.name, "tenant": tenant, "offset": offset, "limit": limit, **page})
 
 
@@ -197,7 +190,7 @@ async def patch_options(request: web.Request) -> web.Response:
     try:
         ctx.options.update(doc)
     except ValueError as exc:
-        raise _bad_request(str(exc)) from None
+        raise control_error(400, str(exc)) from None
     return json_response(ctx.options.describe())
 
 
@@ -215,24 +208,24 @@ async def post_clock(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     doc = await _json_body(request)
     if not isinstance(doc, dict) or len(doc) != 1 or next(iter(doc)) not in ("advance", "set", "freeze", "reset"):
-        raise _bad_request(CLOCK_USAGE)
+        raise control_error(400, CLOCK_USAGE)
     (key, value), = doc.items()
     if key in ("freeze", "reset") and not isinstance(value, bool):
-        raise _bad_request(f"{key} must be true or false")
+        raise control_error(400, f"{key} must be true or false")
     if key == "reset":
         if value:
             ctx.clock.reset()
     elif key == "freeze":
         ctx.clock.freeze(value)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _bad_request(f"{key} must be a number of seconds")
+        raise control_error(400, f"{key} must be a number of seconds")
     else:
         try:
             target = ctx.clock.now() + float(value) if key == "advance" else float(value)
         except OverflowError:  # an integer of hundreds of digits
             target = math.inf
         if not MIN_CLOCK <= target <= MAX_CLOCK:
-            raise _bad_request(f"{key} would put the clock outside the years 1970 to 8999")
+            raise control_error(400, f"{key} would put the clock outside the years 1970 to 8999")
         if key == "advance":
             ctx.clock.advance(float(value))
         else:
@@ -246,7 +239,7 @@ async def post_fault(request: web.Request) -> web.Response:
     try:
         rule = ctx.faults.add(doc, ctx.vendors)
     except FaultError as exc:
-        raise _bad_request(str(exc)) from None
+        raise control_error(400, str(exc)) from None
     return json_response(rule.describe(), 201)
 
 
@@ -264,7 +257,7 @@ async def delete_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     rule_id = bounded_int(raw, 2**63)
     if rule_id is None or not _ctx(request).faults.remove(rule_id):
-        raise ApiError(404, {"error": f"no fault rule {raw[:40]}"})
+        raise control_error(404, f"no fault rule {raw[:40]}")
     return json_response({"status": "ok"})
 
 
@@ -272,7 +265,7 @@ async def seed_faults(request: web.Request) -> web.Response:
     doc = await _json_body(request)
     seed = doc.get("seed") if isinstance(doc, dict) else None
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise _bad_request('expected {"seed": <integer>}')
+        raise control_error(400, 'expected {"seed": <integer>}')
     _ctx(request).faults.seed(seed)
     return json_response({"status": "ok", "seed": seed})
 
@@ -320,7 +313,7 @@ async def dashboard(request: web.Request) -> web.Response:
 async def dashboard_asset(request: web.Request) -> web.Response:
     name = request.match_info["file"]
     if name not in DASHBOARD_FILES:
-        raise ApiError(404, {"error": f"no dashboard file {name}"})
+        raise control_error(404, f"no dashboard file {name}")
     return _dashboard_file(name)
 
 

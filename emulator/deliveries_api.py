@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import deliveries
 from .context import CONTEXT, Context
-from .errors import ApiError, json_response
+from .errors import control_error, json_response
 from .httputil import BodyError, read_json
 from .vendor import Route, Vendor
 
@@ -24,13 +24,6 @@ DEFAULT_REASON = "Unregistered"
 MAX_INVALIDATE_BYTES = 64 * 1024
 
 
-def _error(status: int, message: str, path: str | None = None) -> ApiError:
-    body: dict[str, Any] = {"error": message}
-    if path is not None:
-        body["path"] = path
-    return ApiError(status, body)
-
-
 def _ctx(request: web.Request) -> Context:
     return request.app[CONTEXT]
 
@@ -39,24 +32,24 @@ def _text(request: web.Request, name: str, *, required: bool = False) -> str | N
     value = request.query.get(name)
     if value is None or value == "":
         if required:
-            raise _error(400, f"{name} is required")
+            raise control_error(400, f"{name} is required")
         return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise _error(400, f"{name} is not valid Unicode") from None
+        raise control_error(400, f"{name} is not valid Unicode") from None
     return value
 
 
 def _ledger_vendor(ctx: Context, name: str | None, path: str | None = None) -> Vendor:
     if name is None:
-        raise _error(400, "vendor is required", path)
+        raise control_error(400, "vendor is required", path)
     vendor = ctx.vendors.get(name)
     if vendor is None:
-        raise _error(400, f"unknown vendor {name!r}; known: {', '.join(ctx.vendors)}", path)
+        raise control_error(400, f"unknown vendor {name!r}; known: {', '.join(ctx.vendors)}", path)
     if not vendor.targets_devices:
         ledgered = [n for n, v in ctx.vendors.items() if v.targets_devices]
-        raise _error(400, f"vendor {name!r} does not deliver to devices; these do: "
+        raise control_error(400, f"vendor {name!r} does not deliver to devices; these do: "
                           f"{', '.join(ledgered) or 'none'}", path)
     return vendor
 
@@ -67,7 +60,7 @@ def _limit(request: web.Request) -> int:
         return DEFAULT_LIMIT
     # ASCII digits only: int() would also take "٣", "1_0" and " 5 "
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 5 or not 1 <= int(raw) <= MAX_LIMIT:
-        raise _error(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+        raise control_error(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
@@ -75,10 +68,10 @@ async def list_deliveries(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     vendor = _text(request, "vendor")
     if vendor is not None and vendor not in ctx.vendors:
-        raise _error(400, f"unknown vendor {vendor!r}; known: {', '.join(ctx.vendors)}")
+        raise control_error(400, f"unknown vendor {vendor!r}; known: {', '.join(ctx.vendors)}")
     status = _text(request, "status")
     if status is not None and status not in deliveries.STATUSES:
-        raise _error(400, f"status must be one of {', '.join(deliveries.STATUSES)}")
+        raise control_error(400, f"status must be one of {', '.join(deliveries.STATUSES)}")
     filters = {name: _text(request, name) for name in ("tenant", "publish_id", "device_id")}
     limit = _limit(request)
     rows = ctx.store.read(lambda conn: deliveries.query(conn, vendor=vendor, status=status,
@@ -98,16 +91,16 @@ async def explain(request: web.Request) -> web.Response:
         found_tenant = deliveries.publish_tenant(conn, vendor.name, publish_id, tenant)
         if found_tenant is None:
             where = f" in tenant {tenant!r}" if tenant is not None else ""
-            raise _error(404, f"no publish {publish_id!r} of {vendor.name}{where}")
+            raise control_error(404, f"no publish {publish_id!r} of {vendor.name}{where}")
         row = deliveries.find(conn, vendor.name, found_tenant, publish_id, device_id)
         if row is not None:
             return {"delivered": row["status"] == "delivered", "reason": row["reason"], "delivery": row}
         if deliveries.trimmed(conn, vendor.name, found_tenant, publish_id):
-            raise _error(404, f"the ledger no longer holds every delivery of publish {publish_id!r}: it "
+            raise control_error(404, f"the ledger no longer holds every delivery of publish {publish_id!r}: it "
                               f"keeps the newest {deliveries.size(conn)} (--deliveries-size)")
         reason = vendor.explain_miss(conn, found_tenant, publish_id, device_id)
         if reason is None:
-            raise _error(404, f"no device {device_id!r} in {vendor.name} tenant {found_tenant!r}")
+            raise control_error(404, f"no device {device_id!r} in {vendor.name} tenant {found_tenant!r}")
         return {"delivered": False, "reason": reason, "delivery": None}
 
     return json_response(ctx.store.read(read))
@@ -116,9 +109,9 @@ async def explain(request: web.Request) -> web.Response:
 def _body_text(doc: dict[str, Any], key: str, *, limit: int = 1000) -> str:
     value = doc.get(key)
     if not isinstance(value, str) or not value:
-        raise _error(400, f"{key} must be a non-empty string", f"$.{key}")
+        raise control_error(400, f"{key} must be a non-empty string", f"$.{key}")
     if len(value) > limit:
-        raise _error(400, f"{key} must be at most {limit} characters", f"$.{key}")
+        raise control_error(400, f"{key} must be at most {limit} characters", f"$.{key}")
     return value
 
 
@@ -128,11 +121,11 @@ async def invalidate_token(request: web.Request) -> web.Response:
         doc = await read_json(request, min(MAX_INVALIDATE_BYTES, ctx.config.max_body_bytes), require_object=True)
     except BodyError as exc:
         if exc.path is not None:
-            raise _error(400, exc.detail, exc.path) from None
-        raise _error(400, f"body must be a JSON object ({exc.kind})", "$") from None
+            raise control_error(400, exc.detail, exc.path) from None
+        raise control_error(400, f"body must be a JSON object ({exc.kind})", "$") from None
     unknown = sorted(set(doc) - {"vendor", "tenant", "device_id", "reason"})
     if unknown:
-        raise _error(400, f"unknown field {unknown[0]!r}; expected vendor, tenant, device_id, reason",
+        raise control_error(400, f"unknown field {unknown[0]!r}; expected vendor, tenant, device_id, reason",
                      f"$.{unknown[0]}")
     vendor = _ledger_vendor(ctx, _body_text(doc, "vendor", limit=100), "$.vendor")
     tenant, device_id = _body_text(doc, "tenant"), _body_text(doc, "device_id")
@@ -141,7 +134,7 @@ async def invalidate_token(request: web.Request) -> web.Response:
 
     def write(conn):
         if not vendor.invalidate_token(conn, tenant, device_id, reason):
-            raise _error(404, f"no device {device_id!r} in {vendor.name} tenant {tenant!r}")
+            raise control_error(404, f"no device {device_id!r} in {vendor.name} tenant {tenant!r}")
         deliveries.mark_dead_token(conn, vendor=vendor.name, tenant=tenant, device_id=device_id,
                                    reason=reason, now=now)
 

@@ -42,6 +42,14 @@ class ApiError(Exception):
         )
 
 
+def control_error(status: int, message: str, path: str | None = None) -> ApiError:
+    """The control plane's own error: ``{"error": message, "path"?: json path}``."""
+    body: dict[str, Any] = {"error": message}
+    if path is not None:
+        body["path"] = path
+    return ApiError(status, body)
+
+
 def make_response(
     status: int,
     body: Any,
