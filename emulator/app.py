@@ -102,7 +102,6 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
             ctx.routes.append((name, route))
     for _, route in ctx.routes:
         app.router.add_route(route.method, route.pattern or route.path, route.handler)
-    app.on_response_prepare.append(_stamp_version)
     app.on_startup.append(_start_store)
     app.on_shutdown.append(_stopping)
     app.on_cleanup.append(_close_store)
@@ -138,10 +137,6 @@ async def _pause(app: web.Application, seconds: float) -> None:
 
 async def _close_store(app: web.Application) -> None:
     app[CONTEXT].store.close()
-
-
-async def _stamp_version(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers["X-Device-Emulator"] = __version__
 
 
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -189,7 +184,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         if fault is not None and fault.drop:
             if request.transport is not None:
                 request.transport.abort()
-            await _journal(ctx, request, None, vendor, started, fault)
+            _record(ctx, request, None, vendor, started, fault, request.get(REQUEST_BODY))
             return web.Response()  # never reaches the peer: the connection is gone
         if fault is not None and fault.status is not None:
             response = (vendor.generic_error(request, fault.status).response() if vendor is not None
@@ -229,7 +224,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         if NEW_TENANTS in request:
             await _settle_new_tenants(ctx, request, False)
         if ctx.journal.size > 0:
-            await _journal(ctx, request, None, vendor, started, fault, disconnected=True)
+            _record(ctx, request, None, vendor, started, fault, request.get(REQUEST_BODY), disconnected=True)
         return web.Response(status=400)  # never delivered: the connection is gone
     except Exception as exc:
         if storage_failure(exc):  # the disk, not the request: the store logged the cause once
@@ -245,14 +240,20 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
     if request.body_exists and not request.content.is_eof() and REQUEST_BODY not in request \
             and (request.content_length is None or request.content_length > JOURNAL_READ_LIMIT):
         response.force_close()  # a refused body is not read to its end: close, keep nothing
+    headers = response.headers
+    headers["X-Device-Emulator"] = __version__  # every answer the app gives says who gave it
     extra_headers = request.get(RESPONSE_HEADERS)
     if extra_headers:
-        response.headers.update(extra_headers)
+        headers.update(extra_headers)
     if vendor is not None and vendor.cors:
-        response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
-        response.headers["Vary"] = "Origin"
+        headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
+        headers["Vary"] = "Origin"
     if not control and ctx.journal.size > 0:
-        await _journal(ctx, request, response, vendor, started, fault)
+        body = request.get(REQUEST_BODY)
+        if body is None and request.body_exists and request.content_length is not None \
+                and request.content_length <= JOURNAL_READ_LIMIT:  # a small body refused unread: shown
+            body = await read_body_prefix(request, JOURNAL_READ_LIMIT)
+        _record(ctx, request, response, vendor, started, fault, body)
     return response
 
 
@@ -326,16 +327,12 @@ def browser_guard(request: web.Request, allowed_hosts: Iterable[str]) -> web.Res
     return None
 
 
-async def _journal(ctx: Context, request: web.Request, response: web.StreamResponse | None,
-                   vendor: Vendor | None, started: float, fault: FaultRule | None,
-                   disconnected: bool = False) -> None:
-    """One ring-buffer append. The request body is the one the handler read (kept on the
-    request by :func:`emulator.httputil.read_body`); a small body the handler refused unread is
-    read here so the journal shows it."""
-    body = request.get(REQUEST_BODY)
-    if body is None and response is not None and request.body_exists \
-            and request.content_length is not None and request.content_length <= JOURNAL_READ_LIMIT:
-        body = await read_body_prefix(request, JOURNAL_READ_LIMIT)
+def _record(ctx: Context, request: web.Request, response: web.StreamResponse | None,
+            vendor: Vendor | None, started: float, fault: FaultRule | None, body: bytes | None,
+            disconnected: bool = False) -> None:
+    """One ring-buffer append. ``body`` is the request body the handler read (kept on the request
+    by :func:`emulator.httputil.read_body`); ``response`` is None when there was no answer (dropped
+    by a fault, or the client went away)."""
     resp_body = getattr(response, "body", None) if response is not None else None
     extra: dict[str, Any] | None = None
     if fault is not None or disconnected:
@@ -346,7 +343,7 @@ async def _journal(ctx: Context, request: web.Request, response: web.StreamRespo
                 extra["dropped"] = True
         if disconnected:
             extra["disconnected"] = True
-    entry = JournalEntry(
+    ctx.journal.record(JournalEntry(
         ctx.clock.now(),
         vendor.name if vendor is not None else None,
         request.method,
@@ -358,5 +355,4 @@ async def _journal(ctx: Context, request: web.Request, response: web.StreamRespo
         body,
         resp_body if isinstance(resp_body, (bytes, str)) else None,
         extra,
-    )
-    ctx.journal.record(entry)
+    ))

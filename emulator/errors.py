@@ -25,12 +25,15 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
         trailing_newline: bool = False,
     ) -> None:
-        super().__init__(f"{status}: {body!r}")
+        super().__init__(status)
         self.status = status
         self.body = body
         self.content_type = content_type
         self.headers = headers or {}
         self.trailing_newline = trailing_newline
+
+    def __str__(self) -> str:  # formatted only when shown: most errors are answered, never printed
+        return f"{self.status}: {self.body!r}"
 
     def response(self) -> web.Response:
         return make_response(

@@ -209,12 +209,14 @@ class Vendor:
 
     # -- tenants --------------------------------------------------------------------------
     async def tenant(self, request: web.Request, lookup: Callable[..., Any], create: Callable[..., Any],
-                     *args: Any, refusal: ApiError | Callable[[], ApiError], creatable: bool = True) -> Any:
+                     *args: Any, refusal: ApiError | Callable[[], ApiError],
+                     creatable: bool | Callable[[], bool] = True) -> Any:
         """The stored tenant (Capgo key, MoEngage workspace, Beams instance, JPush app, AppLovin
         account) found by ``lookup(conn, *args)``; in ``--auth open`` mode an unknown one that
         the request names acceptably (``creatable``) is made by ``create(conn, *args)``, which
         returns the same value ``lookup`` would. Otherwise ``refusal`` is raised; it may be a
-        function that makes the error, for errors that cost something to build (random ids).
+        function that makes the error, and ``creatable`` a function deciding it: most requests
+        name a known tenant, and neither is then needed.
 
         A refused request changes nothing, tenants included: the rows ``create`` added are
         remembered on the request, and when its answer is a refusal (4xx/5xx) the middleware
@@ -237,7 +239,7 @@ class Vendor:
                     pending.holders.add(id(request))
                     request.setdefault(NEW_TENANTS, []).append(pending)
                 return row
-            if not (creatable and self.ctx.options.auth_open):
+            if not (self.ctx.options.auth_open and (creatable() if callable(creatable) else creatable)):
                 raise refusal if isinstance(refusal, ApiError) else refusal()
             result, created = await self.ctx.store.write(create_recorded, self.name, create, args)
             pending = self._new_tenants.get(key)

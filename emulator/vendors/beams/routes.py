@@ -7,11 +7,13 @@ then whatever needs the stored state (inside the write, so nothing races).
 """
 from __future__ import annotations
 
+from functools import partial
+
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ...errors import ApiError, json_response, make_response
+from ...errors import json_response, make_response
 from ...httputil import BodyError, media_type, read_json
 from ...openapi import NO_CONTENT, closed_object, full_match, success
 from ...vendor import Route
@@ -134,9 +136,8 @@ class Routes:
                        secret: str | None = None) -> tuple[str, str]:
         """(secret_key, vapid_private_key) of a known instance; in open auth mode an unknown
         one is created (with ``secret`` as its key when the caller presented one)."""
-        refusal: ApiError = errors.instance_not_found(period=period)
         return await self.vendor.tenant(request, storage.get_instance, storage.ensure_instance, instance_id,
-                                        secret, refusal=refusal)
+                                        secret, refusal=partial(errors.instance_not_found, period=period))
 
     async def device_call(self, request: web.Request, *, has_body: bool = False) -> tuple[str, str, str]:
         """Common prefix of the per-device routes: (instance, platform, device id)."""

@@ -11,6 +11,8 @@ create and update device records, and ``/updates`` answers with the bundle the d
 """
 from __future__ import annotations
 
+from functools import partial
+
 import math
 import re
 from collections.abc import Callable
@@ -287,7 +289,7 @@ class Routes:
         if raw is None:
             raise errors.documented(401, errors.MISSING_API_KEY)
         return await self.vendor.tenant(request, storage.find_key, storage.create_open_key, raw,
-                                        refusal=errors.documented(401, errors.INVALID_API_KEY))
+                                        refusal=partial(errors.documented, 401, errors.INVALID_API_KEY))
 
     async def _live_key(self, request: web.Request) -> dict[str, Any]:
         """``utils/hono_middleware.ts middlewareKey``: the failed-auth limit per IP, the
@@ -316,7 +318,7 @@ class Routes:
             raise failed(errors.live(401, "no_key_provided", "No key provided"))
         try:
             key = await self.vendor.tenant(request, storage.find_key, storage.create_open_key, raw,
-                                           refusal=errors.live(401, "invalid_apikey", "Invalid apikey"))
+                                           refusal=partial(errors.live, 401, "invalid_apikey", "Invalid apikey"))
         except ApiError as refused:
             raise failed(refused) from None
         if limited:

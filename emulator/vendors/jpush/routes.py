@@ -5,6 +5,8 @@ sends both) through an aiohttp regex pattern; ``Route.path`` stays the documente
 """
 from __future__ import annotations
 
+from functools import partial
+
 import hmac
 from typing import TYPE_CHECKING, Any
 from collections.abc import Awaitable, Callable, Iterable
@@ -47,6 +49,11 @@ def slash_tolerant(path: str) -> str:
 
 
 # -- request parsing helpers ----------------------------------------------------------------
+
+def _creatable(app_key: str, secret: str) -> bool:
+    """Open auth mode makes an unknown app only for credentials shaped like JPush's own."""
+    return bool(rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret))
+
 
 def _check_query(request: web.Request, allowed: Iterable[str]) -> None:
     """A route's own parameters may be given once. Other parameters are ignored: no source shows
@@ -319,9 +326,9 @@ class Routes:
             raise errors.jpush_error(code) from None
         if not app_key or not secret:
             raise errors.jpush_error(errors.AUTH_EMPTY)
-        creatable = bool(rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret))
         stored = await self.vendor.tenant(request, storage.app_secret, storage.create_app, app_key, secret,
-                                          refusal=errors.jpush_error(errors.APPKEY_UNKNOWN), creatable=creatable)
+                                          refusal=partial(errors.jpush_error, errors.APPKEY_UNKNOWN),
+                                          creatable=partial(_creatable, app_key, secret))
         if not hmac.compare_digest(stored.encode(), secret.encode()):
             raise errors.jpush_error(errors.AUTH_FAILED)
         return str(app_key)
@@ -330,18 +337,17 @@ class Routes:
         """The Push API answers every credential problem (none, malformed, unknown app key, wrong
         secret) with 401/1004: the Java client's remote ExceptionTest expects 1004 for an unknown
         app key and for a wrong secret alike."""
-        failed = errors.push_error(errors.PUSH_AUTH_FAILED)
+        failed = partial(errors.push_error, errors.PUSH_AUTH_FAILED)
         try:
             app_key, secret = parse_basic(request.headers.get("Authorization"))
         except AuthHeaderError:
-            raise failed from None
+            raise failed() from None
         if not app_key or not secret:
-            raise failed
-        creatable = bool(rules.APP_CREDENTIAL_RE.fullmatch(app_key) and rules.APP_CREDENTIAL_RE.fullmatch(secret))
+            raise failed()
         stored = await self.vendor.tenant(request, storage.app_secret, storage.create_app, app_key, secret,
-                                          refusal=failed, creatable=creatable)
+                                          refusal=failed, creatable=partial(_creatable, app_key, secret))
         if not hmac.compare_digest(stored.encode(), secret.encode()):
-            raise failed
+            raise failed()
         return str(app_key)
 
     def _count_call(self, request: web.Request, app_key: str) -> None:
