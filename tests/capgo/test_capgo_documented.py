@@ -1,6 +1,7 @@
 """The documented profile (default): the seed's /device API, its errors and key modes."""
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from tests.capgo.capgo_helpers import (APP, KEY_ALL, KEY_LIMITED, KEY_READ, KEY_UPLOAD, KEY_WRITE, OTHER_APP, dev,
@@ -227,3 +228,25 @@ def test_mode_is_checked_before_the_body(seeded):
 def test_unknown_routes(seeded, method, path):
     r = seeded.raw(method, path)
     assert (r.status_code, r.json()) == (404, ko("Not found"))
+
+
+def test_device_bytes_exact_with_overrides_and_escapes(seeded):
+    """SQLite builds the device JSON (storage.DOCUMENTED_DEVICE_JSON): the bytes are what a JSON
+    serialiser of the seed's object gives, keys in the seed's order, overrides last, text escaped."""
+    odd = 'line\nbreak "quoted" \\ é 😀 \x01'
+    seeded.load_devices([device_doc(2, custom_id=odd, platform=None, os_version=None, is_prod=False,
+                                    is_emulator=True)])
+    assert seeded.post({"app_id": APP, "device_id": dev(1), "channel": "beta", "version_id": "1.2.0"}).status_code \
+        == 200
+    one = {"device_id": dev(1), "custom_id": "test-device-1", "version": {"id": 1, "name": "1.0.0"}, "app_id": APP,
+           "platform": "ios", "plugin_version": "5.0.0", "os_version": "17.0", "version_build": "1",
+           "is_prod": True, "is_emulator": False, "created_at": "2026-01-01T00:00:00.000Z",
+           "updated_at": "2026-01-01T00:00:00.000Z", "channel": "beta", "version_override": "1.2.0"}
+    two = {"device_id": dev(2), "custom_id": odd, "version": {"id": 1, "name": "1.0.0"}, "app_id": APP,
+           "platform": None, "plugin_version": "2.3.3", "os_version": None, "version_build": "1.0.0",
+           "is_prod": False, "is_emulator": True, "created_at": "2026-01-01T00:00:00.000Z",
+           "updated_at": "2026-01-01T00:00:00.000Z"}
+    r = seeded.get({"app_id": APP, "device_id": dev(1)})
+    assert r.content == orjson.dumps(one)
+    assert seeded.get({"app_id": APP, "device_id": dev(2)}).content == orjson.dumps(two)
+    assert seeded.get({"app_id": APP}).content == orjson.dumps({"data": [one, two]})

@@ -1,6 +1,7 @@
 """The live profile: today's api.capgo.app /device (notes §§1–4)."""
 from __future__ import annotations
 
+import orjson
 import pytest
 import requests
 
@@ -81,6 +82,21 @@ def test_channel_key_only_when_linked(live):
     live.post({"app_id": APP, "device_id": dev(1), "channel": "beta"})
     assert live.get({"app_id": APP, "device_id": dev(1)}).json()["channel"] == "beta"
     assert live.get({"app_id": APP}).json()["data"][0]["channel"] == "beta"
+
+
+def test_device_and_page_bytes_exact(live):
+    """SQLite builds the device JSON (storage.LIVE_DEVICE_JSON): ``filterDeviceKeys`` order,
+    ``channel`` last when linked, no ``install_source``/``country_code`` in list rows."""
+    live.post({"app_id": APP, "device_id": dev(1), "channel": "beta"})
+    one = {"updated_at": "2026-06-01T00:00:00.000Z", "device_id": dev(1), "custom_id": "custom-1", "is_prod": True,
+           "is_emulator": False, "install_source": "play_store", "version_name": "1.0.0", "version": 1,
+           "app_id": APP, "platform": "android", "plugin_version": "7.0.0", "os_version": "14",
+           "version_build": "1.0.0", "key_id": "ab12", "country_code": "FR", "channel": "beta"}
+    assert live.get({"app_id": APP, "device_id": dev(1)}).content == orjson.dumps(one)
+    listed = {**one, "install_source": None, "country_code": None}
+    page = live.get({"app_id": APP, "limit": "1", "order": "desc"}).content
+    assert page == orjson.dumps({"data": [listed], "nextCursor": f"2026-06-01T00:00:00.000Z|{dev(1)}",
+                                 "hasMore": True})
 
 
 def _walk(client, params: dict) -> list[dict]:

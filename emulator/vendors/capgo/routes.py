@@ -25,6 +25,7 @@ from ... import deliveries
 from ...errors import ApiError, json_response
 from ...openapi import closed_object, success
 from ...httputil import BodyError, bounded_int, parse_json, read_body
+from ...jsoncodec import dumps_bytes
 from ...vendor import Route
 from . import errors, storage
 from .rules import (INTERNAL_BUNDLES, KEY_MISMATCH, Issues, Refusal, can_manage, can_read, channel_list_issues,
@@ -77,14 +78,14 @@ OK_BODY = closed_object({"status": {"const": OK["status"]}})
 ERROR_200_FIELDS: dict[str, Any] = {"error": STR, "message": STR}
 ERROR_200: dict[str, Any] = {"type": "object", "required": list(ERROR_200_FIELDS), "properties": ERROR_200_FIELDS,
                              "additionalProperties": True}
-#: ``documented_device``: the documented ``Device``; ``channel``/``version_override`` when overridden
+#: ``storage.DOCUMENTED_DEVICE_JSON``: the documented ``Device``; ``channel``/``version_override`` when overridden
 DOCUMENTED_DEVICE = closed_object({
     "device_id": STR, "custom_id": STR,
     "version": closed_object({"id": {"type": ["integer", "null"]}, "name": STR}),
     "app_id": STR, "platform": NULLABLE_STR, "plugin_version": STR, "os_version": NULLABLE_STR,
     "version_build": STR, "is_prod": BOOL, "is_emulator": BOOL, "created_at": STR, "updated_at": STR,
     "channel": STR, "version_override": STR}, optional=("channel", "version_override"))
-#: ``live_device``: today's service (``get.ts filterDeviceKeys``); ``channel`` when overridden
+#: ``storage.LIVE_DEVICE_JSON``: today's service (``get.ts filterDeviceKeys``); ``channel`` when overridden
 LIVE_DEVICE = closed_object({
     "updated_at": STR, "device_id": STR, "custom_id": STR, "is_prod": BOOL, "is_emulator": BOOL,
     "install_source": NULLABLE_STR, "version_name": STR, "version": {"type": ["integer", "null"]}, "app_id": STR,
@@ -176,58 +177,6 @@ MISSING_ACTION: Any = object()
 def query_dict(request: web.Request) -> dict[str, str]:
     """The query string as a plain object (first value of a repeated name wins)."""
     return {k: request.query[k] for k in request.query.keys()}
-
-# -- device objects -----------------------------------------------------------------------------
-
-def documented_device(row: dict[str, Any]) -> dict[str, Any]:
-    """The seed's ``Device``, plus ``channel`` / ``version_override`` when overridden."""
-    out = {
-        "device_id": row["device_id"],
-        "custom_id": row["custom_id"],
-        "version": {"id": row["bundle_id"], "name": row["version_name"]},
-        "app_id": row["app_id"],
-        "platform": row["platform"],
-        "plugin_version": row["plugin_version"],
-        "os_version": row["os_version"],
-        "version_build": row["version_build"],
-        "is_prod": bool(row["is_prod"]),
-        "is_emulator": bool(row["is_emulator"]),
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
-    if row["channel_name"] is not None:
-        out["channel"] = row["channel_name"]
-    if row["pinned_name"] is not None:
-        out["version_override"] = row["pinned_name"]
-    return out
-
-
-def live_device(row: dict[str, Any], *, in_list: bool) -> dict[str, Any]:
-    """``get.ts filterDeviceKeys`` key order; list rows carry no ``install_source`` /
-    ``country_code`` (the Cloudflare list query does not read them)."""
-    out = {
-        "updated_at": row["updated_at"],
-        "device_id": row["device_id"],
-        "custom_id": row["custom_id"],
-        "is_prod": bool(row["is_prod"]),
-        "is_emulator": bool(row["is_emulator"]),
-        "install_source": None if in_list else row["install_source"],
-        "version_name": row["version_name"],
-        "version": row["bundle_id"],
-        "app_id": row["app_id"],
-        "platform": row["platform"],
-        "plugin_version": row["plugin_version"],
-        "os_version": row["os_version"],
-        "version_build": row["version_build"],
-        "key_id": row["key_id"],
-        "country_code": None if in_list else row["country_code"],
-    }
-    if row["channel_name"] is not None:
-        out["channel"] = row["channel_name"]
-    return out
-
-
-
 
 class Routes:
     """Every Capgo handler; ``/device`` dispatches on the ``profile`` option per request."""
@@ -393,15 +342,15 @@ class Routes:
             raise errors.documented(400, errors.INVALID_PAGE)
         page = page or 0
 
-        def read(conn):
+        def read(conn) -> str:
             self._documented_app(conn, key, app_id)
             if device_id is not None:
-                row = storage.get_device(conn, app_id, device_id)
-                if row is None:
+                device = storage.documented_device_json(conn, app_id, device_id)
+                if device is None:
                     raise errors.documented(404, errors.DEVICE_NOT_FOUND)
-                return documented_device(row)
-            rows = storage.list_devices_by_page(conn, app_id, PAGE_SIZE, min(page * PAGE_SIZE, MAX_OFFSET))
-            return {"data": [documented_device(r) for r in rows]}
+                return device
+            devices = storage.documented_page_json(conn, app_id, PAGE_SIZE, min(page * PAGE_SIZE, MAX_OFFSET))
+            return '{"data":[' + ",".join(devices) + "]}"
 
         return json_response(self.store.read(read))
 
@@ -544,15 +493,15 @@ class Routes:
         custom_only = js_truthy(params.get("customIdMode"))
 
         if js_truthy(device_id):
-            def read_one(conn):
+            def read_one(conn) -> str:
                 self._live_app_check(conn, key, app_id, manage=False)
-                row = storage.get_device(conn, app_id, str(device_id).lower())
-                if row is None or (custom_only and not row["custom_id"]):
+                device = storage.live_device_json(conn, app_id, str(device_id).lower(), custom_only)
+                if device is None:
                     raise errors.live(404, "device_not_found", "Cannot find device", {"device_id": device_id})
-                return live_device(row, in_list=False)
+                return device
             return json_response(self.store.read(read_one))
 
-        def read_list(conn):
+        def read_list(conn) -> str:
             self._live_app_check(conn, key, app_id, manage=False)
             limit = self._live_limit(params.get("limit"))
             order = self._live_order(params.get("order"))
@@ -561,11 +510,10 @@ class Routes:
                 conn, app_id, limit=limit, order=order, cursor=self._live_cursor(params.get("cursor")),
                 updated_after=updated_after, custom_id_only=custom_only)
             page = rows[:limit]
-            out: dict[str, Any] = {"data": [live_device(r, in_list=True) for r in page]}
-            if len(rows) > limit:
-                out["nextCursor"] = f"{page[-1]['updated_at']}|{page[-1]['device_id']}"
-            out["hasMore"] = len(rows) > limit
-            return out
+            more = len(rows) > limit
+            cursor = (',"nextCursor":' + dumps_bytes(f"{page[-1][1]}|{page[-1][2]}").decode()) if more else ""
+            return '{"data":[' + ",".join(r[0] for r in page) + "]" + cursor + ',"hasMore":' + \
+                ("true" if more else "false") + "}"
 
         return json_response(self.store.read(read_list))
 

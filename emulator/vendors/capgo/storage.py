@@ -120,15 +120,57 @@ BOOL_DEVICE_FIELDS = ("is_prod", "is_emulator")
 #: ``makeDevice`` sends these as ``null`` when the request has none, so a check-in clears them
 CLEARED_BY_CHECK_IN = ("default_channel", "key_id")
 
-DEVICE_SELECT = """
-SELECT d.*, v.id AS bundle_id, c.name AS channel_name, pv.name AS pinned_name
-FROM capgo_devices d
+#: a device with its bundle (v), the channel it is linked to (c) and the bundle pinned to it (pv)
+DEVICE_JOINS = """capgo_devices d
 LEFT JOIN capgo_versions v ON v.app_id = d.app_id AND v.name = d.version_name
 LEFT JOIN capgo_channel_devices cd ON cd.app_id = d.app_id AND cd.device_id = d.device_id
 LEFT JOIN capgo_channels c ON c.id = cd.channel_id
 LEFT JOIN capgo_version_pins vp ON vp.app_id = d.app_id AND vp.device_id = d.device_id
 LEFT JOIN capgo_versions pv ON pv.id = vp.version_id
 """
+DEVICE_SELECT = f"SELECT d.*, v.id AS bundle_id, c.name AS channel_name, pv.name AS pinned_name FROM {DEVICE_JOINS}"
+
+
+def _device_json(members: str, overrides: dict[str, str]) -> str:
+    """A device as one JSON text that SQLite builds (JSON1, in C): a 50-device page costs one
+    Python string per device instead of a dict and ~20 objects per device. ``overrides`` are keys
+    present only when not NULL, appended after ``members`` (``json_patch`` adds new keys at the
+    end) and only for the devices that have one."""
+    base = f"json_object({members})"
+    absent = " AND ".join(f"{column} IS NULL" for column in overrides.values())
+    extra = ", ".join(f"'{key}', {column}" for key, column in overrides.items())
+    return f"CASE WHEN {absent} THEN {base} ELSE json_patch({base}, json_object({extra})) END"
+
+
+def _json_bool(column: str) -> str:
+    return f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"
+
+
+#: the documented ``Device`` (key order of the seed's example); ``channel`` / ``version_override``
+#: when overridden
+DOCUMENTED_DEVICE_JSON = _device_json(
+    "'device_id', d.device_id, 'custom_id', d.custom_id, 'version', json_object('id', v.id, 'name', d.version_name), "
+    "'app_id', d.app_id, 'platform', d.platform, 'plugin_version', d.plugin_version, 'os_version', d.os_version, "
+    f"'version_build', d.version_build, 'is_prod', {_json_bool('d.is_prod')}, "
+    f"'is_emulator', {_json_bool('d.is_emulator')}, 'created_at', d.created_at, 'updated_at', d.updated_at",
+    {"channel": "c.name", "version_override": "pv.name"})
+
+
+def _live_device_json(in_list: bool) -> str:
+    """``get.ts filterDeviceKeys`` key order; list rows carry no ``install_source`` /
+    ``country_code`` (the Cloudflare list query does not read them); ``channel`` when overridden."""
+    return _device_json(
+        f"'updated_at', d.updated_at, 'device_id', d.device_id, 'custom_id', d.custom_id, "
+        f"'is_prod', {_json_bool('d.is_prod')}, 'is_emulator', {_json_bool('d.is_emulator')}, "
+        f"'install_source', {'NULL' if in_list else 'd.install_source'}, 'version_name', d.version_name, "
+        "'version', v.id, 'app_id', d.app_id, 'platform', d.platform, 'plugin_version', d.plugin_version, "
+        "'os_version', d.os_version, 'version_build', d.version_build, 'key_id', d.key_id, "
+        f"'country_code', {'NULL' if in_list else 'd.country_code'}",
+        {"channel": "c.name"})
+
+
+LIVE_DEVICE_JSON = _live_device_json(in_list=False)
+LIVE_LIST_DEVICE_JSON = _live_device_json(in_list=True)
 
 
 def dict_rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -225,11 +267,26 @@ def device_exists(conn: sqlite3.Connection, app_id: str, device_id: str) -> bool
                         (app_id, device_id)).fetchone() is not None
 
 
-def list_devices_by_page(conn: sqlite3.Connection, app_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
-    """Documented profile: ``device_id`` order, ``page`` * 50 offset."""
-    return dict_rows(conn.execute(
-        DEVICE_SELECT + " WHERE d.app_id = ? ORDER BY d.device_id LIMIT ? OFFSET ?",
-        (app_id, limit, offset)))
+def documented_device_json(conn: sqlite3.Connection, app_id: str, device_id: str) -> str | None:
+    """The documented ``Device`` as JSON text; None when there is no such device."""
+    row = conn.execute(f"SELECT {DOCUMENTED_DEVICE_JSON} FROM {DEVICE_JOINS} WHERE d.app_id = ? AND d.device_id = ?",
+                       (app_id, device_id)).fetchone()
+    return None if row is None else row[0]
+
+
+def documented_page_json(conn: sqlite3.Connection, app_id: str, limit: int, offset: int) -> list[str]:
+    """Documented profile: ``device_id`` order, ``page`` * 50 offset; each device as JSON text."""
+    return [row[0] for row in conn.execute(
+        f"SELECT {DOCUMENTED_DEVICE_JSON} FROM {DEVICE_JOINS} WHERE d.app_id = ? ORDER BY d.device_id LIMIT ? OFFSET ?",
+        (app_id, limit, offset))]
+
+
+def live_device_json(conn: sqlite3.Connection, app_id: str, device_id: str, custom_id_only: bool) -> str | None:
+    """Live profile: one device as JSON text; None when there is none (or, with ``custom_id_only``,
+    when it has no custom id)."""
+    where = "d.app_id = ? AND d.device_id = ?" + (" AND d.custom_id <> ''" if custom_id_only else "")
+    row = conn.execute(f"SELECT {LIVE_DEVICE_JSON} FROM {DEVICE_JOINS} WHERE {where}", (app_id, device_id)).fetchone()
+    return None if row is None else row[0]
 
 
 def list_devices_by_cursor(
@@ -241,8 +298,9 @@ def list_devices_by_cursor(
     cursor: tuple[str, str] | None,
     updated_after: str | None,
     custom_id_only: bool,
-) -> list[dict[str, Any]]:
-    """Live profile (``readDevicesSB``): ``limit + 1`` rows so the caller can tell ``hasMore``.
+) -> list[tuple[str, str, str]]:
+    """Live profile (``readDevicesSB``): ``limit + 1`` rows so the caller can tell ``hasMore``, each
+    (the device as JSON text, ``updated_at``, ``device_id``): the last two make the next cursor.
 
     Without ``order`` the sort is ``device_id`` and the cursor's time part is ignored; with
     ``asc``/``desc`` the sort is ``updated_at`` then ``device_id``.
@@ -265,9 +323,10 @@ def list_devices_by_cursor(
             where.append(f"(d.updated_at {cmp} ? OR (d.updated_at = ? AND d.device_id > ?))")
             args += [cursor[0], cursor[0], cursor[1]]
         sort = f"d.updated_at {order.upper()}, d.device_id"
-    sql = f"{DEVICE_SELECT} WHERE {' AND '.join(where)} ORDER BY {sort} LIMIT ?"
+    sql = f"SELECT {LIVE_LIST_DEVICE_JSON}, d.updated_at, d.device_id FROM {DEVICE_JOINS} " \
+          f"WHERE {' AND '.join(where)} ORDER BY {sort} LIMIT ?"
     args.append(limit + 1)
-    return dict_rows(conn.execute(sql, args))
+    return conn.execute(sql, args).fetchall()
 
 
 def upsert_device(conn: sqlite3.Connection, app_id: str, device_id: str, report: dict[str, Any], now: str) -> None:
