@@ -167,6 +167,10 @@ class Store:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.commits = 0  # number of transactions committed (group commit shares them)
+        #: writes whose commit was answered (on the loop thread): a read snapshot older than the
+        #: newest answer is renewed (see :meth:`read`)
+        self.acknowledged = 0
+        self._snapshot_at = 0
         #: why writes fail (disk full, file vanished), None while they work
         self.write_error: str | None = None
         #: (why, monotonic time) of the newest failed write: a small write succeeding on a
@@ -277,13 +281,34 @@ class Store:
 
     # -- reads ------------------------------------------------------------------------------
     def read(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn(conn, *args)`` on one consistent snapshot, on the calling thread."""
+        """Run ``fn(conn, *args)`` on one consistent snapshot, on the calling thread.
+
+        On the serving loop, the reads of one loop iteration share one read transaction, ended
+        at the next iteration (most requests read twice: their tenant, then their data; a busy
+        loop serves several requests per iteration). A write acknowledged since the snapshot
+        began starts a new one first, so a request always reads what it was told is written."""
         conn = self._read_conn
         assert conn is not None, "store is not open"
-        conn.execute("BEGIN")
-        try:
-            return fn(conn, *args)
-        finally:
+        loop = self._loop
+        if loop is None or conn is self._write_conn or asyncio._get_running_loop() is not loop:
+            conn.execute("BEGIN")
+            try:
+                return fn(conn, *args)
+            finally:
+                conn.execute("COMMIT")
+        if not conn.in_transaction:
+            conn.execute("BEGIN")
+            self._snapshot_at = self.acknowledged
+            loop.call_soon(self._end_snapshot)
+        elif self._snapshot_at != self.acknowledged:
+            conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            self._snapshot_at = self.acknowledged
+        return fn(conn, *args)
+
+    def _end_snapshot(self) -> None:
+        conn = self._read_conn
+        if conn is not None and conn.in_transaction:
             conn.execute("COMMIT")
 
     # -- writes -----------------------------------------------------------------------------
@@ -313,6 +338,7 @@ class Store:
         conn.execute("COMMIT")
         self.commits += 1
         self.writes += 1
+        self.acknowledged += 1
         return result
 
     def _writer_main(self) -> None:
@@ -380,9 +406,14 @@ class Store:
         loop = self._loop
         assert loop is not None
         try:
-            loop.call_soon_threadsafe(_resolve_all, outcomes)
+            loop.call_soon_threadsafe(self._resolve_all, outcomes)
         except RuntimeError:  # loop closed during shutdown
             pass
+
+    def _resolve_all(self, outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
+        """On the loop thread: count the acknowledgement before anybody hears of it."""
+        self.acknowledged += 1
+        _resolve(outcomes)
 
     def _failed(self, exc: BaseException, what: str = "write") -> None:
         self.write_error = f"{what} failed: {exc}"
@@ -427,7 +458,7 @@ class Store:
         return self.write_error
 
 
-def _resolve_all(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
+def _resolve(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
     for fut, ok, value in outcomes:
         if fut.done():
             continue

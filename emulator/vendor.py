@@ -29,6 +29,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: request key: the refusal a request's tenant lookup would raise (a write whose tenant vanished)
 TENANT_REFUSAL: web.RequestKey[Any] = web.RequestKey("emulator_tenant_refusal", object)
 #: request key: the tenants open mode created (for this request or another in flight) it uses
+#: tenants a vendor remembers between writes (see Vendor._lookup)
+MAX_KNOWN_TENANTS = 1024
 NEW_TENANTS: web.RequestKey[list] = web.RequestKey("emulator_new_tenants", list)
 
 
@@ -191,6 +193,9 @@ class Vendor:
         self.ctx = ctx
         #: tenants open mode created for requests not answered yet
         self._new_tenants: dict[Any, NewTenant] = {}
+        #: found tenants by lookup, valid while no write has been acknowledged since (see tenant())
+        self._known_tenants: dict[Any, Any] = {}
+        self._known_at = -1
 
     # -- the HTTPS proxy ------------------------------------------------------------------
     def check_proxied_host(self, host: str, request: web.Request) -> ApiError | None:
@@ -229,7 +234,7 @@ class Vendor:
         except TypeError:
             key = object()
         while True:
-            row = self.ctx.store.read(lookup, *args)
+            row = self._lookup(key, lookup, args)
             pending = self._new_tenants.get(key)
             if pending is not None and pending.removing is not None:  # a refused request's, going away
                 await asyncio.shield(pending.removing)
@@ -252,6 +257,23 @@ class Vendor:
             pending.holders.add(id(request))
             request.setdefault(NEW_TENANTS, []).append(pending)
             return result
+
+    def _lookup(self, key: Any, lookup: Callable[..., Any], args: tuple) -> Any:
+        """``lookup(conn, *args)``, remembered until the next acknowledged write: nearly every
+        request names a tenant, and between two writes the answer cannot change (every write,
+        the control plane's and open mode's included, goes through the store and is counted
+        when acknowledged). Only found tenants are kept, at most MAX_KNOWN_TENANTS; a dict is
+        handed out as a copy so no caller can change what the next one gets."""
+        store = self.ctx.store
+        if self._known_at != store.acknowledged:
+            self._known_tenants.clear()
+            self._known_at = store.acknowledged
+        row = self._known_tenants.get(key)
+        if row is None:
+            row = store.read(lookup, *args)
+            if row is not None and type(key) is tuple and len(self._known_tenants) < MAX_KNOWN_TENANTS:
+                self._known_tenants[key] = row
+        return dict(row) if isinstance(row, dict) else row
 
     # -- fixtures -------------------------------------------------------------------------
     def validate_fixture(self, doc: Any, path: str) -> None:
