@@ -70,8 +70,9 @@ class Options:
 
     def reset(self, vendor: str | None = None) -> None:
         if vendor is None:
-            self.values = copy.deepcopy(self._startup)
-        else:
+            if self.values != self._startup:  # nearly every per-test reset: nothing was set
+                self.values = copy.deepcopy(self._startup)
+        elif self.values[vendor] != self._startup[vendor]:
             self.values[vendor] = copy.deepcopy(self._startup[vendor])
 
     def describe(self) -> dict[str, Any]:

@@ -599,15 +599,28 @@ def ledger_note_publish(conn: sqlite3.Connection, vendor: str, tenant: str, publ
 
 def ledger_clear(conn: sqlite3.Connection, vendor: str | None, *, meta_keys: tuple[str, ...]) -> None:
     """One vendor's deliveries, publishes and dead tokens, or everything (then ids restart)."""
-    for table in ("core_deliveries_0", "core_deliveries_1", "core_publishes", "core_dead_tokens"):
+    tables = ["core_deliveries_0", "core_deliveries_1", "core_publishes", "core_dead_tokens"]
+    if vendor is None:
+        tables.append("core_payloads")
+    keys = ", ".join("?" * len(meta_keys))
+    # one look at what there is to forget, then only those statements: SQLite's DELETE of a whole
+    # table writes its root page even when the table is empty, and a per-test reset with an empty
+    # ledger would commit (and fsync) five pages that did not change
+    present = conn.execute(
+        "SELECT " + ", ".join(f"EXISTS (SELECT 1 FROM {t})" for t in tables)
+        + f", EXISTS (SELECT 1 FROM core_meta WHERE key IN ({keys}))"
+        + ", EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'core_publishes')", meta_keys).fetchone()
+    for table, has_rows in zip(tables, present, strict=False):
+        if not has_rows:
+            continue
         if vendor is None:
             conn.execute(f"DELETE FROM {table}")
-        else:
+        elif table != "core_payloads":
             conn.execute(f"DELETE FROM {table} WHERE vendor = ?", (vendor,))
-    if vendor is None:
-        conn.execute("DELETE FROM core_payloads")
+    if vendor is None and present[-2]:
+        conn.execute(f"DELETE FROM core_meta WHERE key IN ({keys})", meta_keys)
+    if vendor is None and present[-1]:
         conn.execute("DELETE FROM sqlite_sequence WHERE name = 'core_publishes'")
-        conn.execute(f"DELETE FROM core_meta WHERE key IN ({', '.join('?' * len(meta_keys))})", meta_keys)
 
 
 def ledger_dead_tokens(conn: sqlite3.Connection, vendor: str, tenant: str) -> dict[str, str]:
@@ -838,9 +851,10 @@ class ResetSnapshot:
                 # no INSERT OR IGNORE: the outer statement's conflict clause (e.g. OR ABORT)
                 # would override it
                 conn.execute(f"DROP TRIGGER IF EXISTS temp.{trig}")
+                # the condition in WHEN: a row of an already-noted table runs no trigger program
                 conn.execute(f"CREATE TEMP TRIGGER {trig} AFTER {event} ON main.{_q(t)} "
-                             f"BEGIN INSERT INTO {DIRTY} (name) SELECT {lit} "
-                             f"WHERE NOT EXISTS (SELECT 1 FROM {DIRTY} WHERE name = {lit}); END")
+                             f"WHEN NOT EXISTS (SELECT 1 FROM {DIRTY} WHERE name = {lit}) "
+                             f"BEGIN INSERT INTO {DIRTY} (name) VALUES ({lit}); END")
         self.tables = {v: list(ts) for v, ts in tables.items()}
         self.usable = True
 
