@@ -14,11 +14,13 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+# cryptography (~30-100 ms to import) is imported by the functions that sign or parse: the main
+# port's ready line does not wait for it (the CA loads in a worker thread; emulator.server)
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 CA_CERT_FILE = "ca.pem"
 CA_KEY_FILE = "ca-key.pem"
@@ -44,11 +46,35 @@ def default_ca_dir(db: str) -> Path | None:
     return Path(db).expanduser().resolve().parent / CA_DIR_NAME
 
 
+def check_files(directory: Path | None) -> None:
+    """Before the ready line, without cryptography: a CA directory whose files are there but
+    are not a PEM key and certificate stops the start (CAError), as loading them would."""
+    if directory is None:
+        return
+    key_file, cert_file = directory / CA_KEY_FILE, directory / CA_CERT_FILE
+    if not key_file.exists():
+        return  # made on first start
+    try:
+        key_ok = b"PRIVATE KEY-----" in key_file.read_bytes()
+        cert_ok = not cert_file.exists() or b"-----BEGIN CERTIFICATE-----" in cert_file.read_bytes()
+    except OSError as exc:
+        raise CAError(f"CA directory {directory}: cannot read {CA_KEY_FILE}/{CA_CERT_FILE} ({exc}); "
+                      "remove the directory to make a new CA") from None
+    if not (key_ok and cert_ok):
+        raise CAError(f"CA directory {directory}: cannot read {CA_KEY_FILE}/{CA_CERT_FILE} (not PEM); "
+                      "remove the directory to make a new CA")
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
 def _new_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([
         x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME),
@@ -77,6 +103,8 @@ def _new_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
 def _write_new(directory: Path) -> None:
     """Write a new CA unless another process wins the race: the key file is linked into place
     with ``os.link`` (fails if it exists), then the certificate."""
+    from cryptography.hazmat.primitives import serialization
+
     key, cert = _new_ca()
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
@@ -108,6 +136,9 @@ class CertificateAuthority:
     """The CA (loaded or made) and the leaf contexts minted from it."""
 
     def __init__(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate, directory: Path | None) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         self.key = key
         self.cert = cert
         self.directory = directory
@@ -133,6 +164,10 @@ class CertificateAuthority:
     @classmethod
     def load_or_create(cls, directory: Path | None) -> CertificateAuthority:
         """The CA kept in ``directory`` (made on first use); a throwaway one for ``None``."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         if directory is None:
             key, cert = _new_ca()
             return cls(key, cert, None)
@@ -157,6 +192,10 @@ class CertificateAuthority:
 
     def leaf_pem(self, host: str) -> bytes:
         """A new certificate for ``host`` signed by the CA (PEM)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
         now = _now()
         ca_ski = self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         cert = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -15,7 +15,6 @@ from . import deliveries
 from .clock import Clock
 from .config import Config
 from .faults import FaultRules
-from .ca import CertificateAuthority
 from .fixtures import FixtureError, validate_document
 from .journal import Journal
 from .options import Options
@@ -23,6 +22,11 @@ from .ratelimit import SlidingWindowLimiter
 from .storage import (ResetSnapshot, Store, clear_tables, mark_startup_fixtures_loaded, startup_fixtures_were_loaded,
                       vendor_tables)
 from .vendor import Route, Vendor
+
+if TYPE_CHECKING:  # the CA (and cryptography) is loaded where the proxy starts, after the ready line
+    import asyncio
+
+    from .ca import CertificateAuthority
 
 def takes_now(vendor: Vendor) -> bool:
     """Whether the vendor's ``load_fixture`` accepts ``now`` (an override may predate it)."""
@@ -56,9 +60,17 @@ class Context:
     openapi: dict[str, Any] | None = None
     #: vendor -> its tables, children first (what reset empties)
     tables: dict[str, list[str]] = field(default_factory=dict)
-    #: the HTTPS proxy's address and CA, once it listens (None when it is off)
+    #: the HTTPS proxy's address once it listens, and its CA once loaded (None when it is off)
     proxy_url: str | None = None
     ca: CertificateAuthority | None = None
+    #: the CA being loaded or made (in a worker thread) while the proxy already listens
+    ca_loading: asyncio.Future[CertificateAuthority] | None = None
+
+    async def proxy_ca(self) -> CertificateAuthority | None:
+        """The proxy's CA, waiting for it if it is still being loaded; None when the proxy is off."""
+        if self.ca is None and self.ca_loading is not None:
+            self.ca = await self.ca_loading
+        return self.ca
     #: what the start-up fixtures produce, restored by reset instead of loading them again
     reset_snapshot: ResetSnapshot = field(default_factory=ResetSnapshot)
 

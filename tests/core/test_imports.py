@@ -195,3 +195,15 @@ def test_sql_only_in_storage_modules():
     found = sql_outside_storage()
     assert found == [], ("SQL outside storage.py (move it into the package's storage.py or emulator/storage.py):\n"
                          + "\n".join(found))
+
+
+def test_the_server_module_does_not_import_cryptography():
+    """The HTTPS proxy's CA loads in a worker thread after the main port is ready: importing the
+    server (what every start pays before its ready line) must not pull in cryptography."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import sys, emulator.server, emulator.cli; "
+                          "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cryptography'))"],
+                         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"

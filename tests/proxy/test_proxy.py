@@ -359,6 +359,28 @@ def test_an_unusable_ca_directory_stops_the_start(tmp_path):
         ServerProcess("--db", str(tmp_path / "e.db"), "--ca-dir", str(ca_dir))
 
 
+
+def test_ready_line_comes_before_the_ca_and_the_proxy_waits_for_it(tmp_path):
+    """The main port's ready line does not wait for cryptography and the CA (made in a worker
+    thread on a first start): a TLS tunnel opened at once, and /_emulator/ca.pem, wait for the CA;
+    the proxy's own line follows with the CA's file."""
+    with ServerProcess("--db", str(tmp_path / "e.db"), "--proxy-port", "0") as proc:
+        pem = proc.get("/_emulator/ca.pem")
+        assert pem.status_code == 200 and pem.text.startswith("-----BEGIN CERTIFICATE-----")
+        proxy = requests.get(proc.url + "/_emulator/health", timeout=10).json()["proxy"]
+        ca_file = tmp_path / "ca.pem"
+        ca_file.write_text(pem.text)
+        session = requests.Session()
+        session.trust_env = False
+        r = session.get(f"https://api.jpush.cn/v3/devices/{JPUSH_RIDS[0]}", proxies={"https": proxy},
+                        verify=str(ca_file), auth=(JPUSH_KEY, JPUSH_SECRET), timeout=10)
+        assert r.status_code == 200 and set(r.json()) == {"tags", "alias", "mobile"}
+        line = proc.proc.stdout.readline()
+        ca_path = tmp_path / "device-emulator-ca" / "ca.pem"
+        assert line.startswith(f"device-api-emulator HTTPS proxy on {proxy} (CA {ca_path})")
+        assert (tmp_path / "device-emulator-ca" / "ca.pem").read_text() == pem.text
+
+
 # -- every vendor's hosts ---------------------------------------------------------------------
 HOST_CASES = [  # (host, a path of that vendor, the vendor the journal names)
     ("api.capgo.app", "/device", "capgo"),
