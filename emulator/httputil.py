@@ -8,10 +8,14 @@ import base64
 import binascii
 import json
 import math
+import re
 import zlib
 from typing import Any
 
+import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 
 class BodyError(Exception):
@@ -110,13 +114,13 @@ def _inflater(request: web.Request) -> _Inflater | None:
 async def _read_bounded(request: web.Request, limit: int, *, idle: float = BODY_IDLE_TIMEOUT,
                         close_on_timeout: bool = True) -> bytes | None:
     """Up to ``limit`` decoded bytes of the body; None (and nothing kept) when it is longer."""
-    from aiohttp.http_exceptions import HttpProcessingError
-    from aiohttp.web_protocol import RequestPayloadError
-
     buf = bytearray()
     stream = request.content
     inflater = _inflater(request)
     try:
+        if inflater is None and stream.is_eof():  # all of it came with the headers: nothing to wait for
+            data = stream.read_nowait()
+            return data if len(data) <= limit else None
         while True:
             async with asyncio.timeout(idle):
                 chunk = await stream.readany()
@@ -175,11 +179,27 @@ def unstorable(value: Any, path: str = "$") -> tuple[str, str] | None:
     return None
 
 
+#: a run of digits too long for a 64-bit integer
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
 def parse_json(data: bytes, *, require_object: bool = False) -> Any:
     """Decode UTF-8 JSON; raise BodyError with a precise kind. NaN, Infinity and lone
     surrogates are refused as ``invalid_json``: no vendor could store or echo them."""
     if not data.strip():
         raise BodyError("empty")
+    if not _LONG_DIGITS.search(data):  # orjson turns integers beyond 64 bits into floats
+        try:
+            # orjson refuses all the standard library lets through and this must refuse (NaN,
+            # Infinity, 1e999, lone surrogates, bad UTF-8): what it takes is final; what it
+            # refuses goes the standard library's way below, for the same error as always
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if require_object and not isinstance(value, dict):
+                raise BodyError("not_object", type(value).__name__)
+            return value
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
