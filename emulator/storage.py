@@ -87,26 +87,46 @@ def _connect(path: str, *, file_backed: bool, writer: bool) -> sqlite3.Connectio
     return conn
 
 
-def _run_in_savepoint(conn: sqlite3.Connection, fn: WriteFn, args: tuple) -> Any:
+#: write connections on which the running write deferred its foreign-key checks
+#: (:func:`defer_foreign_keys`): only those writes pay for a foreign_key_check
+_DEFERRED: set[int] = set()
+
+
+def defer_foreign_keys(conn: sqlite3.Connection) -> None:
+    """Check this write's foreign keys when it is done rather than per statement (emptying and
+    refilling related tables). Every deferral goes through here (tests/core/test_imports.py)."""
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    _DEFERRED.add(id(conn))
+
+
+def _run_in_savepoint(conn: sqlite3.Connection, fn: WriteFn, args: tuple, alone: bool = False) -> Any:
     """One write of a batch in its own SAVEPOINT. Its foreign keys are checked before it is
     released, so one write's violation never surfaces at the batch's COMMIT and fails the others:
-    a write that deferred its checks (``clear_tables``) is checked in full here."""
-    conn.execute("SAVEPOINT w")
+    a write that deferred its checks (``clear_tables``) is checked in full here. A write ``alone``
+    in its transaction needs no savepoint: its failure rolls the transaction back."""
+    if not alone:
+        conn.execute("SAVEPOINT w")
     try:
         result = fn(conn, *args)
-        if conn.execute("PRAGMA defer_foreign_keys").fetchone()[0]:
+        if id(conn) in _DEFERRED:
+            _DEFERRED.discard(id(conn))
             conn.execute("PRAGMA defer_foreign_keys = OFF")
             if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
                 raise sqlite3.IntegrityError("FOREIGN KEY constraint failed")
     except BaseException:
+        _DEFERRED.discard(id(conn))
         if conn.in_transaction:  # else SQLite already rolled back the whole transaction
             try:
-                conn.execute("ROLLBACK TO w")
-                conn.execute("RELEASE w")
+                if alone:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
             except sqlite3.Error:  # pragma: no cover - the original error says more
                 log.exception("rollback of a failed write failed")
         raise
-    conn.execute("RELEASE w")
+    if not alone:
+        conn.execute("RELEASE w")
     return result
 
 
@@ -335,6 +355,8 @@ class Store:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            _DEFERRED.discard(id(conn))  # SQLite checks a deferral at this COMMIT itself
         conn.execute("COMMIT")
         self.commits += 1
         self.writes += 1
@@ -380,7 +402,7 @@ class Store:
                 if not conn.in_transaction:
                     self._check_file()
                     conn.execute("BEGIN IMMEDIATE")
-                pending.append((fut, _run_in_savepoint(conn, fn, args)))
+                pending.append((fut, _run_in_savepoint(conn, fn, args, alone=len(batch) == 1)))
             except Exception as exc:  # the caller gets its own exception back
                 if storage_failure(exc):
                     self._failed(exc)
@@ -727,7 +749,7 @@ def vendor_tables(conn: sqlite3.Connection, vendor: str) -> list[str]:
 
 
 def clear_tables(conn: sqlite3.Connection, tables: Iterable[str]) -> None:
-    conn.execute("PRAGMA defer_foreign_keys = ON")
+    defer_foreign_keys(conn)
     for table in tables:
         conn.execute(f'DELETE FROM "{table}"')
 
@@ -877,7 +899,7 @@ class ResetSnapshot:
         dirty = {r[0] for r in conn.execute(f"SELECT name FROM {DIRTY}")} & wanted
         if not dirty:
             return 0
-        conn.execute("PRAGMA defer_foreign_keys = ON")
+        defer_foreign_keys(conn)
         emptied: set[str] = set()
         while dirty - emptied:  # a delete may cascade into tables nobody touched: empty those too
             for t in mine:

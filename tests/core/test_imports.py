@@ -207,3 +207,20 @@ def test_the_server_module_does_not_import_cryptography():
                           "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cryptography'))"],
                          capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def test_foreign_key_checks_are_deferred_only_through_the_store_helper():
+    """The writer checks a write's foreign keys only when it deferred them through
+    ``storage.defer_foreign_keys``: a deferral made any other way would surface at the batch's
+    COMMIT and fail every write sharing it."""
+    found = []
+    for path in sorted(EMULATOR.rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"defer_foreign_keys\s*=\s*(ON|1|TRUE|YES)", line, re.I):
+                found.append(f"{path.relative_to(EMULATOR.parent)}:{number}")
+    assert found == [f"emulator/storage.py:{_line_of('emulator/storage.py', 'PRAGMA defer_foreign_keys = ON')}"]
+
+
+def _line_of(relative: str, text: str) -> int:
+    lines = (EMULATOR.parent / relative).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
