@@ -843,6 +843,11 @@ class ResetSnapshot:
         #: vendor -> its tables, children first (the order :func:`storage.vendor_tables` gives)
         self.tables: dict[str, list[str]] = {}
         self.rows: dict[str, int] = {}
+        #: table -> the tables whose foreign keys reference it
+        self.children: dict[str, set[str]] = {}
+        #: a foreign key the children-first order cannot satisfy statement by statement (a cycle,
+        #: a table referencing itself or another vendor's): restores then defer the checks
+        self.needs_deferral = False
 
     # -- building ------------------------------------------------------------------------------
     def build(self, conn: sqlite3.Connection, tables: dict[str, list[str]],
@@ -878,6 +883,14 @@ class ResetSnapshot:
                              f"WHEN NOT EXISTS (SELECT 1 FROM {DIRTY} WHERE name = {lit}) "
                              f"BEGIN INSERT INTO {DIRTY} (name) VALUES ({lit}); END")
         self.tables = {v: list(ts) for v, ts in tables.items()}
+        owner = {t: v for v, ts in self.tables.items() for t in ts}
+        self.children, self.needs_deferral = {}, False
+        for v, ts in self.tables.items():
+            for child in ts:
+                for parent in {r[2] for r in conn.execute(f"PRAGMA foreign_key_list({_q(child)})")}:
+                    self.children.setdefault(parent, set()).add(child)
+                    if owner.get(parent) != v or parent == child or ts.index(child) > ts.index(parent):
+                        self.needs_deferral = True
         self.usable = True
 
     @staticmethod
@@ -899,7 +912,18 @@ class ResetSnapshot:
         dirty = {r[0] for r in conn.execute(f"SELECT name FROM {DIRTY}")} & wanted
         if not dirty:
             return 0
-        defer_foreign_keys(conn)
+        if self.needs_deferral:
+            defer_foreign_keys(conn)
+        else:
+            # a restored table's children are restored with it: emptied before it and refilled
+            # after it, every statement keeps the foreign keys, so nothing is deferred (setting
+            # PRAGMA defer_foreign_keys makes SQLite recompile every statement of the connection)
+            stack = list(dirty)
+            while stack:
+                for child in self.children.get(stack.pop(), ()):
+                    if child in wanted and child not in dirty:
+                        dirty.add(child)
+                        stack.append(child)
         emptied: set[str] = set()
         while dirty - emptied:  # a delete may cascade into tables nobody touched: empty those too
             for t in mine:

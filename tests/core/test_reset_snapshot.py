@@ -76,6 +76,25 @@ def test_a_cascading_delete_is_restored_too(served):
     assert status == 200
 
 
+
+def test_a_changed_parent_is_restored_with_its_untouched_children(served):
+    """Only a JPush app row changes (its devices reference it without ON DELETE CASCADE): the
+    restore empties the devices before the app and refills them after it, so each statement keeps
+    the foreign keys and none are deferred (no vendor's tables need it)."""
+    server, emu = served([DEFAULT_FIXTURES])
+    fresh = emu.state()
+    emu.reset()
+    assert server.context.reset_snapshot.needs_deferral is False
+    emu.load({"jpush": {"apps": [{"app_key": JPUSH_APP, "master_secret": "0" * 24}]}})
+    changed = emu.state()
+    assert changed["jpush"]["apps"][0]["master_secret"] == "0" * 24
+    assert changed["jpush"]["apps"][0]["devices"] == fresh["jpush"]["apps"][0]["devices"]
+    emu.reset()
+    assert emu.state() == fresh
+    status = requests.get(f"{server.url}/v3/devices/1507bfd3f7c466c355c", timeout=10,
+                          auth=(JPUSH_APP, "emu0jpush0master00secret")).status_code
+    assert status == 200
+
 def test_reset_of_one_vendor_restores_only_that_vendor(served):
     server, emu = served([DEFAULT_FIXTURES])
     fresh = emu.state()
