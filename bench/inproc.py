@@ -160,14 +160,15 @@ async def measure(scenario: str, requests: int, repeats: int, warmup: int) -> li
         ctx = build_context(Config(db=os.path.join(tmp, "bench.db"), fixtures=[str(doc_path)],
                                    options={"moengage": {"rate_limit": False}, "jpush": {"rate_limit": False}}))
         make = requests_for(doc)[scenario.removeprefix("bare_")]
-        driver = await Driver(create_app(context=ctx)).start()
-        status, body = await driver.answer(make(0))
+        drivers = [await Driver(create_app(context=ctx)).start()]
+        status, body = await drivers[0].answer(make(0))
         if not 200 <= status < 300:
             raise SystemExit(f"{scenario}: the emulator answered {status}: {body[:300]!r}")
         if scenario.startswith("bare_"):
             bare = web.Application()
             bare.add_routes(bare_routes({scenario.removeprefix("bare_"): json.loads(body)}))
-            driver = await Driver(bare).start()
+            drivers.append(await Driver(bare).start())
+        driver = drivers[-1]
         for n in range(1, warmup + 1):
             await driver.send(make(n))
         out = []
@@ -178,6 +179,9 @@ async def measure(scenario: str, requests: int, repeats: int, warmup: int) -> li
                 n += 1
                 await driver.send(make(n))
             out.append((time.perf_counter() - started) / requests)
+        for d in drivers:  # the emulator's closes its store
+            d.protocol.connection_lost(None)
+            await d.runner.cleanup()
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
