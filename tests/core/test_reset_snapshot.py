@@ -85,15 +85,20 @@ def test_a_changed_parent_is_restored_with_its_untouched_children(served):
     fresh = emu.state()
     emu.reset()
     assert server.context.reset_snapshot.needs_deferral is False
+    device = f"{server.url}/v3/devices/1507bfd3f7c466c355c"
+    assert requests.get(device, timeout=10, auth=(JPUSH_APP, "emu0jpush0master00secret")).status_code == 200
     emu.load({"jpush": {"apps": [{"app_key": JPUSH_APP, "master_secret": "0" * 24}]}})
     changed = emu.state()
     assert changed["jpush"]["apps"][0]["master_secret"] == "0" * 24
     assert changed["jpush"]["apps"][0]["devices"] == fresh["jpush"]["apps"][0]["devices"]
+    # the credentials the vendor remembered between writes are not used after this one
+    refused = requests.get(device, timeout=10, auth=(JPUSH_APP, "emu0jpush0master00secret"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, 7004)
+    assert requests.get(device, timeout=10, auth=(JPUSH_APP, "0" * 24)).status_code == 200
     emu.reset()
     assert emu.state() == fresh
-    status = requests.get(f"{server.url}/v3/devices/1507bfd3f7c466c355c", timeout=10,
-                          auth=(JPUSH_APP, "emu0jpush0master00secret")).status_code
-    assert status == 200
+    assert requests.get(device, timeout=10, auth=(JPUSH_APP, "emu0jpush0master00secret")).status_code == 200
+    assert requests.get(device, timeout=10, auth=(JPUSH_APP, "0" * 24)).status_code == 401
 
 def test_reset_of_one_vendor_restores_only_that_vendor(served):
     server, emu = served([DEFAULT_FIXTURES])

@@ -1,0 +1,45 @@
+"""The store's reads on the serving loop share one read transaction per loop iteration
+(emulator/storage.py, Store.read): a write acknowledged meanwhile starts a new one, so a request
+always reads what it was told is written; the transaction ends with the iteration."""
+from __future__ import annotations
+
+import asyncio
+
+from emulator.storage import Component, Store
+
+
+def _count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM toy_rows").fetchone()[0]
+
+
+def _insert(conn) -> None:
+    conn.execute("INSERT INTO toy_rows (x) VALUES (1)")
+
+
+async def test_a_read_after_an_acknowledged_write_sees_it(tmp_path):
+    store = Store(str(tmp_path / "reads.db"))
+    store.open([Component("toy", ["CREATE TABLE toy_rows (x INTEGER)"])])
+    store.start(asyncio.get_running_loop())
+    try:
+        read_conn = store._read_conn
+        assert store.read(_count) == 0
+        assert read_conn.in_transaction  # the snapshot stays open for this iteration's other reads
+        store.write_now(_insert)  # committed and acknowledged within the same iteration
+        assert store.read(_count) == 1
+        await store.write(_insert)  # through the writer thread
+        assert store.read(_count) == 2
+        await asyncio.sleep(0)  # the next iteration ends the read transaction
+        await asyncio.sleep(0)
+        assert not read_conn.in_transaction
+    finally:
+        store.close()
+
+
+async def test_reads_off_the_serving_loop_use_their_own_transaction(tmp_path):
+    store = Store(str(tmp_path / "reads.db"))
+    store.open([Component("toy", ["CREATE TABLE toy_rows (x INTEGER)"])])
+    try:  # not started: a CLI or start-up read
+        assert store.read(_count) == 0
+        assert not store._read_conn.in_transaction
+    finally:
+        store.close()
