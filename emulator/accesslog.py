@@ -17,7 +17,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 from .context import CONTEXT
-from .httputil import REQUEST_BODY
+from .httputil import request_state
 
 #: how much of a body a debug line shows
 DEBUG_BODY_CHARS = 512
@@ -91,6 +91,6 @@ class AccessLogger(AbstractAccessLogger):
         line += f" ({time * 1000:.1f} ms)"
         self.logger.info(line)
         if self.logger.isEnabledFor(logging.DEBUG):
-            sent = request.get(REQUEST_BODY)
+            sent = request_state(request).body
             self.logger.debug("  request body %s | response body %s", body_for_debug(sent),
                               body_for_debug(bytes(body) if isinstance(body, (bytes, bytearray)) else None))

@@ -23,13 +23,13 @@ from .control import control_routes
 from .errors import ApiError, make_response
 from .faults import FaultRule
 from .fixtures import FixtureError, read_document_file, validate_document
-from .httputil import REQUEST_BODY, RESPONSE_HEADERS, read_body_prefix, safe_text, unsafe_headers
+from .httputil import REQUEST_STATE, RequestState, read_body_prefix, safe_text, unsafe_headers
 from .journal import Entry as JournalEntry
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
 from .storage import Component, Store, storage_failure
-from .vendor import NEW_TENANTS, TENANT_REFUSAL, Vendor
+from .vendor import Vendor
 from .vendors import REGISTRY
 
 log = logging.getLogger("emulator")
@@ -169,6 +169,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
     if unsafe_headers(request.headers):  # bytes from the network that are not UTF-8
         request = request.clone(headers=CIMultiDict(
             (name, safe_text(value)) for name, value in request.headers.items()))
+    state = request[REQUEST_STATE] = RequestState()
     vendor = ctx.vendor_for_path(request.path)
     control = vendor is None and request.path.startswith("/_emulator")
     if control:
@@ -184,7 +185,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         if fault is not None and fault.drop:
             if request.transport is not None:
                 request.transport.abort()
-            _record(ctx, request, None, vendor, started, fault, request.get(REQUEST_BODY))
+            _record(ctx, request, None, vendor, started, fault, state.body)
             return web.Response()  # never reaches the peer: the connection is gone
         if fault is not None and fault.status is not None:
             response = (vendor.generic_error(request, fault.status).response() if vendor is not None
@@ -199,7 +200,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
     except sqlite3.IntegrityError as exc:
         # a write whose tenant vanished under it (a reset raced the request): the answer the
         # request would have had a moment later; nothing of it was written
-        refusal = request.get(TENANT_REFUSAL)
+        refusal = state.tenant_refusal
         if "FOREIGN KEY" not in str(exc) or vendor is None:
             log.exception("unhandled error in %s %s", request.method, request.path)
             response = (vendor.generic_error(request, 500).response() if vendor is not None
@@ -221,10 +222,10 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
         raise
     except ConnectionError:  # the client went away mid-request: nobody to answer, not our error
         log.debug("client disconnected during %s %s", request.method, request.path)
-        if NEW_TENANTS in request:
-            await _settle_new_tenants(ctx, request, False)
+        if state.new_tenants:
+            await _settle_new_tenants(request, state.new_tenants, False)
         if ctx.journal.size > 0:
-            _record(ctx, request, None, vendor, started, fault, request.get(REQUEST_BODY), disconnected=True)
+            _record(ctx, request, None, vendor, started, fault, state.body, disconnected=True)
         return web.Response(status=400)  # never delivered: the connection is gone
     except Exception as exc:
         if storage_failure(exc):  # the disk, not the request: the store logged the cause once
@@ -235,21 +236,20 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             log.exception("unhandled error in %s %s", request.method, request.path)
             response = (vendor.generic_error(request, 500).response() if vendor is not None
                         else make_response(500, {"error": "internal error in the emulator"}))
-    if NEW_TENANTS in request:
-        await _settle_new_tenants(ctx, request, response.status < 400)
-    if request.body_exists and not request.content.is_eof() and REQUEST_BODY not in request \
+    if state.new_tenants:
+        await _settle_new_tenants(request, state.new_tenants, response.status < 400)
+    if request.body_exists and not request.content.is_eof() and state.body is None \
             and (request.content_length is None or request.content_length > JOURNAL_READ_LIMIT):
         response.force_close()  # a refused body is not read to its end: close, keep nothing
     headers = response.headers
     headers["X-Device-Emulator"] = __version__  # every answer the app gives says who gave it
-    extra_headers = request.get(RESPONSE_HEADERS)
-    if extra_headers:
-        headers.update(extra_headers)
+    if state.response_headers:
+        headers.update(state.response_headers)
     if vendor is not None and vendor.cors:
         headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
         headers["Vary"] = "Origin"
     if not control and ctx.journal.size > 0:
-        body = request.get(REQUEST_BODY)
+        body = state.body
         if body is None and request.body_exists and request.content_length is not None \
                 and request.content_length <= JOURNAL_READ_LIMIT:  # a small body refused unread: shown
             body = await read_body_prefix(request, JOURNAL_READ_LIMIT)
@@ -260,10 +260,12 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
 JOURNAL_READ_LIMIT = 64 * 1024
 
 
-async def _settle_new_tenants(ctx: Context, request: web.Request, accepted: bool) -> None:
+async def _settle_new_tenants(request: web.Request, tenants: list[Any], accepted: bool) -> None:
     """A refused request changes nothing: a tenant open mode created for it is removed once every
     request using it is answered and none was accepted."""
-    for tenant in request.pop(NEW_TENANTS):
+    tenants = list(tenants)
+    request[REQUEST_STATE].new_tenants = None
+    for tenant in tenants:
         try:
             await tenant.settle(request, accepted)
         except Exception:

@@ -30,15 +30,44 @@ class BodyError(Exception):
         self.path = path
 
 
-#: request key of the body bytes a handler read (the journal shows them)
-REQUEST_BODY: web.RequestKey[bytes] = web.RequestKey("emulator_request_body", bytes)
-#: request key of headers the answer carries whether it succeeds or fails (rate-limit counters)
-RESPONSE_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("emulator_response_headers", dict)
+class RequestState:
+    """What the emulator keeps on a request while answering it. One object under one key, put
+    there by the middleware: looking up a key a request does not hold raises (and catches) a
+    KeyError inside aiohttp's mapping, which every request would otherwise pay several times."""
+
+    __slots__ = ("body", "response_headers", "new_tenants", "tenant_refusal")
+
+    def __init__(self) -> None:
+        #: the body bytes a handler read (the journal shows them)
+        self.body: bytes | None = None
+        #: headers the answer carries whether it succeeds or fails (rate-limit counters)
+        self.response_headers: dict[str, str] | None = None
+        #: the tenants open mode created (for this request or another in flight) it uses
+        #: (emulator.vendor.NewTenant)
+        self.new_tenants: list[Any] | None = None
+        #: the refusal its tenant lookup would raise, or a function making it (a write whose
+        #: tenant vanished under it answers with it)
+        self.tenant_refusal: Any = None
+
+
+REQUEST_STATE: web.RequestKey[RequestState] = web.RequestKey("emulator_request_state", RequestState)
+
+
+def request_state(request: web.BaseRequest) -> RequestState:
+    """The request's :class:`RequestState` (the middleware's; made here for one it did not see)."""
+    try:
+        return request[REQUEST_STATE]
+    except KeyError:
+        state = request[REQUEST_STATE] = RequestState()
+        return state
 
 
 def add_response_headers(request: web.Request, headers: dict[str, str]) -> None:
     """Headers for this request's answer, success or error alike; the middleware adds them."""
-    request.setdefault(RESPONSE_HEADERS, {}).update(headers)
+    state = request_state(request)
+    if state.response_headers is None:
+        state.response_headers = {}
+    state.response_headers.update(headers)
 
 
 #: a body whose next bytes take longer than this to arrive is abandoned (the connection closed)
@@ -56,8 +85,9 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     (a gzip body of 1 MB can inflate to 1 GB, so nothing larger than ``limit`` is ever held,
     and nothing at all of a refused body is kept). A body whose encoding is broken is malformed
     input: ``BodyError("invalid_json")`` -- to every vendor it is a body that does not parse.
-    The bytes are kept on the request under :data:`REQUEST_BODY` for the journal."""
-    kept = request.get(REQUEST_BODY)
+    The bytes are kept on the request (:class:`RequestState`) for the journal."""
+    state = request_state(request)
+    kept = state.body
     if kept is not None:  # read before (under another limit)
         if len(kept) > limit:
             raise BodyError("too_large", f"{len(kept)} bytes > {limit}")
@@ -68,7 +98,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     data = await _read_bounded(request, limit)
     if data is None:
         raise BodyError("too_large", f"more than {limit} bytes")
-    request[REQUEST_BODY] = data
+    state.body = data
     return data
 
 

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .errors import ApiError
+from .httputil import RequestState, request_state
 from .storage import Browse, CreatedRows, create_recorded, undo_created_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,12 +27,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-#: request key: the refusal a request's tenant lookup would raise (a write whose tenant vanished)
-TENANT_REFUSAL: web.RequestKey[Any] = web.RequestKey("emulator_tenant_refusal", object)
-#: request key: the tenants open mode created (for this request or another in flight) it uses
 #: tenants a vendor remembers between writes (see Vendor._lookup)
 MAX_KNOWN_TENANTS = 1024
-NEW_TENANTS: web.RequestKey[list] = web.RequestKey("emulator_new_tenants", list)
+
+
+def _hold(state: RequestState, tenant: NewTenant) -> None:
+    """The request uses a tenant open mode created: the middleware settles it when answered."""
+    if state.new_tenants is None:
+        state.new_tenants = []
+    state.new_tenants.append(tenant)
 
 
 class NewTenant:
@@ -227,7 +231,8 @@ class Vendor:
         remembered on the request, and when its answer is a refusal (4xx/5xx) the middleware
         removes them again (:func:`undo_created_rows`). ``refusal`` is also what a write
         answers when its tenant vanished under it (a reset raced the request)."""
-        request[TENANT_REFUSAL] = refusal
+        state = request_state(request)
+        state.tenant_refusal = refusal
         key: Any = (lookup, create, args)  # module-level functions and plain args match across requests
         try:
             hash(key)
@@ -242,7 +247,7 @@ class Vendor:
             if row is not None:
                 if pending is not None:  # made for a request in flight: it must outlive that one's refusal
                     pending.holders.add(id(request))
-                    request.setdefault(NEW_TENANTS, []).append(pending)
+                    _hold(state, pending)
                 return row
             if not (self.ctx.options.auth_open and (creatable() if callable(creatable) else creatable)):
                 raise refusal if isinstance(refusal, ApiError) else refusal()
@@ -255,7 +260,7 @@ class Vendor:
                 pending = self._new_tenants[key] = NewTenant(self, key)
             pending.rows.extend(created)
             pending.holders.add(id(request))
-            request.setdefault(NEW_TENANTS, []).append(pending)
+            _hold(state, pending)
             return result
 
     def _lookup(self, key: Any, lookup: Callable[..., Any], args: tuple) -> Any:
