@@ -165,6 +165,15 @@ class Run:
         return ServerProc(f"baseline-{mode}", cmd, cwd=str(ROOT), log_path=os.path.join(self.tmp, f"{mode}.log"))
 
 
+def _exchange(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None,
+              headers: dict[str, str] | None = None) -> int:
+    """One request on a keep-alive connection, its answer read to the end; its status."""
+    conn.request(method, path, body=body, headers=headers or {})
+    resp = conn.getresponse()
+    resp.read()
+    return resp.status
+
+
 def _keepalive_timings(base: str, method: str, path: str, n: int, deadline_s: float) -> tuple[list[float], list[int]]:
     """``n`` sequential requests on one keep-alive connection: per-request seconds, statuses."""
     parts = urlsplit(base)
@@ -174,11 +183,8 @@ def _keepalive_timings(base: str, method: str, path: str, n: int, deadline_s: fl
     try:
         for _ in range(n):
             t0 = time.perf_counter()
-            conn.request(method, path, body=b"" if method == "POST" else None)
-            resp = conn.getresponse()
-            resp.read()
+            statuses.append(_exchange(conn, method, path, b"" if method == "POST" else None))
             times.append(time.perf_counter() - t0)
-            statuses.append(resp.status)
             if time.perf_counter() > stop_at:
                 break
     finally:
@@ -305,10 +311,7 @@ def _reset_after_write(server: ServerProc, register: tuple[str, str, dict[str, s
 
     def write(i: int) -> int:
         body = json.dumps({"token": f"{i:064x}", "bundleIdentifier": "com.example.app"})
-        conn.request(method, path, body=body.encode(), headers=headers)
-        resp = conn.getresponse()
-        resp.read()
-        return resp.status
+        return _exchange(conn, method, path, body.encode(), headers)
 
     try:
         cpu0 = server.cpu_seconds()
@@ -319,11 +322,8 @@ def _reset_after_write(server: ServerProc, register: tuple[str, str, dict[str, s
         for i in range(n):
             statuses.append(write(i))
             t0 = time.perf_counter()
-            conn.request("POST", "/_emulator/reset", body=b"")
-            resp = conn.getresponse()
-            resp.read()
+            statuses.append(_exchange(conn, "POST", "/_emulator/reset", b""))
             times.append(time.perf_counter() - t0)
-            statuses.append(resp.status)
             if time.perf_counter() > stop_at:
                 break
     finally:

@@ -133,28 +133,19 @@ def test_disk_full_answers_match_state(small_disk):
         url = srv.url
         stop = threading.Event()
 
-        def writer(tid: int) -> None:
+        def writer(prefix: str, size: int, filler: str, timeout: float) -> None:
             n = 0
             while not stop.is_set():
                 n += 1
-                names = [f"w{tid}-{n}-{i}-" + "x" * 40 for i in range(50)]
-                r = requests.post(f"{url}/devices/append", data="\n".join(names), timeout=30,
+                names = [f"{prefix}-{n}-{i:05d}-" + filler * 40 for i in range(size)]
+                r = requests.post(f"{url}/devices/append", data="\n".join(names), timeout=timeout,
                                   params={"api_key": APPLOVIN_KEY, "device_list_id": APPLOVIN_LIST})
                 with lock:
                     answers.append((r.status_code, names))
 
-        def big_writer() -> None:  # big enough to spill SQLite's page cache before COMMIT
-            n = 0
-            while not stop.is_set():
-                n += 1
-                names = [f"big-{n}-{i:05d}-" + "y" * 40 for i in range(17_000)]
-                r = requests.post(f"{url}/devices/append", data="\n".join(names), timeout=60,
-                                  params={"api_key": APPLOVIN_KEY, "device_list_id": APPLOVIN_LIST})
-                with lock:
-                    answers.append((r.status_code, names))
-
-        threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
-        threads.append(threading.Thread(target=big_writer))
+        threads = [threading.Thread(target=writer, args=(f"w{i}", 50, "x", 30)) for i in range(4)]
+        # big enough to spill SQLite's page cache before COMMIT
+        threads.append(threading.Thread(target=writer, args=("big", 17_000, "y", 60)))
         for t in threads:
             t.start()
         time.sleep(0.5)
