@@ -223,7 +223,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
     except ConnectionError:  # the client went away mid-request: nobody to answer, not our error
         log.debug("client disconnected during %s %s", request.method, request.path)
         if state.new_tenants:
-            await _settle_new_tenants(request, state.new_tenants, False)
+            await _settle_new_tenants(request, state, False)
         if ctx.journal.size > 0:
             _record(ctx, request, None, vendor, started, fault, state.body, disconnected=True)
         return web.Response(status=400)  # never delivered: the connection is gone
@@ -237,7 +237,7 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
             response = (vendor.generic_error(request, 500).response() if vendor is not None
                         else make_response(500, {"error": "internal error in the emulator"}))
     if state.new_tenants:
-        await _settle_new_tenants(request, state.new_tenants, response.status < 400)
+        await _settle_new_tenants(request, state, response.status < 400)
     if request.body_exists and not request.content.is_eof() and state.body is None \
             and (request.content_length is None or request.content_length > JOURNAL_READ_LIMIT):
         response.force_close()  # a refused body is not read to its end: close, keep nothing
@@ -260,11 +260,10 @@ async def emulator_middleware(request: web.Request, handler) -> web.StreamRespon
 JOURNAL_READ_LIMIT = 64 * 1024
 
 
-async def _settle_new_tenants(request: web.Request, tenants: list[Any], accepted: bool) -> None:
+async def _settle_new_tenants(request: web.Request, state: RequestState, accepted: bool) -> None:
     """A refused request changes nothing: a tenant open mode created for it is removed once every
     request using it is answered and none was accepted."""
-    tenants = list(tenants)
-    request[REQUEST_STATE].new_tenants = None
+    tenants, state.new_tenants = state.new_tenants or [], None
     for tenant in tenants:
         try:
             await tenant.settle(request, accepted)

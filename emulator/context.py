@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the CA (and cryptography) is loaded where the proxy starts,
 
     from .ca import CertificateAuthority
 
+
 def takes_now(vendor: Vendor) -> bool:
     """Whether the vendor's ``load_fixture`` accepts ``now`` (an override may predate it)."""
     try:
@@ -65,14 +66,14 @@ class Context:
     ca: CertificateAuthority | None = None
     #: the CA being loaded or made (in a worker thread) while the proxy already listens
     ca_loading: asyncio.Future[CertificateAuthority] | None = None
+    #: what the start-up fixtures produce, restored by reset instead of loading them again
+    reset_snapshot: ResetSnapshot = field(default_factory=ResetSnapshot)
 
     async def proxy_ca(self) -> CertificateAuthority | None:
         """The proxy's CA, waiting for it if it is still being loaded; None when the proxy is off."""
         if self.ca is None and self.ca_loading is not None:
             self.ca = await self.ca_loading
         return self.ca
-    #: what the start-up fixtures produce, restored by reset instead of loading them again
-    reset_snapshot: ResetSnapshot = field(default_factory=ResetSnapshot)
 
     # -- lookups ----------------------------------------------------------------------------
     def vendor_for_path(self, path: str) -> Vendor | None:

@@ -176,18 +176,14 @@ async def start_proxy(ctx: Context, runner: web.AppRunner) -> ProxyServer | None
     port = config.resolved_proxy_port()
     if port is None:
         return None
-    check_files(_ca_dir(config))
+    ca_dir = Path(config.ca_dir).expanduser() if config.ca_dir else default_ca_dir(config.db)
+    check_files(ca_dir)
     assert runner.server is not None
     proxy = ProxyServer(ctx, runner.server, **getattr(runner, "_kwargs", {}))
     bound = await proxy.start(config.host, port)
-    ctx.ca_loading = asyncio.get_running_loop().run_in_executor(None, CertificateAuthority.load_or_create,
-                                                                _ca_dir(config))
+    ctx.ca_loading = asyncio.get_running_loop().run_in_executor(None, CertificateAuthority.load_or_create, ca_dir)
     ctx.proxy_url = url_for(config.host, bound)
     return proxy
-
-
-def _ca_dir(config: Config) -> Path | None:
-    return Path(config.ca_dir).expanduser() if config.ca_dir else default_ca_dir(config.db)
 
 
 def url_for(host: str, port: int) -> str:

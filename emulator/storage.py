@@ -628,20 +628,20 @@ def ledger_clear(conn: sqlite3.Connection, vendor: str | None, *, meta_keys: tup
     # one look at what there is to forget, then only those statements: SQLite's DELETE of a whole
     # table writes its root page even when the table is empty, and a per-test reset with an empty
     # ledger would commit (and fsync) five pages that did not change
-    present = conn.execute(
+    *has_rows, meta_set, sequence_set = conn.execute(
         "SELECT " + ", ".join(f"EXISTS (SELECT 1 FROM {t})" for t in tables)
         + f", EXISTS (SELECT 1 FROM core_meta WHERE key IN ({keys}))"
         + ", EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'core_publishes')", meta_keys).fetchone()
-    for table, has_rows in zip(tables, present, strict=False):
-        if not has_rows:
+    for table, rows in zip(tables, has_rows, strict=True):
+        if not rows:
             continue
         if vendor is None:
             conn.execute(f"DELETE FROM {table}")
-        elif table != "core_payloads":
+        else:
             conn.execute(f"DELETE FROM {table} WHERE vendor = ?", (vendor,))
-    if vendor is None and present[-2]:
+    if vendor is None and meta_set:
         conn.execute(f"DELETE FROM core_meta WHERE key IN ({keys})", meta_keys)
-    if vendor is None and present[-1]:
+    if vendor is None and sequence_set:
         conn.execute("DELETE FROM sqlite_sequence WHERE name = 'core_publishes'")
 
 

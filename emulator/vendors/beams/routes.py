@@ -8,7 +8,6 @@ then whatever needs the stored state (inside the write, so nothing races).
 from __future__ import annotations
 
 from functools import partial
-
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web

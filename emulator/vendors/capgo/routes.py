@@ -11,12 +11,11 @@ create and update device records, and ``/updates`` answers with the bundle the d
 """
 from __future__ import annotations
 
-from functools import partial
-
 import math
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web

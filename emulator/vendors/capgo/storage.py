@@ -267,11 +267,14 @@ def device_exists(conn: sqlite3.Connection, app_id: str, device_id: str) -> bool
                         (app_id, device_id)).fetchone() is not None
 
 
+def _one_device_json(conn: sqlite3.Connection, shape: str, where: str, args: tuple) -> str | None:
+    row = conn.execute(f"SELECT {shape} FROM {DEVICE_JOINS} WHERE {where}", args).fetchone()
+    return None if row is None else row[0]
+
+
 def documented_device_json(conn: sqlite3.Connection, app_id: str, device_id: str) -> str | None:
     """The documented ``Device`` as JSON text; None when there is no such device."""
-    row = conn.execute(f"SELECT {DOCUMENTED_DEVICE_JSON} FROM {DEVICE_JOINS} WHERE d.app_id = ? AND d.device_id = ?",
-                       (app_id, device_id)).fetchone()
-    return None if row is None else row[0]
+    return _one_device_json(conn, DOCUMENTED_DEVICE_JSON, "d.app_id = ? AND d.device_id = ?", (app_id, device_id))
 
 
 def documented_page_json(conn: sqlite3.Connection, app_id: str, limit: int, offset: int) -> list[str]:
@@ -285,8 +288,7 @@ def live_device_json(conn: sqlite3.Connection, app_id: str, device_id: str, cust
     """Live profile: one device as JSON text; None when there is none (or, with ``custom_id_only``,
     when it has no custom id)."""
     where = "d.app_id = ? AND d.device_id = ?" + (" AND d.custom_id <> ''" if custom_id_only else "")
-    row = conn.execute(f"SELECT {LIVE_DEVICE_JSON} FROM {DEVICE_JOINS} WHERE {where}", (app_id, device_id)).fetchone()
-    return None if row is None else row[0]
+    return _one_device_json(conn, LIVE_DEVICE_JSON, where, (app_id, device_id))
 
 
 def list_devices_by_cursor(

@@ -5,9 +5,8 @@ sends both) through an aiohttp regex pattern; ``Route.path`` stays the documente
 """
 from __future__ import annotations
 
-from functools import partial
-
 import hmac
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from collections.abc import Awaitable, Callable, Iterable
 
