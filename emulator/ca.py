@@ -16,8 +16,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-# cryptography (~30-100 ms to import) is imported by the functions that sign or parse: the main
-# port's ready line does not wait for it (the CA loads in a worker thread; emulator.server)
+# cryptography (~30-100 ms to import) is imported by the functions that sign or parse, in the
+# worker thread that loads the CA (emulator.server), and never when the proxy is off
 if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -44,25 +44,6 @@ def default_ca_dir(db: str) -> Path | None:
     if db == ":memory:" or db.startswith("file::memory:"):
         return None
     return Path(db).expanduser().resolve().parent / CA_DIR_NAME
-
-
-def check_files(directory: Path | None) -> None:
-    """Before the ready line, without cryptography: a CA directory whose files are there but
-    are not a PEM key and certificate stops the start (CAError), as loading them would."""
-    if directory is None:
-        return
-    key_file, cert_file = directory / CA_KEY_FILE, directory / CA_CERT_FILE
-    if not key_file.exists():
-        return  # made on first start
-    try:
-        key_ok = b"PRIVATE KEY-----" in key_file.read_bytes()
-        cert_ok = not cert_file.exists() or b"-----BEGIN CERTIFICATE-----" in cert_file.read_bytes()
-    except OSError as exc:
-        raise CAError(f"CA directory {directory}: cannot read {CA_KEY_FILE}/{CA_CERT_FILE} ({exc}); "
-                      "remove the directory to make a new CA") from None
-    if not (key_ok and cert_ok):
-        raise CAError(f"CA directory {directory}: cannot read {CA_KEY_FILE}/{CA_CERT_FILE} (not PEM); "
-                      "remove the directory to make a new CA")
 
 
 def _now() -> datetime.datetime:

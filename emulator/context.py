@@ -23,9 +23,7 @@ from .storage import (ResetSnapshot, Store, clear_tables, mark_startup_fixtures_
                       vendor_tables)
 from .vendor import Route, Vendor
 
-if TYPE_CHECKING:  # the CA (and cryptography) is loaded where the proxy starts, after the ready line
-    import asyncio
-
+if TYPE_CHECKING:  # the CA (and cryptography) is loaded where the proxy starts, in a worker thread
     from .ca import CertificateAuthority
 
 
@@ -61,19 +59,11 @@ class Context:
     openapi: dict[str, Any] | None = None
     #: vendor -> its tables, children first (what reset empties)
     tables: dict[str, list[str]] = field(default_factory=dict)
-    #: the HTTPS proxy's address once it listens, and its CA once loaded (None when it is off)
+    #: the HTTPS proxy's address and CA, once it listens (None when it is off)
     proxy_url: str | None = None
     ca: CertificateAuthority | None = None
-    #: the CA being loaded or made (in a worker thread) while the proxy already listens
-    ca_loading: asyncio.Future[CertificateAuthority] | None = None
     #: what the start-up fixtures produce, restored by reset instead of loading them again
     reset_snapshot: ResetSnapshot = field(default_factory=ResetSnapshot)
-
-    async def proxy_ca(self) -> CertificateAuthority | None:
-        """The proxy's CA, waiting for it if it is still being loaded; None when the proxy is off."""
-        if self.ca is None and self.ca_loading is not None:
-            self.ca = await self.ca_loading
-        return self.ca
 
     # -- lookups ----------------------------------------------------------------------------
     def vendor_for_path(self, path: str) -> Vendor | None:

@@ -69,7 +69,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def ca_pem(request: web.Request) -> web.Response:
     """The HTTPS proxy's CA certificate, to trust (``device-api-emulator env`` fetches it)."""
-    ca = await _ctx(request).proxy_ca()
+    ca = _ctx(request).ca
     if ca is None:
         raise control_error(404, "the HTTPS proxy is off, so there is no CA")
     return web.Response(body=ca.cert_pem, content_type="text/plain")  # PEM is text; every client reads it

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import cast, Any
 
 from aiohttp import web
+from .ca import CertificateAuthority
 from .context import Context
 from .vendor import Vendor
 
@@ -81,8 +82,9 @@ class ProxyServer:
     """The proxy port. ``app_server`` is the main runner's :class:`aiohttp.web.Server`: its
     request factory and handler serve every request that passes the host checks."""
 
-    def __init__(self, ctx: Context, app_server: web.Server, **server_kwargs: Any) -> None:
+    def __init__(self, ctx: Context, app_server: web.Server, ca: CertificateAuthority, **server_kwargs: Any) -> None:
         self.ctx = ctx
+        self.ca = ca
         self._app_server = app_server
         self.http = web.Server(self._handle, request_factory=app_server.request_factory, **server_kwargs)
         #: TLS transport -> the host its tunnel was opened for (absent: plain HTTP)
@@ -235,9 +237,7 @@ class _ProxyHead(asyncio.Protocol):
         assert transport is not None
         loop = asyncio.get_running_loop()
         try:
-            ca = await self.proxy.ctx.proxy_ca()  # loaded in the background from the start
-            assert ca is not None
-            context = ca.server_context(host)
+            context = self.proxy.ca.server_context(host)
             tls = await loop.start_tls(transport, self, context, server_side=True,
                                        ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
         except (TimeoutError, ssl.SSLError, OSError, ConnectionError) as exc:

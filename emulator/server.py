@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .accesslog import AccessLogger
 from .app import build_context, create_app
-from .ca import CertificateAuthority, check_files, default_ca_dir
+from .ca import CertificateAuthority, default_ca_dir
 from .config import Config
 
 T = TypeVar("T")
@@ -165,11 +165,12 @@ async def start_site(app: web.Application, host: str, port: int, *, access_log: 
 
 
 async def start_proxy(ctx: Context, runner: web.AppRunner) -> ProxyServer | None:
-    """The HTTPS proxy beside the main port (:mod:`emulator.proxy`), unless it is off. Its port
-    listens at once; its CA is loaded or made in a worker thread (``ctx.ca_loading``; CAError, a
-    ValueError, for an unusable CA directory): the main port does not wait for cryptography.
-    Its connections are configured as the main port's (line limits, access log): the runner's
-    server settings."""
+    """The HTTPS proxy beside the main port (:mod:`emulator.proxy`), unless it is off. Makes or
+    loads the CA first, in a worker thread (CAError, a ValueError, for an unusable CA directory):
+    before the ready line, so a CA that cannot be loaded stops the start and nothing later (a
+    process out of file descriptors, say) can take the running server down with it. Its
+    connections are configured as the main port's (line limits, access log): the runner's server
+    settings."""
     from .proxy import ProxyServer
 
     config = ctx.config
@@ -177,11 +178,11 @@ async def start_proxy(ctx: Context, runner: web.AppRunner) -> ProxyServer | None
     if port is None:
         return None
     ca_dir = Path(config.ca_dir).expanduser() if config.ca_dir else default_ca_dir(config.db)
-    check_files(ca_dir)
+    ca = await asyncio.get_running_loop().run_in_executor(None, CertificateAuthority.load_or_create, ca_dir)
     assert runner.server is not None
-    proxy = ProxyServer(ctx, runner.server, **getattr(runner, "_kwargs", {}))
+    proxy = ProxyServer(ctx, runner.server, ca, **getattr(runner, "_kwargs", {}))
     bound = await proxy.start(config.host, port)
-    ctx.ca_loading = asyncio.get_running_loop().run_in_executor(None, CertificateAuthority.load_or_create, ca_dir)
+    ctx.ca = ca
     ctx.proxy_url = url_for(config.host, bound)
     return proxy
 
@@ -219,11 +220,10 @@ async def serve_forever(config: Config, *, vendor_classes: list | None = None, r
         file=stream,
         flush=True,
     )
+    if proxy is not None and ctx.ca is not None:
+        print(f"device-api-emulator HTTPS proxy on {ctx.proxy_url} (CA {ctx.ca.cert_path}); "
+              "`device-api-emulator env` prints the shell setup", file=stream, flush=True)
     try:
-        ca = await ctx.proxy_ca()
-        if proxy is not None and ca is not None:
-            print(f"device-api-emulator HTTPS proxy on {ctx.proxy_url} (CA {ca.cert_path}); "
-                  "`device-api-emulator env` prints the shell setup", file=stream, flush=True)
         await stop.wait()
     finally:
         if proxy is not None:
@@ -270,14 +270,11 @@ class BackgroundServer:
                 start_site(app, self.config.host, self.config.port, access_log=False))
             self.url = url_for(self.config.host, self.port)
             self._proxy = loop.run_until_complete(start_proxy(self.context, self._runner))
-            loop.run_until_complete(self.context.proxy_ca())
             if self.context.ca is not None:
                 self.proxy_url = self.context.proxy_url
                 self.ca_path = str(self.context.ca.cert_path)
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
-            if self._proxy is not None:  # its CA could not be loaded
-                loop.run_until_complete(self._proxy.close(0))
             if self._runner is not None:  # the proxy could not start: release the main port too
                 loop.run_until_complete(self._runner.cleanup())
             self._ready.set()

@@ -360,10 +360,10 @@ def test_an_unusable_ca_directory_stops_the_start(tmp_path):
 
 
 
-def test_ready_line_comes_before_the_ca_and_the_proxy_waits_for_it(tmp_path):
-    """The main port's ready line does not wait for cryptography and the CA (made in a worker
-    thread on a first start): a TLS tunnel opened at once, and /_emulator/ca.pem, wait for the CA;
-    the proxy's own line follows with the CA's file."""
+def test_a_first_start_makes_the_ca_before_the_ready_line(tmp_path):
+    """On a first start the CA is made (in a worker thread) before the ready line: right after it,
+    /_emulator/ca.pem serves it and a TLS tunnel works; the proxy's own line follows with the CA's
+    file."""
     with ServerProcess("--db", str(tmp_path / "e.db"), "--proxy-port", "0") as proc:
         pem = proc.get("/_emulator/ca.pem")
         assert pem.status_code == 200 and pem.text.startswith("-----BEGIN CERTIFICATE-----")
