@@ -27,12 +27,13 @@ import queue
 import sqlite3
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Callable, Iterable, Sequence
 
 log = logging.getLogger("emulator.storage")
 
 WriteFn = Callable[..., Any]
+ReadFn = TypeVar("ReadFn", bound=Callable[..., Any])
 
 CORE_SCHEMA = (
     """
@@ -90,6 +91,18 @@ def _connect(path: str, *, file_backed: bool, writer: bool) -> sqlite3.Connectio
 #: write connections on which the running write deferred its foreign-key checks
 #: (:func:`defer_foreign_keys`): only those writes pay for a foreign_key_check
 _DEFERRED: set[int] = set()
+
+
+#: read functions that run exactly one SQL statement (:func:`single_statement`)
+_SINGLE_STATEMENT: set[Callable[..., Any]] = set()
+
+
+def single_statement(fn: ReadFn) -> ReadFn:
+    """Mark a read function that runs exactly one SQL statement. One statement is its own
+    consistent snapshot, so :meth:`Store.read` runs it without opening a read transaction (a
+    BEGIN and a COMMIT are most of the cost of a one-row read)."""
+    _SINGLE_STATEMENT.add(fn)
+    return fn
 
 
 def defer_foreign_keys(conn: sqlite3.Connection) -> None:
@@ -306,7 +319,8 @@ class Store:
         On the serving loop, the reads of one loop iteration share one read transaction, ended
         at the next iteration (most requests read twice: their tenant, then their data; a busy
         loop serves several requests per iteration). A write acknowledged since the snapshot
-        began starts a new one first, so a request always reads what it was told is written."""
+        began starts a new one first, so a request always reads what it was told is written.
+        A :func:`single_statement` read outside a snapshot opens none: its statement is one."""
         conn = self._read_conn
         assert conn is not None, "store is not open"
         loop = self._loop
@@ -316,14 +330,15 @@ class Store:
                 return fn(conn, *args)
             finally:
                 conn.execute("COMMIT")
-        if not conn.in_transaction:
-            conn.execute("BEGIN")
-            self._snapshot_at = self.acknowledged
-            loop.call_soon(self._end_snapshot)
-        elif self._snapshot_at != self.acknowledged:
+        if conn.in_transaction:
+            if self._snapshot_at == self.acknowledged:
+                return fn(conn, *args)
             conn.execute("COMMIT")
-            conn.execute("BEGIN")
-            self._snapshot_at = self.acknowledged
+        if fn in _SINGLE_STATEMENT:  # its own snapshot: nothing to open or end
+            return fn(conn, *args)
+        conn.execute("BEGIN")
+        self._snapshot_at = self.acknowledged
+        loop.call_soon(self._end_snapshot)
         return fn(conn, *args)
 
     def _end_snapshot(self) -> None:

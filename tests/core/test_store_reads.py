@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
-from emulator.storage import Component, Store
+from emulator.storage import Component, Store, single_statement
 
 
 def _count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM toy_rows").fetchone()[0]
+
+
+@single_statement
+def _count_alone(conn) -> int:
     return conn.execute("SELECT count(*) FROM toy_rows").fetchone()[0]
 
 
@@ -41,5 +46,26 @@ async def test_reads_off_the_serving_loop_use_their_own_transaction(tmp_path):
     try:  # not started: a CLI or start-up read
         assert store.read(_count) == 0
         assert not store._read_conn.in_transaction
+    finally:
+        store.close()
+
+
+async def test_a_single_statement_read_opens_no_transaction_and_sees_acknowledged_writes(tmp_path):
+    """One statement is its own snapshot: outside a shared snapshot it runs alone; inside a
+    fresh one it reads that snapshot; a stale one (a write acknowledged since) is ended first."""
+    store = Store(str(tmp_path / "reads.db"))
+    store.open([Component("toy", ["CREATE TABLE toy_rows (x INTEGER)"])])
+    store.start(asyncio.get_running_loop())
+    try:
+        read_conn = store._read_conn
+        assert store.read(_count_alone) == 0
+        assert not read_conn.in_transaction
+        await store.write(_insert)
+        assert store.read(_count_alone) == 1
+        assert store.read(_count) == 1  # opens the iteration's snapshot
+        assert store.read(_count_alone) == 1 and read_conn.in_transaction  # inside it
+        store.write_now(_insert)  # acknowledged in the same iteration: the snapshot is stale
+        assert store.read(_count_alone) == 2
+        assert not read_conn.in_transaction  # ended, not renewed
     finally:
         store.close()

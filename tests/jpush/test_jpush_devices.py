@@ -78,6 +78,30 @@ def test_mobile_format_option_number_for_the_ruby_client(jp):
     assert jp.a.device(RID_HMOS)["mobile"] is None
 
 
+def test_mobile_number_drops_leading_zeros_and_keeps_every_digit(jp):
+    """SQLite writes the answer; it must be what Python's int() and orjson wrote before."""
+    jp.emu.set_options({"jpush": {"mobile_format": "number"}})
+    for mobile, shown in [("0013800138000", b"13800138000"), ("000", b"0"), ("0", b"0"),
+                          ("98765432109876543210", b"98765432109876543210")]:
+        assert_ok(jp.a.post(f"/v3/devices/{RID_IOS}", {"mobile": mobile}))
+        assert jp.a.get(f"/v3/devices/{RID_IOS}").content == \
+            b'{"tags":["news","sport"],"alias":"bob","mobile":' + shown + b"}"
+
+
+def test_get_device_bytes_are_orjson_s_for_any_characters(jp):
+    """Escapes, key order and non-ASCII text of the SQLite-built answer, byte for byte against
+    orjson (what every other answer is written with)."""
+    import orjson
+
+    jp.emu.set_options({"jpush": {"tag_alias_chars": "any"}})
+    tags = sorted(["q\"uote", "back\\slash", "tab\t", "nl\n", "ctl\x01\x1f", "del\x7f", "标签", "emoji😀"])
+    assert_ok(jp.a.post(f"/v3/devices/{RID_HMOS}", {"tags": {"add": tags}, "alias": "a\"l\u2028", "mobile": "+1"}))
+    resp = jp.a.get(f"/v3/devices/{RID_HMOS}")
+    assert resp.content == orjson.dumps({"tags": tags, "alias": "a\"l\u2028", "mobile": "+1"})
+    assert_ok(jp.a.post(f"/v3/devices/{RID_HMOS}", {"alias": ""}))
+    assert jp.a.get(f"/v3/devices/{RID_HMOS}").content == orjson.dumps({"tags": tags, "alias": None, "mobile": "+1"})
+
+
 def test_mobile_empty_string_clears(jp):
     assert_ok(jp.a.post(f"/v3/devices/{RID_ANDROID}", {"mobile": ""}))
     assert jp.a.device(RID_ANDROID)["mobile"] is None

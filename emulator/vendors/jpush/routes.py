@@ -206,7 +206,7 @@ RID = full_match(rules.RID_RE.pattern)
 #: a successful write: ``{}``, or no body at all with option success_body=empty
 WRITTEN_BODY = closed_object({})
 WRITTEN = success(WRITTEN_BODY, "`{}`; an empty body when option success_body is `empty` (what the docs show)")
-#: GET /v3/devices/{registration_id} (storage.device_info); a deleted alias is null or "" (option
+#: GET /v3/devices/{registration_id} (storage.device_json); a deleted alias is null or "" (option
 #: deleted_alias), mobile a string or, with option mobile_format=number, an integer
 DEVICE_BODY = closed_object({"tags": STRINGS, "alias": {"type": ["string", "null"]},
                              "mobile": {"type": ["string", "integer", "null"]}})
@@ -374,21 +374,14 @@ class Routes:
         """Success of a write: ``{}`` or an empty body (option ``success_body``)."""
         return self._ok({} if self.vendor.option("success_body") == "json" else None)
 
-    def _alias_out(self, alias: str | None) -> str | None:
-        if alias == "" and self.vendor.option("deleted_alias") == "null":
-            return None
-        return alias
-
     # -- devices ----------------------------------------------------------------------------
     async def get_device(self, request: web.Request, app_key: str) -> web.Response:
-        info = self.ctx.store.read(storage.device_info, app_key, request.match_info["registration_id"])
-        if info is None:
+        option = self.vendor.option
+        device = self.ctx.store.read(storage.device_json, app_key, request.match_info["registration_id"],
+                                     option("deleted_alias") == "null", option("mobile_format") == "number")
+        if device is None:
             raise errors.rid_not_in_app()
-        info["alias"] = self._alias_out(info["alias"])
-        mobile = info["mobile"]
-        if mobile is not None and mobile.isdigit() and self.vendor.option("mobile_format") == "number":
-            info["mobile"] = int(mobile)
-        return self._ok(info)
+        return self._ok(device)
 
     async def update_device(self, request: web.Request, app_key: str) -> web.Response:
         change = _device_change(await _json_object(request), self.vendor.option("tag_alias_chars"))

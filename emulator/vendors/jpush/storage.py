@@ -16,7 +16,7 @@ from ... import deliveries
 from ...clock import iso_utc
 from . import errors, rules
 from .rules import MAX_ALIAS_IDS, MAX_DEVICES_PER_ALIAS, MAX_TAGS_PER_DEVICE, MAX_TAGS_PER_PLATFORM, PLATFORMS
-from ...storage import Browse
+from ...storage import Browse, single_statement
 
 MIGRATIONS = (
     """
@@ -147,17 +147,32 @@ def merge_app(conn: sqlite3.Connection, app_key: str, master_secret: str) -> Non
 
 # -- devices ------------------------------------------------------------------------------
 
-def device_info(conn: sqlite3.Connection, app_key: str, rid: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT alias, mobile FROM jpush_devices WHERE app_key = ? AND registration_id = ?",
-        (app_key, rid),
-    ).fetchone()
-    if row is None:
-        return None
-    tags = [r[0] for r in conn.execute(
-        "SELECT tag FROM jpush_device_tags WHERE app_key = ? AND registration_id = ? ORDER BY tag",
-        (app_key, rid))]
-    return {"tags": tags, "alias": row[0], "mobile": row[1]}
+def _device_json_sql(deleted_alias_null: bool, mobile_number: bool) -> str:
+    """GET /v3/devices/{registration_id} as the JSON text SQLite builds (JSON1, in C: one statement
+    and no Python objects per tag). Each option is its own statement text, so the default one does
+    no per-row test: a deleted alias ("") as null (``deleted_alias_null``), an all-digit mobile as
+    a JSON number (``mobile_number``: leading zeros dropped as ``int()`` does, any length as
+    Python's integers). ``?1`` app key, ``?2`` registration id: the tags' subquery is run once."""
+    alias = "nullif(alias, '')" if deleted_alias_null else "alias"
+    mobile = ("CASE WHEN mobile <> '' AND mobile NOT GLOB '*[^0-9]*' "
+              "THEN json(coalesce(nullif(ltrim(mobile, '0'), ''), '0')) ELSE mobile END") if mobile_number else "mobile"
+    return f"""
+        SELECT json_object(
+            'tags', (SELECT json_group_array(tag) FROM (
+                        SELECT tag FROM jpush_device_tags WHERE app_key = ?1 AND registration_id = ?2 ORDER BY tag)),
+            'alias', {alias}, 'mobile', {mobile})
+        FROM jpush_devices WHERE app_key = ?1 AND registration_id = ?2"""
+
+
+DEVICE_JSON = {(null, number): _device_json_sql(null, number) for null in (False, True) for number in (False, True)}
+
+
+@single_statement
+def device_json(conn: sqlite3.Connection, app_key: str, rid: str, deleted_alias_null: bool,
+                mobile_number: bool) -> str | None:
+    """The device's answer as JSON text; None when the app has no such device."""
+    row = conn.execute(DEVICE_JSON[deleted_alias_null, mobile_number], (app_key, rid)).fetchone()
+    return None if row is None else row[0]
 
 
 def _add_tags(conn: sqlite3.Connection, app_key: str, pairs: Iterable[tuple[str, str]]) -> None:
