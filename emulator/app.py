@@ -101,6 +101,9 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
         for route in vendor.routes():
             ctx.routes.append((name, route))
     for _, route in ctx.routes:
+        if route.exact_first and route.pattern:
+            app.router.add_route(route.method, route.path, route.handler)
+    for _, route in ctx.routes:
         app.router.add_route(route.method, route.pattern or route.path, route.handler)
     app.on_startup.append(_start_store)
     app.on_shutdown.append(_stopping)

@@ -82,6 +82,11 @@ class Route:
     pattern: str | None = None
     # Free-form documentation bits used by the OpenAPI generator (parameters, bodies...).
     doc: dict[str, Any] = field(default_factory=dict)
+    #: ``pattern`` only widens ``path`` (e.g. extra slashes): ``path`` is registered too, before
+    #: every pattern, so the router finds the usual spelling in its index. aiohttp indexes a
+    #: pattern by its text before the first ``{``; slash-tolerant ones all land under ``/``,
+    #: where each request tries their regexes one by one.
+    exact_first: bool = False
 
 
 @dataclass(frozen=True)

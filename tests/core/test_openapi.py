@@ -59,6 +59,23 @@ async def test_every_served_route_is_documented_and_every_documented_route_is_se
     ctx.store.close()
 
 
+async def test_a_widening_pattern_s_usual_spelling_is_found_in_the_router_s_index():
+    """A route whose pattern only widens its path (exact_first) is also registered at the path
+    itself, so the router finds it by the path's prefix; the pattern still serves the variants (a
+    trailing slash, which every widening pattern here accepts)."""
+    app = create_app(Config(db=":memory:"))
+    ctx = app[CONTEXT]
+    widened = [route for _, route in ctx.routes if route.exact_first]
+    assert {route.path for route in widened} >= {"/device", "/v3/devices/{registration_id}", "/v3/tags/"}
+    for route in widened:
+        concrete = _concrete(route)
+        match = await app.router.resolve(make_mocked_request(route.method, concrete, app=app))
+        assert match.handler == route.handler and match.route.resource.canonical == route.path, concrete
+        variant = await app.router.resolve(make_mocked_request(route.method, concrete + "/", app=app))
+        assert variant.handler == route.handler and variant.route.resource.canonical != route.path, concrete
+    ctx.store.close()
+
+
 # -- the document as a contract ---------------------------------------------------------------
 
 def _built_document() -> dict:

@@ -202,11 +202,11 @@ class Routes:
         device: dict[str, Any] = {"security": []}
         return [
             Route("GET", "/device", self.handler("get"), "List devices or read one", pattern=DEVICE_PATTERN,
-                  doc=get_doc),
+                  doc=get_doc, exact_first=True),
             Route("POST", "/device", self.handler("post"), "Link a device to a channel (or pin a version)",
-                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body, "responses": ok}),
+                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body, "responses": ok}, exact_first=True),
             Route("DELETE", "/device", self.handler("delete"), "Remove a device's overrides",
-                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body, "responses": ok}),
+                  pattern=DEVICE_PATTERN, doc={**key_doc, "requestBody": link_body, "responses": ok}, exact_first=True),
             Route("POST", "/stats", self.stats, "Device-side stats: one event or a batch (no key)",
                   doc={**device, "requestBody": plugin_body, "responses": {"200": success(
                       STATS_BODY, '{"status":"ok"}, per-event results of a batch, or an error answered with 200')}}),

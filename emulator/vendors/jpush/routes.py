@@ -295,10 +295,12 @@ class Routes:
               "responses": {"200": success(CID_BODY, "the cids")}}),
         ]
         return [
-            Route(method, path, self._endpoint(op, query), summary, pattern=slash_tolerant(path), doc=doc)
+            Route(method, path, self._endpoint(op, query), summary, pattern=slash_tolerant(path), doc=doc,
+                  exact_first=True)
             for method, path, op, query, summary, doc in table
         ] + [
-            Route(method, path, self._endpoint(op, query, push=True), summary, pattern=slash_tolerant(path), doc=doc)
+            Route(method, path, self._endpoint(op, query, push=True), summary, pattern=slash_tolerant(path), doc=doc,
+                  exact_first=True)
             for method, path, op, query, summary, doc in push_table
         ]
 
