@@ -27,8 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-#: tenants a vendor remembers between writes (see Vendor._lookup)
+#: tenants a vendor remembers between writes (see Vendor._lookup), and verified credentials
+#: (Vendor.verified)
 MAX_KNOWN_TENANTS = 1024
+#: a credential longer than this is verified every time (headers may be 256 KB)
+MAX_REMEMBERED_CREDENTIAL = 1024
 
 
 def _hold(state: RequestState, tenant: NewTenant) -> None:
@@ -204,6 +207,8 @@ class Vendor:
         self._new_tenants: dict[Any, NewTenant] = {}
         #: found tenants by lookup, valid while no write has been acknowledged since (see tenant())
         self._known_tenants: dict[Any, Any] = {}
+        #: credential -> (tenant, the request's tenant refusal), valid like _known_tenants
+        self._verified: dict[Any, tuple[Any, Any]] = {}
         self._known_at = -1
 
     # -- the HTTPS proxy ------------------------------------------------------------------
@@ -276,14 +281,46 @@ class Vendor:
         handed out as a copy so no caller can change what the next one gets."""
         store = self.ctx.store
         if self._known_at != store.acknowledged:
-            self._known_tenants.clear()
-            self._known_at = store.acknowledged
+            self._forget_known()
         row = self._known_tenants.get(key)
         if row is None:
             row = store.read(lookup, *args)
             if row is not None and type(key) is tuple and len(self._known_tenants) < MAX_KNOWN_TENANTS:
                 self._known_tenants[key] = row
         return dict(row) if isinstance(row, dict) else row
+
+    def _forget_known(self) -> None:
+        self._known_tenants.clear()
+        self._verified.clear()
+        self._known_at = self.ctx.store.acknowledged
+
+    def verified(self, request: web.Request, credential: Any) -> Any:
+        """The tenant ``credential`` (a tuple of everything the vendor's check reads from the
+        request: its credential header, and the tenant named in the path if any) was verified
+        for by :meth:`remember_verified`, when no write has been acknowledged since; None when
+        the check must run. Most requests repeat a credential checked a moment ago: parsing
+        it, looking up its tenant and comparing secrets are then skipped. The request's tenant
+        refusal is what the check set (see :meth:`tenant`)."""
+        if self._known_at != self.ctx.store.acknowledged:
+            self._forget_known()
+            return None
+        known = self._verified.get(credential)
+        if known is None or self._new_tenants:  # a tenant open mode made: the check holds it
+            return None
+        request_state(request).tenant_refusal = known[1]
+        return known[0]
+
+    def remember_verified(self, request: web.Request, credential: Any, tenant: Any, since: int) -> None:
+        """The check accepted ``credential`` for ``tenant`` (immutable: a tenant's key), reading
+        the store as it was when ``since`` (``store.acknowledged`` before the check) was current.
+        Only credentials of a bounded size, at most MAX_KNOWN_TENANTS of them."""
+        if since != self.ctx.store.acknowledged or self._new_tenants or len(self._verified) >= MAX_KNOWN_TENANTS:
+            return
+        if any(isinstance(part, str) and len(part) > MAX_REMEMBERED_CREDENTIAL for part in credential):
+            return
+        if self._known_at != since:
+            self._forget_known()
+        self._verified[credential] = (tenant, request_state(request).tenant_refusal)
 
     # -- fixtures -------------------------------------------------------------------------
     def validate_fixture(self, doc: Any, path: str) -> None:

@@ -75,3 +75,50 @@ def test_parse_json_refuses_integers_python_will_not_convert():
     with pytest.raises(BodyError) as err:
         parse_json(b'{"n": ' + b"1" * 5000 + b"}")
     assert err.value.kind == "invalid_json"
+
+
+def test_a_verified_credential_is_remembered_until_the_next_acknowledged_write(tmp_path):
+    """Vendor.verified / remember_verified: what the check accepted, with the tenant refusal it
+    set, while nothing was written; never a credential checked against an older store, a long
+    one, or while a tenant open mode made is unsettled."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from emulator.app import build_context
+    from emulator.config import Config
+    from emulator.httputil import request_state
+    from emulator.vendor import MAX_REMEMBERED_CREDENTIAL
+
+    ctx = build_context(Config(db=str(tmp_path / "verified.db")))
+    try:
+        vendor, store = ctx.vendors["jpush"], ctx.store
+
+        def request(refusal=None):
+            req = make_mocked_request("GET", "/v3/tags/")
+            request_state(req).tenant_refusal = refusal
+            return req
+
+        refusal = object()
+        assert vendor.verified(request(), (False, "Basic a")) is None
+        vendor.remember_verified(request(refusal), (False, "Basic a"), "app-a", store.acknowledged)
+        again = request()
+        assert vendor.verified(again, (False, "Basic a")) == "app-a"
+        assert request_state(again).tenant_refusal is refusal
+        assert vendor.verified(request(), (True, "Basic a")) is None  # another check, another key
+
+        since = store.acknowledged
+        store.write_now(lambda conn: None)  # acknowledged: nothing remembered holds
+        assert vendor.verified(request(), (False, "Basic a")) is None
+        vendor.remember_verified(request(), (False, "Basic b"), "app-b", since)  # checked before it
+        assert vendor.verified(request(), (False, "Basic b")) is None
+
+        long = "Basic " + "x" * MAX_REMEMBERED_CREDENTIAL
+        vendor.remember_verified(request(), (False, long), "app-a", store.acknowledged)
+        assert vendor.verified(request(), (False, long)) is None
+
+        vendor.remember_verified(request(), (False, "Basic a"), "app-a", store.acknowledged)
+        vendor._new_tenants["pending"] = object()  # open mode made a tenant not settled yet
+        assert vendor.verified(request(), (False, "Basic a")) is None
+        del vendor._new_tenants["pending"]
+        assert vendor.verified(request(), (False, "Basic a")) == "app-a"
+    finally:
+        store.close()

@@ -307,10 +307,19 @@ class Routes:
     # -- the envelope every route shares ----------------------------------------------------
     def _endpoint(self, op: Operation, query: tuple[str, ...],
                   push: bool = False) -> Callable[[web.Request], Awaitable[web.Response]]:
+        authenticate = self._authenticate_push if push else self._authenticate
+        vendor = self.vendor
+
         async def handler(request: web.Request) -> web.Response:
-            app_key = await (self._authenticate_push(request) if push else self._authenticate(request))
+            credential = (push, request.headers.get("Authorization"))
+            app_key = vendor.verified(request, credential)
+            if app_key is None:
+                since = self.ctx.store.acknowledged
+                app_key = await authenticate(request)
+                vendor.remember_verified(request, credential, app_key, since)
             self._count_call(request, app_key)
-            _check_query(request, query)
+            if query:
+                _check_query(request, query)
             return await op(request, app_key)
         handler.__name__ = op.__name__
         handler.__doc__ = op.__doc__
