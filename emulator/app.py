@@ -24,7 +24,6 @@ from .errors import ApiError, make_response
 from .faults import FaultRule
 from .fixtures import FixtureError, read_document_file, validate_document
 from .httputil import REQUEST_STATE, RequestState, read_body_prefix, safe_text, unsafe_headers
-from .journal import Entry as JournalEntry
 from .journal import Journal
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
@@ -347,7 +346,7 @@ def _record(ctx: Context, request: web.Request, response: web.StreamResponse | N
                 extra["dropped"] = True
         if disconnected:
             extra["disconnected"] = True
-    ctx.journal.record(JournalEntry(
+    ctx.journal.record(
         ctx.clock.now(),
         vendor.name if vendor is not None else None,
         request.method,
@@ -355,8 +354,8 @@ def _record(ctx: Context, request: web.Request, response: web.StreamResponse | N
         request.query_string,
         response.status if response is not None else None,
         (time.perf_counter() - started) * 1000,
-        request.headers,
+        request.raw_headers,
         body,
         resp_body if isinstance(resp_body, (bytes, str)) else None,
         extra,
-    ))
+    )

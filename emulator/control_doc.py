@@ -2,7 +2,7 @@
 
 Each body's schema is built from the definitions that produce it: the fault rule's from
 :class:`~emulator.faults.FaultRule`'s fields, the clock's from ``Clock.describe``'s keys, the
-journal entry's from ``Entry.__slots__``. ``tests/core/test_openapi.py`` holds every control
+journal entry's from ``journal.as_dict``'s keys. ``tests/core/test_openapi.py`` holds every control
 answer the tests receive to these schemas.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ TENANTS = closed_object({"vendor": STR, "label": STR, "tenants": {"type": "array
 #: one page of devices; each row has the columns the vendor's ``Browse`` names
 DEVICES = closed_object({"vendor": STR, "tenant": STR, "offset": COUNT, "limit": COUNT, "total": COUNT,
                          "devices": {"type": "array", "items": {"type": "object"}}})
-#: a journal entry (``journal.Entry.as_dict``); a vendor may add its own keys (``extra``)
+#: a journal entry (``journal.as_dict``); a vendor may add its own keys (``extra``)
 JOURNAL_ENTRY = {
     "type": "object",
     "required": ["id", "time", "vendor", "method", "path", "query", "status", "duration_ms", "request_headers",

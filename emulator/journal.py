@@ -1,16 +1,18 @@
 """The request journal: a bounded ring buffer of recent vendor requests, in memory.
 
-Recording is one small object appended to a deque: the request's own header mapping and
-byte slices are kept as they are, and everything costly (ISO time, header dict, decoding and
-clipping bodies) is done only when somebody reads the journal. Bodies are cut to a few KB, so
+Recording is one tuple appended to a deque: the request's own raw header pairs and byte slices
+are kept as they are, and everything costly (ISO time, header dict, decoding and clipping
+bodies) is done only when somebody reads the journal. Bodies are cut to a few KB, so
 memory is bounded by ``size`` entries whatever the traffic.
 """
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from typing import Any
-from collections.abc import Mapping
+from typing import Any, Final
+
+from aiohttp import hdrs
+from multidict import istr
 
 from .clock import iso_utc
 
@@ -31,10 +33,28 @@ def clip(data: bytes | str | None) -> str | None:
     return text
 
 
-def _small(headers: Mapping[str, str]) -> bool:
-    """Headers are kept as the request's own mapping unless one of them is large (values up
-    to 256 KB are accepted): then a clipped copy keeps the journal's memory bounded."""
-    return max(map(len, headers.values()), default=0) <= BODY_LIMIT
+def _small(raw_headers: tuple[tuple[bytes, bytes], ...]) -> bool:
+    """Headers are kept as the request's own raw pairs when all of them together are small
+    (a name or value may be 256 KB): else a clipped copy keeps the journal's memory bounded.
+    One join in C: the cheapest measure of their size (a ``max`` over them costs twice as much)."""
+    return len(b"".join(itertools.chain.from_iterable(raw_headers))) <= BODY_BYTES
+
+
+#: aiohttp's parser names a header it knows by its canonical spelling (``host`` as ``Host``), and
+#: the journal shows the raw pairs the same way: ``entry["request_headers"]["Host"]`` whatever the
+#: client sent
+_KNOWN_NAMES = {name.lower(): str(name) for name in vars(hdrs).values() if isinstance(name, istr)}
+
+
+def _name(data: bytes) -> str:
+    name = _text(data)
+    return _KNOWN_NAMES.get(name.lower(), name)
+
+
+def _text(data: bytes) -> str:
+    """Header bytes as the journal shows them: UTF-8, a byte that is not as U+FFFD (what the
+    vendors see, emulator.httputil.safe_text), at most BODY_LIMIT characters."""
+    return data.decode("utf-8", "replace")[:BODY_LIMIT]
 
 
 def glob_match(text: str, parts: list[str]) -> bool:
@@ -55,52 +75,56 @@ def glob_match(text: str, parts: list[str]) -> bool:
     return True
 
 
-class Entry:
-    """One journaled request, as recorded (cheap); :meth:`as_dict` formats it."""
+#: one journaled request as recorded: a tuple of plain values (the request's raw header pairs,
+#: byte slices), so recording is one append and a full journal gives the garbage collector
+#: nothing to traverse (tuples of strings, numbers and bytes are not tracked). Formatted when
+#: read (:func:`as_dict`).
+Recorded = tuple[int, float, "str | None", str, str, str, "int | None", float, tuple[tuple[bytes, bytes], ...],
+                 "bytes | str | None", "bytes | str | None", "dict[str, Any] | None"]
+ID: Final = 0
+AT: Final = 1
+VENDOR: Final = 2
+METHOD: Final = 3
+PATH: Final = 4
+QUERY: Final = 5
+STATUS: Final = 6
+DURATION: Final = 7
+HEADERS: Final = 8
+REQUEST_BODY: Final = 9
+RESPONSE_BODY: Final = 10
+EXTRA: Final = 11
 
-    __slots__ = ("id", "at", "vendor", "method", "path", "query", "status", "duration_ms",
-                 "headers", "request_body", "response_body", "extra")
 
-    def __init__(self, at: float, vendor: str | None, method: str, path: str, query: str,
-                 status: int | None, duration_ms: float, headers: Mapping[str, str],
-                 request_body: bytes | str | None, response_body: bytes | str | None,
-                 extra: dict[str, Any] | None = None) -> None:
-        self.id = 0
-        self.at = at
-        self.vendor = vendor
-        self.method = method
-        self.path = path[:BODY_LIMIT]  # request lines may be 256 KB
-        self.query = query[:BODY_LIMIT]
-        self.status = status
-        self.duration_ms = duration_ms
-        self.headers = headers if _small(headers) else {k: v[:BODY_LIMIT] for k, v in headers.items()}
-        self.request_body = request_body[:BODY_BYTES] if request_body is not None else None
-        self.response_body = response_body[:BODY_BYTES] if response_body is not None else None
-        self.extra = extra
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {
-            "id": self.id,
-            "time": iso_utc(self.at),
-            "vendor": self.vendor,
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "status": self.status,
-            "duration_ms": round(self.duration_ms, 3),
-            "request_headers": dict(self.headers),
-            "request_body": clip(self.request_body),
-            "response_body": clip(self.response_body),
-        }
-        if self.extra:
-            out.update(self.extra)
-        return out
+def as_dict(entry: Recorded) -> dict[str, Any]:
+    headers: dict[str, str] = {}
+    seen: set[str] = set()
+    for raw_name, value in entry[HEADERS]:
+        name = _name(raw_name)
+        if name.lower() not in seen:  # a repeated header (any case): its first value, as request.headers
+            seen.add(name.lower())
+            headers[name] = _text(value)
+    out = {
+        "id": entry[ID],
+        "time": iso_utc(entry[AT]),
+        "vendor": entry[VENDOR],
+        "method": entry[METHOD],
+        "path": entry[PATH],
+        "query": entry[QUERY],
+        "status": entry[STATUS],
+        "duration_ms": round(entry[DURATION], 3),
+        "request_headers": headers,
+        "request_body": clip(entry[REQUEST_BODY]),
+        "response_body": clip(entry[RESPONSE_BODY]),
+    }
+    if entry[EXTRA]:
+        out.update(entry[EXTRA])
+    return out
 
 
 class Journal:
     def __init__(self, size: int = 1000) -> None:
         self.size = size
-        self._entries: deque[Entry] = deque(maxlen=max(0, size))
+        self._entries: deque[Recorded] = deque(maxlen=max(0, size))
         self._ids = itertools.count(1)
 
     def __len__(self) -> int:
@@ -110,15 +134,27 @@ class Journal:
         if vendor is None:
             self._entries.clear()
         else:
-            kept = [e for e in self._entries if e.vendor != vendor]
+            kept = [e for e in self._entries if e[VENDOR] != vendor]
             self._entries.clear()
             self._entries.extend(kept)
 
-    def record(self, entry: Entry) -> None:
+    def record(self, at: float, vendor: str | None, method: str, path: str, query: str, status: int | None,
+               duration_ms: float, raw_headers: tuple[tuple[bytes, bytes], ...],
+               request_body: bytes | str | None, response_body: bytes | str | None,
+               extra: dict[str, Any] | None = None) -> None:
+        """One request (``raw_headers``: the request's own pairs, aiohttp's ``raw_headers``)."""
         if self.size <= 0:
             return
-        entry.id = next(self._ids)
-        self._entries.append(entry)
+        self._entries.append((
+            next(self._ids), at, vendor, method,
+            path[:BODY_LIMIT], query[:BODY_LIMIT],  # request lines may be 256 KB
+            status, duration_ms,
+            raw_headers if _small(raw_headers) else tuple(
+                (name[:BODY_BYTES], value[:BODY_BYTES]) for name, value in raw_headers),
+            request_body[:BODY_BYTES] if request_body is not None else None,
+            response_body[:BODY_BYTES] if response_body is not None else None,
+            extra,
+        ))
 
     def query(
         self,
@@ -134,19 +170,19 @@ class Journal:
         glob = path.split("*") if path is not None and "*" in path else None
         wanted_method = method.upper() if method is not None else None
         for entry in reversed(self._entries):
-            if vendor is not None and entry.vendor != vendor:
+            if vendor is not None and entry[VENDOR] != vendor:
                 continue
-            if wanted_method is not None and entry.method != wanted_method:
+            if wanted_method is not None and entry[METHOD] != wanted_method:
                 continue
-            if status is not None and entry.status != status:
+            if status is not None and entry[STATUS] != status:
                 continue
             if path is not None:
                 if glob is not None:
-                    if not glob_match(entry.path, glob):
+                    if not glob_match(entry[PATH], glob):
                         continue
-                elif entry.path != path:
+                elif entry[PATH] != path:
                     continue
-            out.append(entry.as_dict())
+            out.append(as_dict(entry))
             if limit is not None and len(out) >= limit:
                 break
         return out

@@ -122,3 +122,28 @@ def test_a_verified_credential_is_remembered_until_the_next_acknowledged_write(t
         assert vendor.verified(request(), (False, "Basic a")) == "app-a"
     finally:
         store.close()
+
+
+def test_the_journal_keeps_raw_pairs_and_formats_them_when_read():
+    """A recorded request is a tuple of plain values the garbage collector does not track; read,
+    its headers are named as aiohttp names them (known ones canonical), a repeated one shows its
+    first value, bytes that are not UTF-8 show as U+FFFD, and large ones are clipped."""
+    import gc
+
+    from emulator.journal import BODY_BYTES, BODY_LIMIT, Journal
+
+    journal = Journal(10)
+    raw = ((b"host", b"a.example"), (b"X-Key", b"\xff\xfe-key"), (b"x-key", b"second"), (b"accept", b"*/*"))
+    journal.record(0.0, "jpush", "GET", "/v3/tags/", "", 200, 1.5, raw, None, b'{"tags":[]}')
+    big = ((b"Host", b"h"), (b"X-Big", b"v" * (BODY_BYTES + 10)))
+    journal.record(0.0, "jpush", "POST", "/v3/tags/t", "a=1", 400, 2.0, big, b"x" * (BODY_BYTES + 10), None,
+                   {"fault": 3})
+    gc.collect()
+    assert not gc.is_tracked(journal._entries[0])  # the second holds a dict (a fault's extra keys)
+    first, second = journal.query()[::-1]
+    assert first["request_headers"] == {"Host": "a.example", "X-Key": "\ufffd\ufffd-key", "Accept": "*/*"}
+    assert (first["response_body"], first["request_body"], first["status"]) == ('{"tags":[]}', None, 200)
+    assert second["request_headers"] == {"Host": "h", "X-Big": "v" * BODY_LIMIT}
+    assert len(journal._entries[1][8][1][1]) == BODY_BYTES  # kept clipped: memory stays bounded
+    assert second["request_body"] == "x" * BODY_LIMIT + f"...[truncated, {BODY_BYTES} chars]"
+    assert (second["fault"], second["query"], second["id"]) == (3, "a=1", 2)
