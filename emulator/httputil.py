@@ -32,7 +32,7 @@ class BodyError(Exception):
 
 class RequestState:
     """What the emulator keeps on a request while answering it. One object under one key, put
-    there by the middleware: looking up a key a request does not hold raises (and catches) a
+    there by the envelope (emulator.app.envelope): looking up a key a request does not hold raises (and catches) a
     KeyError inside aiohttp's mapping, which every request would otherwise pay several times."""
 
     __slots__ = ("body", "response_headers", "new_tenants", "tenant_refusal")
@@ -54,7 +54,7 @@ REQUEST_STATE: web.RequestKey[RequestState] = web.RequestKey("emulator_request_s
 
 
 def request_state(request: web.BaseRequest) -> RequestState:
-    """The request's :class:`RequestState` (the middleware's; made here for one it did not see)."""
+    """The request's :class:`RequestState` (the envelope's; made here for one it did not see)."""
     try:
         return request[REQUEST_STATE]
     except KeyError:
@@ -63,7 +63,7 @@ def request_state(request: web.BaseRequest) -> RequestState:
 
 
 def add_response_headers(request: web.Request, headers: dict[str, str]) -> None:
-    """Headers for this request's answer, success or error alike; the middleware adds them."""
+    """Headers for this request's answer, success or error alike; the envelope adds them."""
     state = request_state(request)
     if state.response_headers is None:
         state.response_headers = {}

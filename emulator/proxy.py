@@ -128,7 +128,7 @@ class ProxyServer:
         refused = vendor.check_proxied_host(host, request)
         if refused is not None:
             return refused.response()
-        return await self._app_server.request_handler(request)  # the app's own request, middlewares and all
+        return await self._app_server.request_handler(request)  # the app's own request, envelope and all
 
     # -- per connection -------------------------------------------------------------------
     def _connect(self, authority: str) -> bytes | str:

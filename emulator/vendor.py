@@ -35,7 +35,7 @@ MAX_REMEMBERED_CREDENTIAL = 1024
 
 
 def _hold(state: RequestState, tenant: NewTenant) -> None:
-    """The request uses a tenant open mode created: the middleware settles it when answered."""
+    """The request uses a tenant open mode created: the envelope settles it when answered."""
     if state.new_tenants is None:
         state.new_tenants = []
     state.new_tenants.append(tenant)
@@ -238,7 +238,7 @@ class Vendor:
         name a known tenant, and neither is then needed.
 
         A refused request changes nothing, tenants included: the rows ``create`` added are
-        remembered on the request, and when its answer is a refusal (4xx/5xx) the middleware
+        remembered on the request, and when its answer is a refusal (4xx/5xx) the envelope
         removes them again (:func:`undo_created_rows`). ``refusal`` is also what a write
         answers when its tenant vanished under it (a reset raced the request)."""
         state = request_state(request)
