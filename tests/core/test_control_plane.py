@@ -54,6 +54,19 @@ def test_path_of_no_vendor_gets_json_404(toy):
     assert r.json()["path"] == "/not-a-vendor/x"
 
 
+def test_control_plane_path_with_another_method_is_json_405_and_journaled_nowhere(toy):
+    """The catch-all route after every other: 405 when a route serves the path with other
+    methods (as aiohttp's router answers), 404 otherwise; the control plane is not journaled."""
+    before = requests.get(toy.url + "/_emulator/requests").json()["count"]
+    r = requests.delete(toy.url + "/_emulator/health")
+    assert (r.status_code, r.json()) == (405, {
+        "error": "no such method", "method": "DELETE", "path": "/_emulator/health",
+        "hint": "vendor routes are listed at /_emulator/openapi.json; see the README"})
+    r = requests.get(toy.url + "/_emulator/nowhere")
+    assert (r.status_code, r.json()["error"]) == (404, "no such route")
+    assert requests.get(toy.url + "/_emulator/requests").json()["count"] == before
+
+
 def test_handler_crash_is_answered_in_vendor_shape_without_traceback(toy):
     r = requests.get(toy.url + "/toy/boom")
     assert r.status_code == 500
