@@ -26,7 +26,7 @@ from .errors import ApiError, make_response
 from .faults import FaultRule
 from .fixtures import FixtureError, read_document_file, validate_document
 from .httputil import REQUEST_STATE, RequestState, read_body_prefix, safe_text, unsafe_headers
-from .journal import Journal
+from .journal import Journal, header_bytes
 from .options import Options
 from .ratelimit import SlidingWindowLimiter
 from .storage import Component, Store, storage_failure
@@ -192,7 +192,8 @@ async def envelope(request: web.Request, handler: Handler, ctx: Context) -> web.
     """Around every request: faults, errors to vendor shapes, CORS for browser SDKs, and the
     request journal."""
     started = time.perf_counter()
-    if unsafe_headers(request.headers):  # bytes from the network that are not UTF-8
+    headers_seen = header_bytes(request.raw_headers)
+    if not headers_seen.isascii() and unsafe_headers(request.headers):  # bytes that are not UTF-8
         request = request.clone(headers=CIMultiDict(
             (name, safe_text(value)) for name, value in request.headers.items()))
     state = request[REQUEST_STATE] = RequestState()
@@ -211,7 +212,7 @@ async def envelope(request: web.Request, handler: Handler, ctx: Context) -> web.
         if fault is not None and fault.drop:
             if request.transport is not None:
                 request.transport.abort()
-            _record(ctx, request, None, vendor, started, fault, state.body)
+            _record(ctx, request, None, vendor, started, fault, state.body, len(headers_seen))
             return web.Response()  # never reaches the peer: the connection is gone
         response: web.StreamResponse
         if fault is not None and fault.status is not None:
@@ -252,7 +253,7 @@ async def envelope(request: web.Request, handler: Handler, ctx: Context) -> web.
         if state.new_tenants:
             await _settle_new_tenants(request, state, False)
         if ctx.journal.size > 0:
-            _record(ctx, request, None, vendor, started, fault, state.body, disconnected=True)
+            _record(ctx, request, None, vendor, started, fault, state.body, len(headers_seen), disconnected=True)
         return web.Response(status=400)  # never delivered: the connection is gone
     except Exception as exc:
         if storage_failure(exc):  # the disk, not the request: the store logged the cause once
@@ -265,7 +266,8 @@ async def envelope(request: web.Request, handler: Handler, ctx: Context) -> web.
                         else make_response(500, {"error": "internal error in the emulator"}))
     if state.new_tenants:
         await _settle_new_tenants(request, state, response.status < 400)
-    if request.body_exists and not request.content.is_eof() and state.body is None \
+    has_body = request.body_exists
+    if has_body and not request.content.is_eof() and state.body is None \
             and (request.content_length is None or request.content_length > JOURNAL_READ_LIMIT):
         response.force_close()  # a refused body is not read to its end: close, keep nothing
     headers = response.headers
@@ -277,10 +279,10 @@ async def envelope(request: web.Request, handler: Handler, ctx: Context) -> web.
         headers["Vary"] = "Origin"
     if not control and ctx.journal.size > 0:
         body = state.body
-        if body is None and request.body_exists and request.content_length is not None \
+        if body is None and has_body and request.content_length is not None \
                 and request.content_length <= JOURNAL_READ_LIMIT:  # a small body refused unread: shown
             body = await read_body_prefix(request, JOURNAL_READ_LIMIT)
-        _record(ctx, request, response, vendor, started, fault, body)
+        _record(ctx, request, response, vendor, started, fault, body, len(headers_seen))
     return response
 
 
@@ -357,10 +359,10 @@ def browser_guard(request: web.Request, allowed_hosts: Iterable[str]) -> web.Res
 
 def _record(ctx: Context, request: web.Request, response: web.StreamResponse | None,
             vendor: Vendor | None, started: float, fault: FaultRule | None, body: bytes | None,
-            disconnected: bool = False) -> None:
+            headers_size: int, disconnected: bool = False) -> None:
     """One ring-buffer append. ``body`` is the request body the handler read (kept on the request
     by :func:`emulator.httputil.read_body`); ``response`` is None when there was no answer (dropped
-    by a fault, or the client went away)."""
+    by a fault, or the client went away); ``headers_size`` is what :func:`header_bytes` measured."""
     resp_body = getattr(response, "body", None) if response is not None else None
     extra: dict[str, Any] | None = None
     if fault is not None or disconnected:
@@ -372,14 +374,12 @@ def _record(ctx: Context, request: web.Request, response: web.StreamResponse | N
         if disconnected:
             extra["disconnected"] = True
     ctx.journal.record(
+        request,
         ctx.clock.now(),
         vendor.name if vendor is not None else None,
-        request.method,
-        request.path,
-        request.query_string,
         response.status if response is not None else None,
         (time.perf_counter() - started) * 1000,
-        request.raw_headers,
+        headers_size,
         body,
         resp_body if isinstance(resp_body, (bytes, str)) else None,
         extra,

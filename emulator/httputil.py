@@ -32,22 +32,20 @@ class BodyError(Exception):
 
 class RequestState:
     """What the emulator keeps on a request while answering it. One object under one key, put
-    there by the envelope (emulator.app.envelope): looking up a key a request does not hold raises (and catches) a
-    KeyError inside aiohttp's mapping, which every request would otherwise pay several times."""
+    there by the envelope (emulator.app.envelope): looking up a key a request does not hold
+    raises (and catches) a KeyError inside aiohttp's mapping, which every request would otherwise
+    pay several times. The defaults are class attributes: making one runs no ``__init__``."""
 
-    __slots__ = ("body", "response_headers", "new_tenants", "tenant_refusal")
-
-    def __init__(self) -> None:
-        #: the body bytes a handler read (the journal shows them)
-        self.body: bytes | None = None
-        #: headers the answer carries whether it succeeds or fails (rate-limit counters)
-        self.response_headers: dict[str, str] | None = None
-        #: the tenants open mode created (for this request or another in flight) it uses
-        #: (emulator.vendor.NewTenant)
-        self.new_tenants: list[Any] | None = None
-        #: the refusal its tenant lookup would raise, or a function making it (a write whose
-        #: tenant vanished under it answers with it)
-        self.tenant_refusal: Any = None
+    #: the body bytes a handler read (the journal shows them)
+    body: bytes | None = None
+    #: headers the answer carries whether it succeeds or fails (rate-limit counters)
+    response_headers: dict[str, str] | None = None
+    #: the tenants open mode created (for this request or another in flight) it uses
+    #: (emulator.vendor.NewTenant)
+    new_tenants: list[Any] | None = None
+    #: the refusal its tenant lookup would raise, or a function making it (a write whose
+    #: tenant vanished under it answers with it)
+    tenant_refusal: Any = None
 
 
 REQUEST_STATE: web.RequestKey[RequestState] = web.RequestKey("emulator_request_state", RequestState)

@@ -11,7 +11,7 @@ import itertools
 from collections import deque
 from typing import Any, Final
 
-from aiohttp import hdrs
+from aiohttp import hdrs, web
 from multidict import istr
 
 from .clock import iso_utc
@@ -33,11 +33,11 @@ def clip(data: bytes | str | None) -> str | None:
     return text
 
 
-def _small(raw_headers: tuple[tuple[bytes, bytes], ...]) -> bool:
-    """Headers are kept as the request's own raw pairs when all of them together are small
-    (a name or value may be 256 KB): else a clipped copy keeps the journal's memory bounded.
-    One join in C: the cheapest measure of their size (a ``max`` over them costs twice as much)."""
-    return len(b"".join(itertools.chain.from_iterable(raw_headers))) <= BODY_BYTES
+def header_bytes(raw_headers: tuple[tuple[bytes, bytes], ...]) -> bytes:
+    """Every header name and value of a request, joined: one pass in C tells both whether they
+    are all ASCII (the envelope's check for bytes that are not UTF-8) and how large they are
+    (whether the journal may keep them as they are)."""
+    return b"".join(itertools.chain.from_iterable(raw_headers))
 
 
 #: aiohttp's parser names a header it knows by its canonical spelling (``host`` as ``Host``), and
@@ -138,18 +138,20 @@ class Journal:
             self._entries.clear()
             self._entries.extend(kept)
 
-    def record(self, at: float, vendor: str | None, method: str, path: str, query: str, status: int | None,
-               duration_ms: float, raw_headers: tuple[tuple[bytes, bytes], ...],
-               request_body: bytes | str | None, response_body: bytes | str | None,
-               extra: dict[str, Any] | None = None) -> None:
-        """One request (``raw_headers``: the request's own pairs, aiohttp's ``raw_headers``)."""
+    def record(self, request: web.BaseRequest, at: float, vendor: str | None, status: int | None,
+               duration_ms: float, headers_size: int, request_body: bytes | str | None,
+               response_body: bytes | str | None, extra: dict[str, Any] | None = None) -> None:
+        """One request. Its raw header pairs are kept as they are when all of them together
+        (``headers_size`` bytes, :func:`header_bytes`) are small (a name or value may be 256 KB):
+        else a clipped copy keeps the journal's memory bounded."""
         if self.size <= 0:
             return
+        raw_headers = request.raw_headers
         self._entries.append((
-            next(self._ids), at, vendor, method,
-            path[:BODY_LIMIT], query[:BODY_LIMIT],  # request lines may be 256 KB
+            next(self._ids), at, vendor, request.method,
+            request.path[:BODY_LIMIT], request.query_string[:BODY_LIMIT],  # request lines may be 256 KB
             status, duration_ms,
-            raw_headers if _small(raw_headers) else tuple(
+            raw_headers if headers_size <= BODY_BYTES else tuple(
                 (name[:BODY_BYTES], value[:BODY_BYTES]) for name, value in raw_headers),
             request_body[:BODY_BYTES] if request_body is not None else None,
             response_body[:BODY_BYTES] if response_body is not None else None,

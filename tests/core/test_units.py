@@ -130,14 +130,20 @@ def test_the_journal_keeps_raw_pairs_and_formats_them_when_read():
     first value, bytes that are not UTF-8 show as U+FFFD, and large ones are clipped."""
     import gc
 
-    from emulator.journal import BODY_BYTES, BODY_LIMIT, Journal
+    from types import SimpleNamespace
+
+    from emulator.journal import BODY_BYTES, BODY_LIMIT, Journal, header_bytes
+
+    def request(method, path, query, raw):  # what the journal reads of aiohttp's request
+        return SimpleNamespace(method=method, path=path, query_string=query, raw_headers=raw)
 
     journal = Journal(10)
     raw = ((b"host", b"a.example"), (b"X-Key", b"\xff\xfe-key"), (b"x-key", b"second"), (b"accept", b"*/*"))
-    journal.record(0.0, "jpush", "GET", "/v3/tags/", "", 200, 1.5, raw, None, b'{"tags":[]}')
+    journal.record(request("GET", "/v3/tags/", "", raw), 0.0, "jpush", 200, 1.5, len(header_bytes(raw)), None,
+                   b'{"tags":[]}')
     big = ((b"Host", b"h"), (b"X-Big", b"v" * (BODY_BYTES + 10)))
-    journal.record(0.0, "jpush", "POST", "/v3/tags/t", "a=1", 400, 2.0, big, b"x" * (BODY_BYTES + 10), None,
-                   {"fault": 3})
+    journal.record(request("POST", "/v3/tags/t", "a=1", big), 0.0, "jpush", 400, 2.0, len(header_bytes(big)),
+                   b"x" * (BODY_BYTES + 10), None, {"fault": 3})
     gc.collect()
     assert not gc.is_tracked(journal._entries[0])  # the second holds a dict (a fault's extra keys)
     first, second = journal.query()[::-1]
