@@ -81,43 +81,38 @@ def glob_match(text: str, parts: list[str]) -> bool:
 #: read (:func:`as_dict`).
 Recorded = tuple[int, float, "str | None", str, str, str, "int | None", float, tuple[tuple[bytes, bytes], ...],
                  "bytes | str | None", "bytes | str | None", "dict[str, Any] | None"]
-ID: Final = 0
-AT: Final = 1
+#: the fields the journal's filters read
 VENDOR: Final = 2
 METHOD: Final = 3
 PATH: Final = 4
-QUERY: Final = 5
 STATUS: Final = 6
-DURATION: Final = 7
-HEADERS: Final = 8
-REQUEST_BODY: Final = 9
-RESPONSE_BODY: Final = 10
-EXTRA: Final = 11
 
 
 def as_dict(entry: Recorded) -> dict[str, Any]:
+    (entry_id, at, vendor, method, path, query, status, duration_ms, raw_headers, request_body, response_body,
+     extra) = entry
     headers: dict[str, str] = {}
     seen: set[str] = set()
-    for raw_name, value in entry[HEADERS]:
+    for raw_name, value in raw_headers:
         name = _name(raw_name)
         if name.lower() not in seen:  # a repeated header (any case): its first value, as request.headers
             seen.add(name.lower())
             headers[name] = _text(value)
     out = {
-        "id": entry[ID],
-        "time": iso_utc(entry[AT]),
-        "vendor": entry[VENDOR],
-        "method": entry[METHOD],
-        "path": entry[PATH],
-        "query": entry[QUERY],
-        "status": entry[STATUS],
-        "duration_ms": round(entry[DURATION], 3),
+        "id": entry_id,
+        "time": iso_utc(at),
+        "vendor": vendor,
+        "method": method,
+        "path": path,
+        "query": query,
+        "status": status,
+        "duration_ms": round(duration_ms, 3),
         "request_headers": headers,
-        "request_body": clip(entry[REQUEST_BODY]),
-        "response_body": clip(entry[RESPONSE_BODY]),
+        "request_body": clip(request_body),
+        "response_body": clip(response_body),
     }
-    if entry[EXTRA]:
-        out.update(entry[EXTRA])
+    if extra:
+        out.update(extra)
     return out
 
 
