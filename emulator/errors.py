@@ -1,8 +1,9 @@
 """One error type for every vendor: raise it anywhere, the envelope answers with it.
 
 Vendors subclass nothing here; they build an :class:`ApiError` with their own body shape
-(usually through a small helper in their package) and the core envelope (emulator.app.envelope) turns it into
-the response. A write function raising it inside a transaction rolls that request back.
+(usually through a small helper in their package) and the core's envelope around every handler
+(:func:`emulator.app.envelope`) turns it into the response. A write function raising it inside a
+transaction rolls that request back.
 """
 from __future__ import annotations
 

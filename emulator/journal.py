@@ -52,8 +52,8 @@ def _name(data: bytes) -> str:
 
 
 def _text(data: bytes) -> str:
-    """Header bytes as the journal shows them: UTF-8, a byte that is not as U+FFFD (what the
-    vendors see, emulator.httputil.safe_text), at most BODY_LIMIT characters."""
+    """Header bytes as the journal shows them: UTF-8, each byte that is not UTF-8 as U+FFFD
+    (what the vendors see, emulator.httputil.safe_text), at most BODY_LIMIT characters."""
     return data.decode("utf-8", "replace")[:BODY_LIMIT]
 
 
@@ -95,8 +95,9 @@ def as_dict(entry: Recorded) -> dict[str, Any]:
     seen: set[str] = set()
     for raw_name, value in raw_headers:
         name = _name(raw_name)
-        if name.lower() not in seen:  # a repeated header (any case): its first value, as request.headers
-            seen.add(name.lower())
+        folded = name.lower()
+        if folded not in seen:  # a repeated header (any case): its first value, as request.headers
+            seen.add(folded)
             headers[name] = _text(value)
     out = {
         "id": entry_id,

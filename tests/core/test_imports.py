@@ -198,8 +198,9 @@ def test_sql_only_in_storage_modules():
 
 
 def test_the_server_module_does_not_import_cryptography():
-    """The HTTPS proxy's CA loads in a worker thread after the main port is ready: importing the
-    server (what every start pays before its ready line) must not pull in cryptography."""
+    """The HTTPS proxy's CA, and with it cryptography, is loaded only where the proxy starts (in a
+    worker thread, and not at all with the proxy off): importing the server, what every start
+    pays before its ready line, must not pull it in."""
     import subprocess
     import sys
 

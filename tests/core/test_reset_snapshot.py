@@ -76,7 +76,6 @@ def test_a_cascading_delete_is_restored_too(served):
     assert status == 200
 
 
-
 def test_a_changed_parent_is_restored_with_its_untouched_children(served):
     """Only a JPush app row changes (its devices reference it without ON DELETE CASCADE): the
     restore empties the devices before the app and refills them after it, so each statement keeps
@@ -99,6 +98,7 @@ def test_a_changed_parent_is_restored_with_its_untouched_children(served):
     assert emu.state() == fresh
     assert requests.get(device, timeout=10, auth=(JPUSH_APP, "emu0jpush0master00secret")).status_code == 200
     assert requests.get(device, timeout=10, auth=(JPUSH_APP, "0" * 24)).status_code == 401
+
 
 def test_reset_of_one_vendor_restores_only_that_vendor(served):
     server, emu = served([DEFAULT_FIXTURES])

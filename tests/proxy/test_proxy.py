@@ -359,7 +359,6 @@ def test_an_unusable_ca_directory_stops_the_start(tmp_path):
         ServerProcess("--db", str(tmp_path / "e.db"), "--ca-dir", str(ca_dir))
 
 
-
 def test_a_first_start_makes_the_ca_before_the_ready_line(tmp_path):
     """On a first start the CA is made (in a worker thread) before the ready line: right after it,
     /_emulator/ca.pem serves it and a TLS tunnel works; the proxy's own line follows with the CA's
@@ -378,7 +377,7 @@ def test_a_first_start_makes_the_ca_before_the_ready_line(tmp_path):
         line = proc.proc.stdout.readline()
         ca_path = tmp_path / "device-emulator-ca" / "ca.pem"
         assert line.startswith(f"device-api-emulator HTTPS proxy on {proxy} (CA {ca_path})")
-        assert (tmp_path / "device-emulator-ca" / "ca.pem").read_text() == pem.text
+        assert ca_path.read_text() == pem.text
 
 
 # -- every vendor's hosts ---------------------------------------------------------------------
