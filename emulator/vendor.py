@@ -42,9 +42,10 @@ def _hold(state: RequestState, tenant: NewTenant) -> None:
 
 
 class NewTenant:
-    """A tenant created in open mode while the requests using it are not answered yet: it stays
-    if one of them is accepted, and is removed when all of them were refused. While it is being
-    removed, a request that finds it waits, then looks again (and creates it anew)."""
+    """A tenant open mode creates, from before its create is queued until every request using it
+    is answered: it stays if one of them is accepted, and is removed when all of them were
+    refused. While it is being removed, a request that finds it waits, then looks again (and
+    creates it anew)."""
 
     def __init__(self, vendor: Vendor, key: Any) -> None:
         self.vendor = vendor
@@ -261,16 +262,14 @@ class Vendor:
                 return row
             if not (self.ctx.options.auth_open and (creatable() if callable(creatable) else creatable)):
                 raise refusal if isinstance(refusal, ApiError) else refusal()
-            result, created = await self.ctx.store.write(create_recorded, self.name, create, args)
-            pending = self._new_tenants.get(key)
-            if pending is not None and pending.removing is not None:
-                await asyncio.shield(pending.removing)
-                continue
+            # held before the write is queued: the writer commits before the loop hears of it, and
+            # a request that reads the row in between must find it held, not settled
             if pending is None:
                 pending = self._new_tenants[key] = NewTenant(self, key)
-            pending.rows.extend(created)
             pending.holders.add(id(request))
             _hold(state, pending)
+            result, created = await self.ctx.store.write(create_recorded, self.name, create, args)
+            pending.rows.extend(created)
             return result
 
     def _lookup(self, key: Any, lookup: Callable[..., Any], args: tuple) -> Any:

@@ -122,3 +122,45 @@ def test_real_vendor_acceptance_in_open_mode_creates_its_tenant(open_server):
     assert (r.status_code, r.json()) == (200, {"tags": []})
     apps = requests.get(f"{open_server.url}/_emulator/state?vendor=jpush", timeout=10).json()["jpush"]["apps"]
     assert NEW_JPUSH[0] in [a["app_key"] for a in apps]
+
+
+def test_a_tenant_found_between_its_commit_and_its_acknowledgement_outlives_its_creators_refusal(tmp_path):
+    """The writer thread commits a write before the serving loop hears of it: a request reading in
+    that window finds a tenant open mode is still making. It must hold that tenant like any request
+    using it, or the creator's refusal removes it under a request that is about to be accepted
+    (CI saw that as a 401 among the racing requests above)."""
+    import asyncio
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from emulator.app import build_context, _settle_new_tenants
+    from emulator.config import Config
+    from emulator.httputil import request_state
+    from tests.reliability.tenant_toy import TenantToy, create, lookup
+
+    async def scenario() -> None:
+        ctx = build_context(Config(db=str(tmp_path / "window.db"), auth="open", fixtures=[]), vendor_classes=[TenantToy])
+        store, vendor = ctx.store, ctx.vendors["tentoy"]
+        store.start(asyncio.get_running_loop())
+        try:
+            held: list = []
+            real_resolve = store._resolve_all
+            store._resolve_all = held.append  # committed; the loop is not told yet
+            creator, finder = (make_mocked_request("POST", "/tentoy/w/items") for _ in range(2))
+            creating = asyncio.ensure_future(vendor.tenant(creator, lookup, create, "w", refusal=lambda: None))
+            while not held:
+                await asyncio.sleep(0.001)
+            store._end_snapshot()
+            found = await vendor.tenant(finder, lookup, create, "w", refusal=lambda: None)
+            assert found == store.read(lookup, "w") is not None  # the committed row, seen in the window
+            store._resolve_all = real_resolve
+            real_resolve(held.pop())
+            assert await creating == found
+            await _settle_new_tenants(creator, request_state(creator), False)  # the creator is refused
+            assert store.read(lookup, "w") == found  # the finder is not answered yet: the tenant stays
+            await _settle_new_tenants(finder, request_state(finder), True)
+            assert store.read(lookup, "w") == found and not vendor._new_tenants
+        finally:
+            store.close()
+
+    asyncio.run(scenario())
