@@ -34,13 +34,6 @@ MAX_KNOWN_TENANTS = 1024
 MAX_REMEMBERED_CREDENTIAL = 1024
 
 
-def _hold(state: RequestState, tenant: NewTenant) -> None:
-    """The request uses a tenant open mode created: the envelope settles it when answered."""
-    if state.new_tenants is None:
-        state.new_tenants = []
-    state.new_tenants.append(tenant)
-
-
 class NewTenant:
     """A tenant open mode creates, from before its create is queued until every request using it
     is answered: it stays if one of them is accepted, and is removed when all of them were
@@ -55,6 +48,13 @@ class NewTenant:
         self.accepted = False
         #: resolved once the rows are removed
         self.removing: asyncio.Future[None] | None = None
+
+    def hold(self, request: web.Request, state: RequestState) -> None:
+        """The request uses this tenant: it stays until the envelope settles the request's answer."""
+        self.holders.add(id(request))
+        if state.new_tenants is None:
+            state.new_tenants = []
+        state.new_tenants.append(self)
 
     async def settle(self, request: web.Request, accepted: bool) -> None:
         """This request is answered: when it was the last and none was accepted, remove the rows."""
@@ -257,8 +257,7 @@ class Vendor:
                 continue
             if row is not None:
                 if pending is not None:  # made for a request in flight: it must outlive that one's refusal
-                    pending.holders.add(id(request))
-                    _hold(state, pending)
+                    pending.hold(request, state)
                 return row
             if not (self.ctx.options.auth_open and (creatable() if callable(creatable) else creatable)):
                 raise refusal if isinstance(refusal, ApiError) else refusal()
@@ -266,8 +265,7 @@ class Vendor:
             # a request that reads the row in between must find it held, not settled
             if pending is None:
                 pending = self._new_tenants[key] = NewTenant(self, key)
-            pending.holders.add(id(request))
-            _hold(state, pending)
+            pending.hold(request, state)
             result, created = await self.ctx.store.write(create_recorded, self.name, create, args)
             pending.rows.extend(created)
             return result
