@@ -3,8 +3,8 @@
 Requests are fed to aiohttp's own protocol object through an in-memory transport (no socket, no
 kernel), on uvloop, against the emulator's app on a file database with the bench fixtures, and
 against bare aiohttp answering the same body for the reads. What remains is the CPU work of
-parsing, routing, the middleware, the handler, SQLite and writing the answer: the part of a
-request the emulator's code decides.
+parsing, routing, the envelope around each handler, the handler, SQLite and writing the answer:
+the part of a request the emulator's code decides.
 
 Two measures:
 

@@ -320,6 +320,8 @@ class Store:
         at the next iteration (most requests read twice: their tenant, then their data; a busy
         loop serves several requests per iteration). A write acknowledged since the snapshot
         began starts a new one first, so a request always reads what it was told is written.
+        A read may also see a write the writer has committed but the loop has not acknowledged
+        yet (``Vendor.tenant`` relies on holding a tenant from before its create is queued).
         A :func:`single_statement` read outside a snapshot opens none: its statement is one."""
         conn = self._read_conn
         assert conn is not None, "store is not open"

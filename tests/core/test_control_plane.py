@@ -1,4 +1,4 @@
-"""The control plane and the shared middleware, on a real server with a toy vendor."""
+"""The control plane and the shared envelope around every handler, on a real server with a toy vendor."""
 from __future__ import annotations
 
 import concurrent.futures
